@@ -1,0 +1,98 @@
+"""File helpers shared by the engine and handlers: atomic hand-off, hashing, temp-name rules.
+
+Every output is written under a temporary name in its target directory, fsynced, then renamed
+into place, so a watcher never sees a half-written file and a crash leaves either the old file
+or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TEMP_SUFFIXES = (".tmp", ".part", "~")
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def is_temporary_name(name: str) -> bool:
+    """Names a writer uses while a file is incomplete: never processed."""
+    return name.startswith(".") or name.endswith(TEMP_SUFFIXES)
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
+    """Write `data` to `path` through a temporary sibling and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        _remove_quietly(Path(tmp_name))
+        raise
+    if durable:
+        fsync_directory(path.parent)
+    return path
+
+
+def write_json_atomic(path: Path, payload: Any, *, durable: bool = True) -> Path:
+    """Write `payload` as indented UTF-8 JSON, atomically. Keys keep their order."""
+    text = json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n"
+    return write_atomic(path, text.encode("utf-8"), durable=durable)
+
+
+def copy_atomic(source: Path, target: Path, *, durable: bool = True) -> Path:
+    """Copy `source` to `target` so that `target` appears whole or not at all."""
+    return write_atomic(target, source.read_bytes(), durable=durable)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def unique_path(path: Path) -> Path:
+    """`path`, or `name-2.ext`, `name-3.ext`, … when it already exists."""
+    candidate, counter = path, 1
+    while candidate.exists():
+        counter += 1
+        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
+    return candidate
+
+
+def iter_files(directory: Path) -> Iterator[os.DirEntry[str]]:
+    """Regular, non-temporary files directly inside `directory` (symlinks are not followed)."""
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False) and not is_temporary_name(entry.name):
+                    yield entry
+    except FileNotFoundError:
+        return
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass

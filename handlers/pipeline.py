@@ -1,0 +1,27 @@
+"""The IDX pipeline as the engine sees it: the one stage table, the timer jobs, the commands.
+
+This is the only registry. A stage is added here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from daemon.stages import App, Command, Stage, TimerJob
+from handlers.context import open_context
+from handlers.failures import report_failure
+from handlers.settings import load_pipeline_settings
+
+STAGES: tuple[Stage, ...] = ()
+
+TIMER_JOBS: tuple[TimerJob, ...] = ()
+
+COMMANDS: tuple[Command, ...] = ()
+
+APP = App(
+    name="idxd",
+    stages=STAGES,
+    load_settings=load_pipeline_settings,
+    open_context=open_context,
+    timer_jobs=TIMER_JOBS,
+    report_failure=report_failure,
+    commands=COMMANDS,
+)

@@ -1,0 +1,22 @@
+"""The pipeline's settings: one frozen object built from the TOML file and the environment.
+
+Each area (ingest, download, parse, filings, sink, mail, company map, rollover) owns its
+settings dataclass and reader in its own module; this module only composes them. Variable
+names of the original system (`SUPABASE_URL`, `ALERT_TO_EMAIL`, `PROXY`, …) are kept so its
+operators can move over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Filled in by `load_pipeline_settings`; each field is one area's settings."""
+
+
+def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:
+    return PipelineSettings()

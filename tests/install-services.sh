@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the real services the suite runs against, when they are missing:
+# PostgreSQL (throwaway clusters started by a fixture) and systemd-nspawn (the unit test).
+set -euo pipefail
+
+missing=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  || missing+=(postgresql)
+command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tests need: ${missing[*]} (run as root, or install them: apt-get install -y ${missing[*]})" >&2
+  exit 0
+fi
+echo "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The package starts a cluster of its own; the tests start their own on free ports.
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | while read -r version name; do
+    pg_ctlcluster "$version" "$name" stop 2>/dev/null || true
+  done
+fi
