@@ -1,0 +1,44 @@
+"""Fixtures shared by every test area."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.config import EngineSettings, Settings
+from handlers.context import PipelineContext
+from handlers.settings import load_pipeline_settings
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "idx"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(reason: str) -> None:
+    """A missing service skips a test locally and fails it under CI."""
+    if IN_CI:
+        pytest.fail(f"required service missing under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def make_ctx(tmp_path: Path) -> Iterator[Callable[..., PipelineContext]]:
+    """Build a pipeline context on a temporary root from a TOML-like dict and an environment."""
+    made: list[PipelineContext] = []
+
+    def build(document: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+              root: Path | None = None, **engine: Any) -> PipelineContext:
+        settings = Settings(
+            engine=EngineSettings(root=root or tmp_path / "root", durable_writes=False, **engine),
+            app=load_pipeline_settings(document or {}, env or {}),
+        )
+        ctx = PipelineContext(settings=settings)
+        made.append(ctx)
+        return ctx
+
+    yield build
+    for ctx in made:
+        ctx.close()
