@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import Settings
+from daemon.ledger import Ledger
 
 
 def utc_now() -> datetime:
@@ -41,6 +42,17 @@ class PipelineContext:
     @property
     def durable(self) -> bool:
         return self.settings.engine.durable_writes
+
+    @property
+    def ledger(self) -> Ledger:
+        """The engine's ledger; its key-value table holds the pipeline's durable state."""
+        ledger: Ledger = self.resource("ledger", lambda ctx: Ledger.open(ctx.root),
+                                       lambda value: value.close())
+        return ledger
+
+    def reload(self, settings: Settings) -> None:
+        """New settings after SIGHUP; resources already open keep theirs until restart."""
+        self.settings = settings
 
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""

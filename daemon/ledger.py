@@ -1,0 +1,252 @@
+"""The ledger: what the daemon has done with every file, in SQLite (WAL) under `state/`.
+
+One row per (stage, file path, content sha256) with its state, attempts, last error, timings
+and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
+processed when its row is not `done`; rows a crash left `running` go back to `pending` at
+start. A small key-value table keeps the application's own durable state (windows, emails).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PENDING, RUNNING, DONE, FAILED, QUARANTINED = "pending", "running", "done", "failed", "quarantined"
+STATES = (PENDING, RUNNING, DONE, FAILED, QUARANTINED)
+FINAL_STATES = (DONE, QUARANTINED)
+LEDGER_NAME = "state/ledger.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    stage TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime_ns INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    last_error TEXT,
+    first_seen_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    duration_ms REAL,
+    outputs TEXT NOT NULL DEFAULT '[]',
+    quarantine_path TEXT,
+    UNIQUE (stage, path, sha256)
+);
+CREATE INDEX IF NOT EXISTS files_by_state ON files (state, stage);
+CREATE INDEX IF NOT EXISTS files_by_path ON files (path);
+CREATE TABLE IF NOT EXISTS lineage (
+    parent_id INTEGER NOT NULL REFERENCES files (id),
+    child_path TEXT NOT NULL,
+    PRIMARY KEY (parent_id, child_path)
+);
+CREATE INDEX IF NOT EXISTS lineage_by_child ON lineage (child_path);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    row_id: int
+    attempts: int  # attempts made before this one
+
+
+class Ledger:
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = path
+        if readonly:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+                                       check_same_thread=False, isolation_level=None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                       timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, root: Path) -> Ledger:
+        return cls(root / LEDGER_NAME)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- the file lifecycle -------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Rows a crash left `running` go back to `pending`; returns how many."""
+        with self._transaction() as db:
+            return db.execute("UPDATE files SET state = ? WHERE state = ?",
+                              (PENDING, RUNNING)).rowcount
+
+    def claim(self, stage: str, path: str, sha256: str, size: int, mtime_ns: int) -> Claim | None:
+        """Mark (stage, path, sha256) running, unless it already reached a final state."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT id, state, attempts FROM files "
+                             "WHERE stage = ? AND path = ? AND sha256 = ?",
+                             (stage, path, sha256)).fetchone()
+            if row is None:
+                cursor = db.execute(
+                    "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, "
+                    "first_seen_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (stage, path, sha256, size, mtime_ns, RUNNING, now, now))
+                return Claim(int(cursor.lastrowid or 0), 0)
+            if row["state"] in FINAL_STATES or row["state"] == RUNNING:
+                # Same content again: remember its signature so the next sweep skips hashing.
+                db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
+                           (size, mtime_ns, row["id"]))
+                return None
+            db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ? "
+                       "WHERE id = ?", (RUNNING, now, size, mtime_ns, row["id"]))
+            return Claim(int(row["id"]), int(row["attempts"]))
+
+    def count_attempt(self, row_id: int, error: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE files SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                       (error, row_id))
+
+    def finish(self, row_id: int, outputs: list[str], duration_ms: float) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE files SET state = ?, attempts = attempts + 1, finished_at = ?, "
+                       "duration_ms = ?, outputs = ?, error_code = NULL WHERE id = ?",
+                       (DONE, time.time(), duration_ms, json.dumps(outputs), row_id))
+            db.executemany("INSERT OR IGNORE INTO lineage (parent_id, child_path) VALUES (?, ?)",
+                           [(row_id, output) for output in outputs])
+
+    def fail(self, row_id: int, *, state: str, code: str, error: str, duration_ms: float,
+             quarantine_path: str | None = None) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE files SET state = ?, attempts = attempts + 1, error_code = ?, "
+                       "last_error = ?, finished_at = ?, duration_ms = ?, quarantine_path = ? "
+                       "WHERE id = ?",
+                       (state, code, error, time.time(), duration_ms, quarantine_path, row_id))
+
+    def release(self, row_id: int) -> None:
+        """Put a row back to `pending` (shutdown interrupted it)."""
+        with self._transaction() as db:
+            db.execute("UPDATE files SET state = ? WHERE id = ?", (PENDING, row_id))
+
+    def forget_missing(self, root: Path) -> int:
+        """Pending rows whose file is gone (moved away by hand) are not waited for."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, path FROM files WHERE state = ?",
+                                    (PENDING,)).fetchall()
+        gone = [(row["id"],) for row in rows if not (root / row["path"]).exists()]
+        with self._transaction() as db:
+            db.executemany("UPDATE files SET state = 'vanished' WHERE id = ?", gone)
+        return len(gone)
+
+    def reopen(self, stage: str, path: str) -> int:
+        """Let a replayed file be processed again: its failed or quarantined rows go pending."""
+        with self._transaction() as db:
+            return db.execute("UPDATE files SET state = ?, attempts = 0, quarantine_path = NULL "
+                              "WHERE stage = ? AND path = ? AND state IN (?, ?)",
+                              (PENDING, stage, path, FAILED, QUARANTINED)).rowcount
+
+    # --- what sweeps need -------------------------------------------------------------
+
+    def settled_signatures(self, stage: str) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of files whose latest content reached a final state."""
+        with self._lock:
+            rows = self._db.execute("SELECT path, size, mtime_ns FROM files "
+                                    "WHERE stage = ? AND state IN (?, ?)",
+                                    (stage, *FINAL_STATES)).fetchall()
+        return {row["path"]: (row["size"], row["mtime_ns"]) for row in rows}
+
+    def recently_failed(self, stage: str, since: float) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM files WHERE stage = ? AND state = ? "
+                                    "AND finished_at >= ?", (stage, FAILED, since)).fetchall()
+        return {row["path"] for row in rows}
+
+    # --- reading ----------------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            rows = self._db.execute("SELECT stage, state, COUNT(*) AS n FROM files "
+                                    "GROUP BY stage, state").fetchall()
+        result: dict[str, dict[str, int]] = {}
+        for row in rows:
+            result.setdefault(row["stage"], {})[row["state"]] = row["n"]
+        return result
+
+    def oldest_unfinished(self) -> float | None:
+        """When the oldest file not yet done or failed was first seen (epoch seconds)."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(first_seen_at) FROM files WHERE state IN (?, ?)",
+                                   (PENDING, RUNNING)).fetchone()
+        return row[0]
+
+    def rows_for(self, path: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM files WHERE path = ? OR quarantine_path = ? "
+                                    "ORDER BY id", (path, path)).fetchall()
+        return [_row_dict(row) for row in rows]
+
+    def rows_in_state(self, state: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM files WHERE state = ? ORDER BY id",
+                                    (state,)).fetchall()
+        return [_row_dict(row) for row in rows]
+
+    def parents_of(self, path: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT files.* FROM lineage JOIN files "
+                                    "ON files.id = lineage.parent_id WHERE child_path = ?",
+                                    (path,)).fetchall()
+        return [_row_dict(row) for row in rows]
+
+    # --- the application's durable state ----------------------------------------------
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row["value"])
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                       "updated_at = excluded.updated_at", (key, json.dumps(value), time.time()))
+
+    def states_with_prefix(self, prefix: str) -> dict[str, Any]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM kv WHERE key >= ? AND key < ?",
+                                    (prefix, prefix + "\uffff")).fetchall()
+        return {row["key"]: json.loads(row["value"]) for row in rows}
+
+
+def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["outputs"] = json.loads(data["outputs"])
+    return data

@@ -1,0 +1,74 @@
+"""Structured logs: one JSON object per line for journald, a console view on a terminal.
+
+Event names are stable `noun.verb` strings (`file.received`, `file.processed`, …). Context
+such as stage, path and sha256 is bound per file with `bound_contextvars`, so every line a
+handler logs carries it. Values whose key looks secret are masked before rendering.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+SECRET_KEYS = frozenset({"password", "secret", "token", "apikey", "api_key", "authorization",
+                         "supabase_key", "service_key"})
+SECRET_SUFFIXES = ("_password", "_secret", "_token")
+MASK = "***"
+
+
+def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Never let a value logged under a secret-looking key reach the output."""
+    for key in list(event):
+        lowered = key.lower()
+        if lowered in SECRET_KEYS or lowered.endswith(SECRET_SUFFIXES):
+            event[key] = MASK
+    return event
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    """Route structlog and the standard library through one renderer on `stream`."""
+    stream = stream or sys.stdout
+    use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
+    renderer: Any = (structlog.dev.ConsoleRenderer(colors=True) if use_console
+                     else structlog.processors.JSONRenderer(default=str))
+    numeric_level = logging.getLevelName(level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    _route_stdlib(numeric_level)
+
+
+def _route_stdlib(level: int) -> None:
+    """Libraries (watchdog, httpx) log through `logging`; show their warnings as our events."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _StructlogHandler):
+            root.removeHandler(handler)
+    root.addHandler(_StructlogHandler())
+    root.setLevel(max(level, logging.WARNING))
+
+
+class _StructlogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        log = structlog.get_logger(record.name)
+        log.log(record.levelno, "library.log", logger=record.name, message=record.getMessage())
+
+
+def set_level(level: str) -> None:
+    """Change the level live (SIGHUP) without rebuilding the pipeline."""
+    numeric_level = logging.getLevelName(level.upper())
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(numeric_level))
