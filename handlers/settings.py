@@ -9,14 +9,20 @@ operators can move over.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from handlers.filings_config import FilingsSettings, read_filings_settings
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     """Filled in by `load_pipeline_settings`; each field is one area's settings."""
 
+    filings: FilingsSettings = field(default_factory=FilingsSettings)
+
 
 def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:
-    return PipelineSettings()
+    return PipelineSettings(
+        filings=read_filings_settings(document, env),
+    )
