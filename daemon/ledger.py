@@ -179,7 +179,7 @@ class Ledger:
         """path -> (size, mtime_ns) of files whose latest content reached a final state."""
         with self._lock:
             rows = self._db.execute("SELECT path, size, mtime_ns FROM files "
-                                    "WHERE stage = ? AND state IN (?, ?)",
+                                    "WHERE stage = ? AND state IN (?, ?) ORDER BY id",
                                     (stage, *FINAL_STATES)).fetchall()
         return {row["path"]: (row["size"], row["mtime_ns"]) for row in rows}
 

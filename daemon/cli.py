@@ -1,0 +1,126 @@
+"""The `idxd` command line: `main(argv) -> int` with named exit codes.
+
+The engine's commands (run, status, drop, replay, trace, check-config) are defined here; the
+application adds its own (`App.commands`). Settings are loaded and validated before any command
+runs: a bad value is one sentence on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from daemon import commands
+from daemon.config import Settings, config_path_from, load_settings
+from daemon.errors import AlreadyRunning, ConfigError, ExitCode
+from daemon.stages import App, load_app
+
+
+def build_parser(app: App | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="idxd", description="IDX ownership filings daemon.")
+    parser.add_argument("--config", help="TOML settings file (default: $IDXD_CONFIG)")
+    parser.add_argument("--root", help="root directory (overrides the setting)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run the daemon in the foreground")
+    status = sub.add_parser("status", help="queues, failures, quarantine, last window")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    drop = sub.add_parser("drop", help="copy a file atomically into a stage's inbox")
+    drop.add_argument("file", type=Path)
+    drop.add_argument("--stage", help="the stage whose inbox takes the file")
+    replay = sub.add_parser("replay", help="put quarantined files back in their inbox")
+    which = replay.add_mutually_exclusive_group()
+    which.add_argument("--failed", action="store_true",
+                       help="every quarantined file, and files that outlived their retries")
+    which.add_argument("path", nargs="?", type=Path, help="one quarantined file")
+    trace = sub.add_parser("trace", help="the lineage of a file recorded in the ledger")
+    trace.add_argument("path")
+    trace.add_argument("--json", action="store_true")
+    sub.add_parser("check-config", help="validate the settings and print them")
+    for command in app.commands if app else ():
+        command.configure(sub.add_parser(command.name, help=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    early.add_argument("--root")
+    known, _ = early.parse_known_args(argv)
+    try:
+        settings = load_settings(config_path_from(known.config, os.environ),
+                                 root_override=known.root)
+    except ConfigError as error:
+        print(f"idxd: {error}", file=sys.stderr)
+        return ExitCode.BAD_CONFIG
+    app = load_app(settings.engine.app)
+    args = build_parser(app).parse_args(argv)
+    if args.command is None:
+        build_parser(app).print_help()
+        return ExitCode.BAD_CONFIG
+    try:
+        return dispatch(args, settings, app)
+    except AlreadyRunning as error:
+        print(f"idxd: {error}", file=sys.stderr)
+        return ExitCode.ALREADY_RUNNING
+    except (ValueError, FileNotFoundError) as error:
+        print(f"idxd: {error}", file=sys.stderr)
+        return ExitCode.FAILURE
+
+
+def dispatch(args: argparse.Namespace, settings: Settings, app: App) -> int:
+    root = settings.engine.root
+    if args.command == "run":
+        from daemon.runner import run
+
+        return run(settings, app=app)
+    if args.command == "status":
+        status = commands.collect_status(root, app)
+        print(json.dumps(status, indent=2, default=str) if args.json
+              else commands.format_status(status))
+        return ExitCode.OK
+    if args.command == "drop":
+        target = commands.drop_file(root, app, args.file, args.stage)
+        print(target)
+        return ExitCode.OK
+    if args.command == "replay":
+        return _replay(root, args)
+    if args.command == "trace":
+        return _trace(root, args)
+    if args.command == "check-config":
+        print(f"configuration is valid; root {root.resolve()}")
+        return ExitCode.OK
+    command = next(command for command in app.commands if command.name == args.command)
+    return command.run(args, settings)
+
+
+def _replay(root: Path, args: argparse.Namespace) -> int:
+    if args.path is None and not args.failed:
+        raise ValueError("name a quarantined file, or use --failed for all of them")
+    replayed = commands.replay(root, commands.quarantine_targets(root, args.path))
+    for stage, path in replayed:
+        print(f"{stage}: {path}")
+    if args.failed:
+        retried = commands.replay_failed_in_place(root)
+        print(f"{len(replayed)} quarantined file(s) replayed, {retried} failed file(s) retried")
+    return ExitCode.OK
+
+
+def _trace(root: Path, args: argparse.Namespace) -> int:
+    chain = commands.trace(root, args.path)
+    if not chain:
+        print(f"idxd: the ledger has no record of {args.path}", file=sys.stderr)
+        return ExitCode.FAILURE
+    if args.json:
+        print(json.dumps(chain, indent=2, default=str))
+        return ExitCode.OK
+    for row in chain:
+        outputs = ", ".join(row["outputs"]) or "-"
+        where = row["quarantine_path"] or row["path"]
+        print(f"{row['stage']:<10} {row['state']:<12} {where}  →  {outputs}"
+              + (f"  [{row['error_code']}: {row['last_error']}]" if row["error_code"] else ""))
+    return ExitCode.OK

@@ -1,0 +1,74 @@
+"""Quarantine: where a file that failed for good goes, with the reason beside it, and how
+`idxd replay` puts it back.
+
+`quarantine/<stage>/<name>` holds the file as it was; `<name>.error.json` says which stage
+failed, the exception, its message, the attempts and the times, and where the file came from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from daemon.files import fsync_directory, unique_path, write_json_atomic
+
+QUARANTINE_DIR = "quarantine"
+ERROR_SUFFIX = ".error.json"
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    stage: str
+    source_path: str  # relative to the root
+    sha256: str
+    code: str
+    error_type: str
+    message: str
+    attempts: int
+    first_attempt_at: str
+    failed_at: str
+    details: dict[str, Any]
+
+
+def quarantine_file(root: Path, source: Path, record: ErrorRecord) -> Path:
+    """Move `source` into quarantine with its `.error.json`; returns the new path."""
+    target = unique_path(root / QUARANTINE_DIR / record.stage / source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(target.with_name(target.name + ERROR_SUFFIX), asdict(record))
+    os.replace(source, target)
+    fsync_directory(target.parent)
+    return target
+
+
+def read_error(quarantined: Path) -> ErrorRecord:
+    data = json.loads(quarantined.with_name(quarantined.name + ERROR_SUFFIX).read_text())
+    return ErrorRecord(**data)
+
+
+def quarantined_files(root: Path) -> list[Path]:
+    base = root / QUARANTINE_DIR
+    if not base.is_dir():
+        return []
+    return sorted(path for path in base.glob("*/*")
+                  if path.is_file() and not path.name.endswith(ERROR_SUFFIX))
+
+
+def restore(root: Path, quarantined: Path) -> tuple[ErrorRecord, Path]:
+    """Move a quarantined file back to where it came from; the error file is removed."""
+    record = read_error(quarantined)
+    target = root / record.source_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target = unique_path(target)
+    os.replace(quarantined, target)
+    quarantined.with_name(quarantined.name + ERROR_SUFFIX).unlink(missing_ok=True)
+    fsync_directory(target.parent)
+    return record, target
+
+
+def utc_iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat()

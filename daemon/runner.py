@@ -1,0 +1,318 @@
+"""The one owner of the loop: start-up, the main loop, reload and shutdown.
+
+`run(settings)` takes the root's lock, opens the ledger and the application's context, sweeps
+every inbox, starts the observer, tells systemd READY=1, and then loops: turn hints into ready
+files, dispatch them, tick the timer, beat the watchdog. Signal handlers only set flags; the
+loop acts on them. SIGTERM/SIGINT drain in-flight work and exit 0; a second one exits at once.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from daemon.config import EngineSettings, Settings, changed_settings, load_settings
+from daemon.dispatch import Dispatcher
+from daemon.errors import ConfigError, ExitCode
+from daemon.ledger import Ledger
+from daemon.lock import RootLock
+from daemon.logs import configure_logging, set_level
+from daemon.settle import Settler
+from daemon.stages import App, Stage, load_app
+from daemon.sweep import sweep_inboxes
+from daemon.systemd import Notifier
+from daemon.timer import Timer
+from daemon.watch import OVERFLOW, READY, OverflowDetector, observer_kind, start_observer
+from daemon.worker import FileProcessor, Outcome
+
+log = structlog.get_logger()
+MAX_WAIT_S = 0.25  # how long the loop sleeps at most, so signal flags are seen promptly
+STATUS_EVERY_S = 5.0
+RESCAN_JOB = "rescan"
+
+
+class Daemon:
+    def __init__(self, settings: Settings, app: App, env: dict[str, str] | None = None):
+        self.settings, self.app = settings, app
+        self.root = settings.engine.root
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.hints: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.settler = Settler(settings.engine.settle_ms)
+        self.timer = Timer()
+        self.notifier = Notifier(env)
+        self._signals_seen = 0
+        self._jobs_running: set[str] = set()
+        self._last_status = 0.0
+        self._last_heartbeat = 0.0
+
+    # --- start-up -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.inboxes = {stage.name: self.root / stage.inbox for stage in self.app.stages}
+        for inbox in self.inboxes.values():
+            inbox.mkdir(parents=True, exist_ok=True)
+        self.ledger = Ledger.open(self.root)
+        recovered = self.ledger.recover()
+        self.ctx = self.app.open_context(self.settings)
+        self.processor = FileProcessor(self.app, self.ctx, self.ledger, lambda: self.settings,
+                                       self.stopping)
+        engine = self.settings.engine
+        self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
+                                     self.processor.process, self._on_done)
+        self.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idxd-timer")
+        queued = self._sweep("start")
+        self._start_watching(engine)
+        self._schedule_jobs()
+        self.notifier.ready(self._status_line())
+        log.info("daemon.started", root=str(self.root), pid=os.getpid(), recovered=recovered,
+                 queued=queued, observer=self.observer_kind,
+                 stages=[stage.name for stage in self.app.stages])
+
+    def _limits(self, engine: EngineSettings) -> dict[str, int]:
+        return {stage.name: engine.stage_concurrency.get(stage.name, stage.concurrency)
+                for stage in self.app.stages}
+
+    def _start_watching(self, engine: EngineSettings) -> None:
+        self.observer_kind = observer_kind(engine.observer, self.root)
+        self.overflow = OverflowDetector(self._hint)
+        self.overflow.install()
+        self.observer = start_observer(self.observer_kind, list(self.inboxes.values()),
+                                       self._hint, engine.poll_interval_s)
+
+    def _schedule_jobs(self) -> None:
+        now = time.monotonic()
+        self.timer.add(RESCAN_JOB, lambda: self.settings.engine.rescan_s, now, run_at_start=False)
+        for job in self.app.timer_jobs:
+            self.timer.add(job.name, lambda job=job: job.period_s(self.settings.app), now)
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def loop(self) -> None:
+        while not self.stopping.is_set():
+            self._take_hints(self._wait_s())
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
+            for path in self.settler.due():
+                self._ready(path)
+            self._run_due_jobs()
+            self.dispatcher.pump()
+            self._beat()
+
+    def _wait_s(self) -> float:
+        now = time.monotonic()
+        waits = [MAX_WAIT_S, self.settler.seconds_to_next(), self.timer.seconds_to_next(now)]
+        return max(0.0, min(wait for wait in waits if wait is not None))
+
+    def _take_hints(self, timeout_s: float) -> None:
+        try:
+            kind, payload = self.hints.get(timeout=timeout_s)
+        except queue.Empty:
+            return
+        self._handle_hint(kind, payload)
+        while True:
+            try:
+                kind, payload = self.hints.get_nowait()
+            except queue.Empty:
+                return
+            self._handle_hint(kind, payload)
+
+    def _hint(self, kind: str, payload: Any) -> None:
+        """Called from observer and worker threads: only enqueues."""
+        self.hints.put((kind, payload))
+
+    def _handle_hint(self, kind: str, payload: Any) -> None:
+        if kind == READY:
+            self.settler.forget(payload)
+            self._ready(payload)
+        elif kind == OVERFLOW:
+            log.warning("watch.overflowed", action="rescanning every inbox")
+            self.timer.run_soon(RESCAN_JOB, time.monotonic())
+        elif kind == "done":
+            self._finished(*payload)
+        elif kind == "job_done":
+            self._jobs_running.discard(payload)
+        else:
+            self.settler.observe(payload)
+
+    def _ready(self, absolute_path: str) -> None:
+        relative = self._relative(absolute_path)
+        stage = self.app.stage_for(relative) if relative else None
+        if stage is not None:
+            self.dispatcher.submit(stage, relative)
+
+    def _on_done(self, stage: Stage, relative: str, result: Outcome | BaseException) -> None:
+        self._hint("done", (stage, relative, result))
+
+    def _finished(self, stage: Stage, relative: str, result: Outcome | BaseException) -> None:
+        if isinstance(result, BaseException):
+            log.error("file.crashed", stage=stage.name, path=relative, error=repr(result))
+        if self.dispatcher.finished(stage, relative):
+            self.dispatcher.submit(stage, relative)
+
+    def _run_due_jobs(self) -> None:
+        for name in self.timer.due(time.monotonic()):
+            if name == RESCAN_JOB:
+                self._sweep("rescan")
+            elif name in self._jobs_running:
+                log.info("timer.skipped", job=name, reason="still running")
+            else:
+                self._jobs_running.add(name)
+                self.jobs.submit(self._run_job, name)
+
+    def _run_job(self, name: str) -> None:
+        job = next(job for job in self.app.timer_jobs if job.name == name)
+        started = time.monotonic()
+        try:
+            with structlog.contextvars.bound_contextvars(job=name):
+                job.run(self.ctx, datetime.now(UTC))
+            log.debug("timer.ran", job=name, duration_ms=round((time.monotonic() - started) * 1e3))
+        except Exception:
+            log.exception("timer.failed", job=name)
+        finally:
+            self._hint("job_done", name)
+
+    def _sweep(self, reason: str) -> int:
+        engine = self.settings.engine
+        found = sweep_inboxes(self.root, self.app.stages, self.ledger, self.settler,
+                              engine.settle_ms, engine.failed_retry_s)
+        for stage, relative in found:
+            self.dispatcher.submit(stage, relative)
+        if found or reason == "start":
+            log.info("inbox.swept", reason=reason, queued=len(found))
+        return len(found)
+
+    # --- status, watchdog ---------------------------------------------------------------
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        interval = self.notifier.watchdog_interval_s
+        if interval is not None and now - self._last_heartbeat >= interval:
+            self.notifier.heartbeat()
+            self._last_heartbeat = now
+        if now - self._last_status >= STATUS_EVERY_S:
+            self._last_status = now
+            self.notifier.status(self._status_line())
+            self.ledger.set_state("daemon.queue", {
+                "pid": os.getpid(), "updated_at": time.time(),
+                "queued": self.dispatcher.queued(), "running": self.dispatcher.running(),
+                "settling": len(self.settler)})
+
+    def _status_line(self) -> str:
+        queued = sum(self.dispatcher.queued().values())
+        return (f"watching {len(self.inboxes)} inboxes; {queued} queued, "
+                f"{self.dispatcher.running_total()} running")
+
+    # --- signals, reload, shutdown ------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+
+    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals_seen += 1
+        if self._signals_seen > 1:
+            os.write(2, b"idxd: second signal, exiting now\n")
+            os._exit(ExitCode.INTERRUPTED)
+        self.stopping.set()
+
+    def reload(self) -> None:
+        self.notifier.reloading()
+        try:
+            new = load_settings(self.settings.config_path, root_override=str(self.root),
+                                env=None)
+        except ConfigError as error:
+            log.error("config.reload_failed", error=str(error))
+            self.notifier.ready(self._status_line())
+            return
+        self._apply(new)
+        self.notifier.ready(self._status_line())
+
+    def _apply(self, new: Settings) -> None:
+        changed = changed_settings(self.settings, new)
+        restart = [name for name in changed if name.removeprefix("engine.")
+                   in EngineSettings.RESTART_ONLY or name.removeprefix("app.")
+                   in self.app.restart_only_settings]
+        keep = {name.removeprefix("engine."): getattr(self.settings.engine,
+                                                      name.removeprefix("engine."))
+                for name in restart if name.startswith("engine.")}
+        engine = replace(new.engine, **keep)
+        self.settings = replace(new, engine=engine)
+        set_level(engine.log_level)
+        self.settler.settle_s = engine.settle_ms / 1000
+        self.dispatcher.limits = self._limits(engine)
+        if hasattr(self.ctx, "reload"):
+            self.ctx.reload(self.settings)
+        applied = [name for name in changed if name not in restart]
+        log.info("config.reloaded", applied=applied)
+        if restart:
+            log.warning("config.restart_required", settings=restart)
+
+    def drain(self) -> bool:
+        """Stop taking work, let running handlers finish; True if everything finished."""
+        self.notifier.stopping()
+        dropped = self.dispatcher.drop_queued()
+        log.info("daemon.stopping", running=self.dispatcher.running_total(), dropped=dropped)
+        self.observer.stop()
+        deadline = time.monotonic() + self.settings.engine.drain_timeout_s
+        while time.monotonic() < deadline and (self.dispatcher.running_total()
+                                                or self._jobs_running):
+            self._take_hints(min(MAX_WAIT_S, deadline - time.monotonic()))
+            self.dispatcher.drop_queued()
+        complete = not self.dispatcher.running_total() and not self._jobs_running
+        return complete
+
+    def close(self, complete: bool) -> None:
+        self.overflow.remove()
+        self.dispatcher.shutdown(wait=complete)
+        self.jobs.shutdown(wait=complete, cancel_futures=True)
+        if complete:
+            self.observer.join(timeout=5)
+            self.ctx.close()
+            self.ledger.close()
+        self.notifier.close()
+
+    def _relative(self, absolute_path: str) -> str:
+        root = str(self.root)
+        return absolute_path[len(root) + 1:] if absolute_path.startswith(root + "/") else ""
+
+
+def run(settings: Settings, *, app: App | None = None, install_signals: bool = True,
+        env: dict[str, str] | None = None,
+        started: Callable[[Daemon], None] | None = None) -> int:
+    """Run the daemon until a signal (or `Daemon.stopping`) stops it; returns the exit code."""
+    engine = settings.engine
+    configure_logging(engine.log_level, engine.log_format)
+    settings = replace(settings, engine=replace(engine, root=Path(os.path.abspath(engine.root))))
+    daemon = Daemon(settings, app or load_app(engine.app), env)
+    with RootLock(settings.engine.root):
+        if install_signals:
+            daemon.install_signal_handlers()
+        daemon.start()
+        if started is not None:
+            started(daemon)
+        daemon.loop()
+        complete = daemon.drain()
+        daemon.close(complete)
+    if not complete:
+        log.warning("daemon.stopped", drained=False, reason="drain timeout; running files stay "
+                    "pending and are processed at the next start")
+        sys.stdout.flush()
+        os._exit(ExitCode.OK)  # handler threads still running must not hold the exit
+    log.info("daemon.stopped", drained=True)
+    return ExitCode.OK

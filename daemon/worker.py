@@ -1,0 +1,162 @@
+"""Processing one ready file: identify it, claim it in the ledger, call its stage's handler
+under the retry policy, and record what happened.
+
+Outcomes: `done` (outputs recorded), `skipped` (this content was already processed),
+`failed` (transient errors outlived the retries: the file stays and is tried again later),
+`quarantined` (bad input or an unexpected error: moved aside with its reason and reported),
+`interrupted` (shutdown during a backoff: stays pending for the next start).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from structlog.contextvars import bound_contextvars
+from tenacity import RetryCallState
+
+from daemon.config import Settings
+from daemon.errors import RejectedInput, TransientError
+from daemon.files import sha256_file
+from daemon.ledger import FAILED, QUARANTINED, Claim, Ledger
+from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
+from daemon.retry import Interrupted, build_retrying
+from daemon.stages import App, Failure, Stage
+
+log = structlog.get_logger()
+NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    outputs: tuple[str, ...] = ()
+
+
+class FileProcessor:
+    def __init__(self, app: App, ctx: Any, ledger: Ledger, settings: Callable[[], Settings],
+                 stopping: threading.Event):
+        self.app, self.ctx, self.ledger = app, ctx, ledger
+        self._settings, self._stopping = settings, stopping
+
+    @property
+    def root(self) -> Path:
+        return self._settings().engine.root
+
+    def process(self, stage: Stage, relative_path: str) -> Outcome:
+        path = self.root / relative_path
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return Outcome("gone")
+        sha256 = sha256_file(path) if stat.S_ISREG(info.st_mode) else NOT_REGULAR
+        with bound_contextvars(stage=stage.name, path=relative_path, sha256=sha256[:16]):
+            claim = self.ledger.claim(stage.name, relative_path, sha256, info.st_size,
+                                      info.st_mtime_ns)
+            if claim is None:
+                log.debug("file.skipped", reason="already processed")
+                return Outcome("skipped")
+            return self._run(stage, path, relative_path, sha256, claim, info.st_mode)
+
+    def _run(self, stage: Stage, path: Path, relative_path: str, sha256: str, claim: Claim,
+             mode: int) -> Outcome:
+        started, started_wall = time.monotonic(), time.time()
+        log.info("file.received", attempt=claim.attempts + 1)
+        try:
+            if not stat.S_ISREG(mode):
+                raise RejectedInput("not_a_regular_file",
+                                    "Only regular files are processed; this is "
+                                    + _describe_mode(mode))
+            outputs = self._call(stage, path, claim)
+        except Interrupted:
+            self.ledger.release(claim.row_id)
+            log.info("file.interrupted")
+            return Outcome("interrupted")
+        except TransientError as error:
+            return self._give_up(claim, error, started)
+        except Exception as error:
+            return self._quarantine(stage, path, relative_path, sha256, claim, error,
+                                    started, started_wall)
+        duration_ms = (time.monotonic() - started) * 1000
+        relative_outputs = [self._relative(output) for output in outputs]
+        self.ledger.finish(claim.row_id, relative_outputs, duration_ms)
+        log.info("file.processed", duration_ms=round(duration_ms, 2), outputs=relative_outputs)
+        return Outcome("done", tuple(relative_outputs))
+
+    def _call(self, stage: Stage, path: Path, claim: Claim) -> list[Path]:
+        def on_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            self.ledger.count_attempt(claim.row_id, repr(error))
+            log.warning("file.retrying", attempt=claim.attempts + state.attempt_number,
+                        error=str(error), wait_s=round(state.upcoming_sleep, 2))
+
+        retrying = build_retrying(self._settings().engine, self._stopping, on_retry)
+        outputs: list[Path] = retrying(stage.handler, path, self.ctx)
+        return list(outputs or [])
+
+    def _give_up(self, claim: Claim, error: TransientError, started: float) -> Outcome:
+        duration_ms = (time.monotonic() - started) * 1000
+        self.ledger.fail(claim.row_id, state=FAILED, code="transient_error",
+                         error=f"{type(error).__name__}: {error}", duration_ms=duration_ms)
+        log.error("file.failed", error=str(error), error_type=type(error).__name__,
+                  will_retry_in_s=self._settings().engine.failed_retry_s)
+        return Outcome(FAILED)
+
+    def _quarantine(self, stage: Stage, path: Path, relative_path: str, sha256: str,
+                    claim: Claim, error: Exception, started: float, started_wall: float
+                    ) -> Outcome:
+        duration_ms = (time.monotonic() - started) * 1000
+        rejected = error if isinstance(error, RejectedInput) else None
+        record = ErrorRecord(
+            stage=stage.name, source_path=relative_path, sha256=sha256,
+            code=rejected.code if rejected else "unexpected_error",
+            error_type=type(error).__name__, message=str(error),
+            attempts=claim.attempts + 1, first_attempt_at=utc_iso(started_wall),
+            failed_at=utc_iso(time.time()), details=rejected.details if rejected else {},
+        )
+        target = quarantine_file(self.root, path, record)
+        quarantine_path = self._relative(target)
+        self.ledger.fail(claim.row_id, state=QUARANTINED, code=record.code,
+                         error=f"{record.error_type}: {record.message}",
+                         duration_ms=duration_ms, quarantine_path=quarantine_path)
+        log_method = log.warning if rejected else log.exception
+        log_method("file.quarantined", code=record.code, error=record.message,
+                   error_type=record.error_type, quarantine_path=quarantine_path)
+        self._report(record, quarantine_path)
+        return Outcome(QUARANTINED, (quarantine_path,))
+
+    def _report(self, record: ErrorRecord, quarantine_path: str) -> None:
+        if self.app.report_failure is None:
+            return
+        failure = Failure(stage=record.stage, source_path=record.source_path,
+                          quarantine_path=quarantine_path, code=record.code,
+                          error_type=record.error_type, message=record.message,
+                          details=record.details, attempts=record.attempts,
+                          sha256=record.sha256)
+        try:
+            self.app.report_failure(self.ctx, failure)
+        except Exception:
+            log.exception("alert.failed", code=record.code)
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def _describe_mode(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a special file"

@@ -1,0 +1,95 @@
+"""Files reach their handler exactly once, however they arrive."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tests.engine.conftest import drop, runs, wait_for
+
+
+def test_a_dropped_file_goes_through_every_stage_once(start_daemon, root: Path) -> None:
+    start_daemon()
+    drop(root, "in/a", "one.txt", "hello")
+    wait_for(lambda: (root / "out" / "one.txt").exists(), what="the chain to finish")
+    time.sleep(0.5)  # give any duplicate event the chance to cause a second run
+    assert [line.split()[:2] for line in runs(root)] == [
+        ["a", "one.txt"], ["b", "one.txt"], ["c", "one.txt"]]
+    assert (root / "out" / "one.txt").read_text() == "hello"
+
+
+def test_a_file_written_slowly_is_processed_once_after_its_last_write(
+        start_daemon, root: Path) -> None:
+    start_daemon(settle_ms=400)
+    path = root / "in" / "a" / "slow.txt"
+    with path.open("w") as handle:
+        for chunk in range(5):
+            handle.write(f"chunk {chunk}\n")
+            handle.flush()
+            time.sleep(0.1)
+    wait_for(lambda: (root / "out" / "slow.txt").exists())
+    time.sleep(0.6)
+    assert len(runs(root, "a")) == 1
+    assert (root / "out" / "slow.txt").read_text().count("chunk") == 5
+
+
+def test_a_temporary_name_is_ignored_until_renamed(start_daemon, root: Path) -> None:
+    start_daemon(settle_ms=100)
+    inbox = root / "in" / "a"
+    for name in ("report.txt.tmp", ".hidden.txt", "draft.txt.part", "backup.txt~"):
+        (inbox / name).write_text("not yet")
+    time.sleep(0.8)
+    assert runs(root) == []
+    os.replace(inbox / "report.txt.tmp", inbox / "report.txt")
+    wait_for(lambda: (root / "out" / "report.txt").exists())
+    assert [line.split()[1] for line in runs(root, "a")] == ["report.txt"]
+
+
+def test_a_file_moved_in_from_an_unwatched_directory_is_seen(
+        start_daemon, root: Path, tmp_path: Path) -> None:
+    start_daemon(settle_ms=100)
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("from outside")
+    os.replace(outside, root / "in" / "a" / "elsewhere.txt")
+    wait_for(lambda: (root / "out" / "elsewhere.txt").exists())
+
+
+def test_files_present_at_start_are_processed(start_daemon, root: Path) -> None:
+    for index in range(30):
+        drop(root, "in/a", f"early-{index}.txt", f"content {index}")
+    drop(root, "in/b", "midway.txt", "already past stage a")
+    start_daemon()
+    wait_for(lambda: len(list((root / "out").glob("*.txt"))) == 31, what="31 outputs")
+    assert len(runs(root, "a")) == 30
+
+
+def test_the_same_content_again_is_not_processed_twice_but_new_content_is(
+        start_daemon, root: Path) -> None:
+    start_daemon()
+    drop(root, "in/a", "same.txt", "version 1")
+    wait_for(lambda: (root / "out" / "same.txt").exists())
+    drop(root, "in/a", "same.txt", "version 1")
+    time.sleep(0.6)
+    assert len(runs(root, "a")) == 1
+    drop(root, "in/a", "same.txt", "version 2")
+    wait_for(lambda: len(runs(root, "c")) == 2, what="the new content to reach stage c")
+    assert (root / "out" / "same.txt").read_text() == "version 2"
+
+
+def test_a_periodic_rescan_finds_files_no_event_announced(start_daemon, root: Path) -> None:
+    daemon = start_daemon(rescan_s=0.3)
+    daemon.observer.stop()  # from now on, no event reaches the daemon
+    daemon.observer.join(5)
+    drop(root, "in/a", "silent.txt", "no event for me")
+    wait_for(lambda: (root / "in" / "b" / "silent.txt").exists(), what="the rescan")
+
+
+def test_a_burst_of_20000_files_is_processed_completely(start_daemon, root: Path) -> None:
+    start_daemon(workers=4)
+    inbox = root / "in" / "c"
+    for index in range(20_000):
+        (inbox / f"burst-{index:05d}.txt").write_text(str(index))
+    wait_for(lambda: len(os.listdir(root / "out")) == 20_000 if (root / "out").exists()
+             else False, timeout_s=120, what="20,000 outputs")
+    assert len(runs(root, "c")) == 20_000

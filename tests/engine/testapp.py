@@ -1,0 +1,116 @@
+"""A small three-stage application for testing the engine: in/a → in/b → in/c → out/.
+
+Each handler copies its input to the next inbox. What a file says decides what the first
+stage does with it: `transient:N` fails N times with TransientError, `reject` is bad input,
+`crash` raises an unexpected error, `slow:S` takes S seconds. Every run is also appended to
+`runs.log` (stage, name, sha256) so tests can count how often a handler ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from daemon.errors import RejectedInput, TransientError
+from daemon.files import write_atomic
+from daemon.stages import App, Failure, Stage, TimerJob
+
+
+@dataclass(frozen=True)
+class TestSettings:
+    tick_s: float = 3600.0
+    label: str = "default"
+
+
+@dataclass
+class TestContext:
+    root: Path
+    settings: Any
+
+    def close(self) -> None:
+        pass
+
+    def reload(self, settings: Any) -> None:
+        self.settings = settings
+        (self.root / "reloaded.txt").write_text(settings.app.label)
+
+
+def load_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> TestSettings:
+    table = document.get("testapp", {})
+    return TestSettings(tick_s=float(table.get("tick_s", 3600.0)),
+                        label=str(table.get("label", "default")))
+
+
+def _record_run(root: Path, stage: str, path: Path) -> None:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    line = f"{stage} {path.name} {digest}\n".encode()
+    fd = os.open(root / "runs.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _forward(path: Path, ctx: TestContext, stage: str, target: str) -> list[Path]:
+    _record_run(ctx.root, stage, path)
+    return [write_atomic(ctx.root / target / path.name, path.read_bytes(), durable=False)]
+
+
+def _attempts_so_far(ctx: TestContext, path: Path) -> int:
+    counter = ctx.root / "attempts" / path.name
+    counter.parent.mkdir(exist_ok=True)
+    count = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(count + 1))
+    return count
+
+
+def handle_a(path: Path, ctx: TestContext) -> list[Path]:
+    text = path.read_text(errors="replace").strip()
+    if text.startswith("transient:") and _attempts_so_far(ctx, path) < int(text.split(":")[1]):
+        raise TransientError("service briefly unavailable")
+    if text == "reject":
+        raise RejectedInput("bad_content", "the file says reject", {"line": 1})
+    if text == "crash":
+        raise RuntimeError("unexpected failure")
+    if text.startswith("slow:"):
+        time.sleep(float(text.split(":")[1]))
+    return _forward(path, ctx, "a", "in/b")
+
+
+def handle_b(path: Path, ctx: TestContext) -> list[Path]:
+    return _forward(path, ctx, "b", "in/c")
+
+
+def handle_c(path: Path, ctx: TestContext) -> list[Path]:
+    return _forward(path, ctx, "c", "out")
+
+
+def report_failure(ctx: TestContext, failure: Failure) -> None:
+    name = f"{failure.stage}-{Path(failure.source_path).name}-{failure.code}.alert"
+    write_atomic(ctx.root / "alerts" / name, failure.message.encode(), durable=False)
+
+
+def tick(ctx: TestContext, now: datetime) -> None:
+    with (ctx.root / "ticks.log").open("a") as handle:
+        handle.write(now.isoformat() + "\n")
+
+
+APP = App(
+    name="testapp",
+    stages=(
+        Stage("a", "in/a", ("*.txt",), handle_a, concurrency=2),
+        Stage("b", "in/b", ("*.txt",), handle_b, concurrency=2),
+        Stage("c", "in/c", ("*.txt",), handle_c, concurrency=2),
+    ),
+    load_settings=load_settings,
+    open_context=lambda settings: TestContext(settings.engine.root, settings),
+    timer_jobs=(TimerJob("tick", lambda settings: settings.tick_s, tick),),
+    report_failure=report_failure,
+    restart_only_settings=frozenset(),
+)
