@@ -45,6 +45,8 @@ KINDS: dict[str, AlertKind] = {
                                   "No IDX-format form in the announcement; review it by hand"),
     "ingest_failed": AlertKind("ingest", "fatal",
                                "The exchange refused the announcement query; retried next tick"),
+    "invalid_announcements": AlertKind("downloader", "fatal",
+                                       "The announcements file could not be read"),
     "symbol_missing": AlertKind("parser", "fatal", "The issuer's symbol is not in the company map"),
     "table_not_found": AlertKind("parser", "fatal", "No transaction table found in the form"),
     "parse_exception": AlertKind("parser", "fatal", "Unexpected error while parsing"),

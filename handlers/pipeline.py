@@ -6,15 +6,21 @@ This is the only registry. A stage is added here and nowhere else.
 from __future__ import annotations
 
 from daemon.stages import App, Command, Stage, TimerJob
+from handlers import download
 from handlers.context import open_context
 from handlers.failures import report_failure
+from handlers.ingest import INGEST_COMMAND, INGEST_JOB
 from handlers.settings import load_pipeline_settings
+from handlers.window_cli import WINDOW_COMMAND
 
-STAGES: tuple[Stage, ...] = ()
+STAGES: tuple[Stage, ...] = (
+    Stage("download", download.INBOX, ("*.json",), download.handle,
+          concurrency=download.CONCURRENCY),
+)
 
-TIMER_JOBS: tuple[TimerJob, ...] = ()
+TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB,)
 
-COMMANDS: tuple[Command, ...] = ()
+COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND)
 
 APP = App(
     name="idxd",

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.download import DownloadSettings, read_download_settings
 from handlers.filings_config import FilingsSettings, read_filings_settings
+from handlers.http import HttpSettings, read_http_settings
+from handlers.ingest import IngestSettings, read_ingest_settings
 
 
 @dataclass(frozen=True)
@@ -20,9 +23,15 @@ class PipelineSettings:
     """Filled in by `load_pipeline_settings`; each field is one area's settings."""
 
     filings: FilingsSettings = field(default_factory=FilingsSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    download: DownloadSettings = field(default_factory=DownloadSettings)
 
 
 def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:
     return PipelineSettings(
         filings=read_filings_settings(document, env),
+        http=read_http_settings(document, env),
+        ingest=read_ingest_settings(document, env),
+        download=read_download_settings(document, env),
     )
