@@ -17,7 +17,8 @@ from decimal import Decimal
 # refusing it catches an English-formatted value ("1,770.00") instead of misreading it.
 _NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})*|\d+)(?:,(?P<frac>\d+))?$")
 _PERCENT_SIGN = re.compile(r"\s*%$")
-_DATE = re.compile(r"^(?P<day>\d{1,2})[\s\-./]+(?P<month>[A-Za-z]+)\.?[\s\-./]+(?P<year>\d{4})$")
+_DATE = re.compile(
+    r"^(?P<day>\d{1,2})[\s\-./]+(?P<month>[A-Za-z]+|\d{1,2})\.?[\s\-./]+(?P<year>\d{4})$")
 
 MONTHS: dict[str, int] = {
     "jan": 1, "januari": 1, "january": 1,
@@ -66,11 +67,12 @@ def is_number(text: str) -> bool:
 
 
 def parse_date(text: str) -> date:
-    """`"24 - Apr - 2026"`, `"24-Mei-2026"`, `"24 August 2026"` -> a date."""
+    """`"24 - Apr - 2026"`, `"24-Mei-2026"`, `"24 August 2026"`, `"24/04/2026"` -> a date."""
     match = _DATE.match(" ".join(text.split()))
     if match is None:
         raise ValueError(f"not a date: {text!r}")
-    month = MONTHS.get(match["month"].lower())
+    name = match["month"]
+    month = int(name) if name.isdigit() else MONTHS.get(name.lower())
     if month is None:
         raise ValueError(f"unknown month name {match['month']!r} in {text!r}")
     try:

@@ -13,16 +13,19 @@ the middle of a row), amounts without the ",00" tail. `build_form_pdf` is the on
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
 from handlers.idnum import MONTH_ABBR_EN, MONTH_ABBR_ID, format_decimal
-from handlers.records import ParsedForm, TransactionRow
+from handlers.records import BUY, SELL, ParsedForm, TransactionRow
 
 FONT, SIZE, LEADING = "Helvetica", 8, 10
 LEFT, TOP, BOTTOM = 36, 800, 60
@@ -70,6 +73,32 @@ def build_form_pdf(form: ParsedForm, path: Path, *, layout: FormLayout | None = 
             canvas.drawString(LEFT, BOTTOM - 20, f"Halaman {number} dari {len(pages)}")
     canvas.save()
     return path
+
+
+def example_forms(parsed_examples: Path) -> dict[str, ParsedForm]:
+    """The earlier parser's records (`fixtures/idx/parsed_examples.json`) as forms, by symbol.
+
+    Prices get the two decimals the form prints ("1.770,00"); a row is a sale or a purchase
+    in direct ownership of common shares, with the record's purpose.
+    """
+    records = json.loads(parsed_examples.read_text(encoding="utf-8"))
+    return {record["symbol"]: form_from_example(record) for record in records}
+
+
+def form_from_example(record: dict[str, Any]) -> ParsedForm:
+    raw_types = {BUY: "Pembelian", SELL: "Penjualan"}
+    rows = tuple(
+        TransactionRow(type=row["type"], raw_type=raw_types[row["type"]],
+                       share_class="Saham Biasa", amount=int(row["amount_transacted"]),
+                       price=Decimal(str(row["price"])).quantize(Decimal("0.01")),
+                       date=row["date"], purpose=record["purpose"], ownership="Langsung")
+        for row in record["price_transaction"])
+    return ParsedForm(
+        document={}, announcement=None, symbol=record["symbol"],
+        company_name=record["company_name"], holder_name=record["holder_name"],
+        holding_before=int(record["holding_before"]), holding_after=int(record["holding_after"]),
+        percentage_before=Decimal(str(record["share_percentage_before"])),
+        percentage_after=Decimal(str(record["share_percentage_after"])), rows=rows)
 
 
 def row_cells(row: TransactionRow, layout: FormLayout) -> list[list[str]]:

@@ -1,0 +1,144 @@
+"""A form rendered from a record parses back to the same record, in every layout variation."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.ksei_table import classify
+from handlers.parse import parse_pdf
+from handlers.records import ParsedForm, TransactionRow
+from tests.parse.forms import MIXED_ROWS, form, row, same_form
+from tests.pdfform import FormLayout, build_form_pdf
+
+LAYOUTS = {
+    "plain": FormLayout(),
+    "next-line-inline-english": FormLayout(value_next_line=True, date_style="inline",
+                                           english_months=True, amount_decimals=False),
+    "words-dates-ya": FormLayout(date_style="words", control="Ya", page_numbers=False),
+    "two-pages": FormLayout(rows_per_page=3),
+    "row-split-by-page": FormLayout(rows_per_page=2, split_row=True),
+}
+
+
+def round_trip(expected: ParsedForm, path: Path, layout: FormLayout,
+               companies: dict[str, dict[str, Any]]) -> ParsedForm:
+    parsed = parse_pdf(build_form_pdf(expected, path, layout=layout), None, companies)
+    same_form(parsed, expected)
+    return parsed
+
+
+@pytest.mark.parametrize("symbol", ["SRTG.JK", "BYAN.JK"])
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_real_records_round_trip(symbol: str, layout: FormLayout, examples: dict[str, ParsedForm],
+                                 companies: dict[str, dict[str, Any]], pdf_dir: Path) -> None:
+    parsed = round_trip(examples[symbol], pdf_dir / "form.pdf", layout, companies)
+    assert parsed.flags == ()
+
+
+def test_srtg_reads_as_the_real_form_printed_it(examples: dict[str, ParsedForm],
+                                                companies: dict[str, dict[str, Any]],
+                                                pdf_dir: Path) -> None:
+    path = build_form_pdf(examples["SRTG.JK"], pdf_dir / "LK-24042026-7431-00.pdf-0.pdf")
+    parsed = parse_pdf(path, None, companies)
+    assert (parsed.symbol, parsed.holder_name) == ("SRTG.JK", "Unitras Pertama")
+    assert (parsed.holding_before, parsed.holding_after) == (4_289_610_000, 3_369_610_000)
+    assert str(parsed.percentage_before) == "31.623"
+    (only,) = parsed.rows
+    assert (only.type, only.amount, str(only.price), only.date) == \
+        ("sell", 920_000_000, "1770.00", "2026-04-24")
+    assert parsed.document["pages"] == 1
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_mixed_rows_decimal_prices_and_other_share_classes(
+        layout: FormLayout, companies: dict[str, dict[str, Any]], pdf_dir: Path) -> None:
+    round_trip(form(MIXED_ROWS), pdf_dir / "mixed.pdf", layout, companies)
+
+
+def test_a_long_table_over_three_pages_keeps_every_row(companies: dict[str, dict[str, Any]],
+                                                       pdf_dir: Path) -> None:
+    rows = tuple(row(amount=1_000 + index, day=f"2026-03-{1 + index % 28:02d}")
+                 for index in range(40))
+    parsed = round_trip(form(rows), pdf_dir / "long.pdf",
+                        FormLayout(rows_per_page=15, split_row=True), companies)
+    assert parsed.document["pages"] == 3
+    assert [r.amount for r in parsed.rows] == list(range(1_000, 1_040))
+
+
+def test_a_correction_is_flagged_not_typed(companies: dict[str, dict[str, Any]],
+                                           pdf_dir: Path) -> None:
+    rows = (row("sell", "Koreksi atas laporan", purpose="Divestasi"),)
+    parsed = round_trip(form(rows, correction=True), pdf_dir / "fix.pdf", FormLayout(),
+                        companies)
+    assert parsed.correction is True
+    assert parsed.rows[0].type == "sell"
+
+
+def test_equal_holdings_still_give_a_record_flagged_for_review(
+        companies: dict[str, dict[str, Any]], pdf_dir: Path) -> None:
+    unchanged = form((row("others", "Lainnya", purpose="Gadai saham"),), after=1_000_000)
+    parsed = round_trip(unchanged, pdf_dir / "same.pdf", FormLayout(), companies)
+    assert parsed.flags == ("holdings_unchanged",)
+
+
+# -- generated forms ----------------------------------------------------------------------
+
+WORDS = st.sampled_from(["Investasi", "divestasi", "untuk", "memperluas", "basis",
+                         "kepemilikan", "saham", "penjualan", "Pembelian", "hibah", "mesop",
+                         "restrukturisasi", "jangka", "panjang", "reinvestasi"])
+NAME_WORDS = st.sampled_from(["Oliver", "Khaw", "Kar", "Heng", "Unitras", "Pertama", "Dewi",
+                              "Sari", "Investama", "Global", "Holdings"])
+RAW_TYPES = st.sampled_from(["Pembelian", "Penjualan", "Lainnya", "Pelaksanaan (exercise)"])
+
+
+@st.composite
+def rows_strategy(draw: st.DrawFn) -> TransactionRow:
+    raw_type = draw(RAW_TYPES)
+    purpose = " ".join(draw(st.lists(WORDS, min_size=1, max_size=12)))
+    price = draw(st.none() | st.decimals(min_value=1, max_value=99_999, places=2,
+                                         allow_nan=False, allow_infinity=False)
+                 | st.integers(min_value=1, max_value=99_999).map(Decimal))
+    return row(classify(raw_type, purpose), raw_type,
+               amount=draw(st.integers(min_value=1, max_value=10**10)), price=price,
+               day=draw(st.dates(min_value=date(1990, 1, 1),
+                                 max_value=date(2099, 12, 31))).isoformat(), purpose=purpose,
+               share_class=draw(st.sampled_from(["Saham Biasa", "Saham Preferen",
+                                                 "Waran Seri II"])),
+               ownership=draw(st.sampled_from(["Langsung", "Tidak Langsung"])))
+
+
+@st.composite
+def forms_strategy(draw: st.DrawFn) -> ParsedForm:
+    holder = " ".join(draw(st.lists(NAME_WORDS, min_size=1, max_size=6)))
+    company = " ".join(draw(st.lists(NAME_WORDS, min_size=1, max_size=5))) + " Tbk"
+    percent = st.decimals(min_value=0, max_value=100, places=3, allow_nan=False,
+                          allow_infinity=False)
+    return form(tuple(draw(st.lists(rows_strategy(), min_size=1, max_size=8))),
+                symbol=draw(st.sampled_from(["SRTG.JK", "BYAN.JK", "TOWR.JK", "UNVR.JK"])),
+                company_name=company, holder=draw(st.sampled_from(["", "PT "])) + holder,
+                before=draw(st.integers(min_value=10**10, max_value=10**12)),
+                pct_before=str(draw(percent)), pct_after=str(draw(percent)))
+
+
+LAYOUT_STRATEGY = st.builds(
+    FormLayout, value_next_line=st.booleans(),
+    date_style=st.sampled_from(["split", "inline", "words"]), english_months=st.booleans(),
+    rows_per_page=st.none() | st.integers(min_value=1, max_value=4), split_row=st.booleans(),
+    amount_decimals=st.booleans(), control=st.sampled_from(["Ya", "Tidak"]))
+
+
+def test_any_form_in_any_layout_round_trips(companies: dict[str, dict[str, Any]],
+                                            pdf_dir: Path) -> None:
+    @settings(max_examples=40, deadline=None)
+    @given(expected=forms_strategy(), layout=LAYOUT_STRATEGY)
+    def check(expected: ParsedForm, layout: FormLayout) -> None:
+        round_trip(expected, pdf_dir / "generated.pdf", layout, companies)
+
+    check()
