@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 IDX_NAME = re.compile(r"^LK-\d{8}-\d+-\d+", re.IGNORECASE)
 KSEI_URL_MARK = "from_ksei"
-UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")  # also control characters, `/`, `\`
 PDF_SUFFIX = re.compile(r"(\.pdf)+$", re.IGNORECASE)
 MAX_STEM_CHARS = 80
 IDX_FORMAT, NON_IDX_FORMAT = "idx-format", "non-idx-format"
@@ -43,9 +43,12 @@ def kind_of(attachment: Mapping[str, Any]) -> str:
 
 def safe_part(text: str, max_chars: int = MAX_STEM_CHARS) -> str:
     """Letters, digits, `.`, `_`, `-` only; no `..`, no leading dot; bounded length."""
-    cleaned = UNSAFE.sub("_", text)
-    cleaned = re.sub(r"\.{2,}", ".", cleaned)
-    return cleaned.strip("._-")[:max_chars].rstrip("._-")
+    cleaned = re.sub(r"\.{2,}", ".", UNSAFE.sub("_", text)).strip("._-")
+    if len(cleaned) > max_chars:
+        # Keep both ends: names often differ only at the end (`…_lamp1`, `…_lamp2`).
+        tail_chars = max_chars // 3
+        cleaned = f"{cleaned[:max_chars - tail_chars - 2]}__{cleaned[-tail_chars:]}"
+    return cleaned.strip("._-")
 
 
 def local_name(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> str:

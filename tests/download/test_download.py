@@ -1,0 +1,192 @@
+"""The download stage against a local server standing in for the exchange's file host."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug import Response
+
+from daemon.errors import RejectedInput, TransientError
+from handlers.announcements import normalize_item
+from handlers.download import handle
+from tests.ingest.exchange import localized, minimal_pdf, multi_attachment_items, raw_items
+
+ALLOW_LOCAL = {"download": {"allowed_hosts": ["127.0.0.1", "localhost"], "attempts": 3}}
+
+
+def url_path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def serve_pdfs(httpserver, items: list[dict[str, Any]]) -> list[str]:
+    """Serve a small, distinct PDF at every attachment URL; returns the URL paths."""
+    paths = sorted({url_path(a["url"]) for item in items
+                    for a in normalize_item(item)["attachments"]})
+    for path in paths:
+        httpserver.expect_request(path).respond_with_data(
+            minimal_pdf(path), content_type="application/pdf")
+    return paths
+
+
+def write_batch(root: Path, items: list[dict[str, Any]], name: str = "batch.json") -> Path:
+    path = root / "data" / "announcements" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"announcements": [normalize_item(i) for i in items],
+                                "window": {"stub": "20260724_1600_20260724_1900"}}))
+    return path
+
+
+def pdfs(root: Path, kind: str) -> list[Path]:
+    return sorted((root / "downloads" / kind).glob("*.pdf"))
+
+
+def alert_codes(root: Path) -> list[str]:
+    return sorted(json.loads(p.read_text())["code"] for p in (root / "alerts").glob("*.json"))
+
+
+def test_every_attachment_lands_under_a_safe_unique_name(make_ctx, httpserver) -> None:
+    items = localized(multi_attachment_items(), httpserver.url_for("/"))
+    paths = serve_pdfs(httpserver, items)
+    ctx = make_ctx(ALLOW_LOCAL)
+
+    outputs = handle(write_batch(ctx.root, items), ctx)
+
+    saved = pdfs(ctx.root, "non-idx-format")
+    assert len(saved) == len(paths) == 13
+    assert all("/" not in p.name and ".." not in p.name and len(p.name) < 130 for p in saved)
+    assert set(outputs) >= set(saved)
+    toto = next(p for p in saved if p.name.startswith("TOTO_") and "lamp1" in p.name)
+    meta = json.loads((toto.parent / (toto.name + ".meta.json")).read_text())
+    assert meta["original_name"].endswith("Pemegang Efek/Perubahan Struktur Pemegang Saham_"
+                                          "32114742_lamp1.pdf")
+    assert meta["ticker"] == "TOTO" and meta["window"] == "20260724_1600_20260724_1900"
+    assert meta["published_at"] == "2026-07-24T18:53:35+07:00" and not meta["is_main"]
+    assert toto.read_bytes() == minimal_pdf(url_path(meta["url"]))
+    # none of the six has a KSEI form: each is flagged for manual review
+    assert alert_codes(ctx.root) == ["non_idx_document"] * 6
+
+
+def test_ksei_forms_go_to_the_parser_inbox_without_alerts(make_ctx, httpserver) -> None:
+    items = localized(raw_items(), httpserver.url_for("/"))
+    serve_pdfs(httpserver, items)
+    ctx = make_ctx(ALLOW_LOCAL)
+
+    handle(write_batch(ctx.root, items), ctx)
+
+    names = [p.name for p in pdfs(ctx.root, "idx-format")]
+    assert len(names) == 5 and names[0].startswith("BYAN_LK-24042026-")
+    assert pdfs(ctx.root, "non-idx-format") == [] and alert_codes(ctx.root) == []
+
+
+def test_nothing_is_downloaded_twice_after_a_restart(make_ctx, httpserver) -> None:
+    items = localized(raw_items()[:2], httpserver.url_for("/"))
+    serve_pdfs(httpserver, items)
+    root = make_ctx(ALLOW_LOCAL).root
+    batch = write_batch(root, items)
+    first = handle(batch, make_ctx(ALLOW_LOCAL, root=root))
+    requests_after_first = len(httpserver.log)
+
+    second = handle(batch, make_ctx(ALLOW_LOCAL, root=root))
+
+    assert len(httpserver.log) == requests_after_first == 2
+    assert second == first
+
+
+@pytest.mark.parametrize(("setup", "code", "reason"), [
+    ("off_list_redirect", "download_refused", "host_not_allowed"),
+    ("html_body", "unsupported_format", "not_a_pdf"),
+    ("oversized", "download_refused", "too_large"),
+    ("not_found", "download_failed", "http_status"),
+])
+def test_a_bad_attachment_gives_its_alert_and_no_file(make_ctx, httpserver, setup: str,
+                                                      code: str, reason: str) -> None:
+    good, bad = localized(raw_items()[:2], httpserver.url_for("/"))
+    serve_pdfs(httpserver, [good])
+    bad_path = url_path(normalize_item(bad)["attachments"][0]["url"])
+    serve_bad(httpserver, bad_path, setup)
+    ctx = make_ctx({"download": {**ALLOW_LOCAL["download"], "max_mb": 0.01}})
+
+    handle(write_batch(ctx.root, [good, bad]), ctx)
+
+    saved = pdfs(ctx.root, "idx-format")
+    assert [p.name[:5] for p in saved] == ["SRTG_"]  # the good one still arrives
+    [alert_file] = (ctx.root / "alerts").glob("*.json")
+    alert = json.loads(alert_file.read_text())
+    assert alert["code"] == code and alert["reasons"][-1]["details"]["reason"] == reason
+    assert alert["context"]["announcement"]["ticker"] == "BYAN"
+    assert not list((ctx.root / "downloads").rglob("BYAN*"))
+
+
+def serve_bad(httpserver, path: str, setup: str) -> None:
+    expect = httpserver.expect_request(path)
+    if setup == "off_list_redirect":
+        expect.respond_with_response(Response(status=302, headers={
+            "Location": "https://files.example.com/LK.pdf"}))
+    elif setup == "html_body":
+        expect.respond_with_data(b"<html>Just a moment...</html>", content_type="application/pdf")
+    elif setup == "oversized":
+        expect.respond_with_data(minimal_pdf("x" * 20_000), content_type="application/pdf")
+    else:
+        expect.respond_with_data(b"gone", status=404)
+
+
+def test_a_redirect_inside_the_allow_list_is_followed(make_ctx, httpserver) -> None:
+    [item] = localized(raw_items()[:1], httpserver.url_for("/"))
+    path = url_path(normalize_item(item)["attachments"][0]["url"])
+    httpserver.expect_request(path).respond_with_response(
+        Response(status=301, headers={"Location": "/moved/form.pdf"}))
+    httpserver.expect_request("/moved/form.pdf").respond_with_data(minimal_pdf("moved"))
+    ctx = make_ctx(ALLOW_LOCAL)
+
+    handle(write_batch(ctx.root, [item]), ctx)
+
+    [saved] = pdfs(ctx.root, "idx-format")
+    assert saved.read_bytes() == minimal_pdf("moved")
+
+
+def test_a_busy_server_is_retried_by_the_engine_then_alerted(make_ctx, httpserver) -> None:
+    good, busy = localized(raw_items()[:2], httpserver.url_for("/"))
+    serve_pdfs(httpserver, [good])
+    httpserver.expect_request(url_path(normalize_item(busy)["attachments"][0]["url"])
+                              ).respond_with_data(b"busy", status=503)
+    ctx = make_ctx(ALLOW_LOCAL)  # attempts = 3
+    batch = write_batch(ctx.root, [good, busy])
+
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            handle(batch, ctx)
+        assert alert_codes(ctx.root) == []
+    handle(batch, ctx)  # the third failure is the last: an alert, and the batch is done
+
+    assert alert_codes(ctx.root) == ["download_failed"]
+    assert len(pdfs(ctx.root, "idx-format")) == 1
+    good_requests = [e for e, _ in httpserver.log if "7431" in e.path]
+    assert len(good_requests) == 1  # the good one was not fetched again by the retries
+
+
+def test_an_unreadable_batch_is_rejected(make_ctx, tmp_path) -> None:
+    ctx = make_ctx(ALLOW_LOCAL)
+    path = ctx.root / "data" / "announcements" / "broken.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with pytest.raises(RejectedInput) as raised:
+        handle(path, ctx)
+    assert raised.value.code == "invalid_announcements"
+
+
+def test_a_raw_list_dropped_by_hand_is_accepted(make_ctx, httpserver) -> None:
+    items = localized(raw_items()[:1], httpserver.url_for("/"))
+    serve_pdfs(httpserver, items)
+    ctx = make_ctx(ALLOW_LOCAL)
+    path = ctx.root / "data" / "announcements" / "by-hand.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(items))
+
+    handle(path, ctx)
+
+    [saved] = pdfs(ctx.root, "idx-format")
+    meta = json.loads(saved.with_name(saved.name + ".meta.json").read_text())
+    assert meta["window"] is None and meta["ticker"] == "SRTG"
