@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 TEMP_SUFFIXES = (".tmp", ".part", "~")
+OWN_TEMP_SUFFIX = ".idxd.tmp"  # only files with this suffix are ours to clean up after a crash
 HASH_CHUNK_BYTES = 1 << 20
 
 
@@ -27,7 +28,8 @@ def is_temporary_name(name: str) -> bool:
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary sibling and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                    suffix=OWN_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -89,6 +91,20 @@ def iter_files(directory: Path) -> Iterator[os.DirEntry[str]]:
                     yield entry
     except FileNotFoundError:
         return
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    """Delete the temporary files a killed writer of ours left behind; returns how many.
+
+    Only called while holding the root's lock, so no writer of ours is still at work.
+    """
+    removed = 0
+    for directory, _subdirs, names in os.walk(root):
+        for name in names:
+            if name.startswith(".") and name.endswith(OWN_TEMP_SUFFIX):
+                _remove_quietly(Path(directory) / name)
+                removed += 1
+    return removed
 
 
 def _remove_quietly(path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any
 
 import structlog
 
@@ -20,7 +20,8 @@ SECRET_SUFFIXES = ("_password", "_secret", "_token")
 MASK = "***"
 
 
-def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def mask_secrets(_logger: Any, _name: str,
+                 event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Never let a value logged under a secret-looking key reach the output."""
     for key in list(event):
         lowered = key.lower()
@@ -29,9 +30,9 @@ def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> M
     return event
 
 
-def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
     """Route structlog and the standard library through one renderer on `stream`."""
-    stream = stream or sys.stdout
+    stream = stream or _Stdout()
     use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     renderer: Any = (structlog.dev.ConsoleRenderer(colors=True) if use_console
                      else structlog.processors.JSONRenderer(default=str))
@@ -50,6 +51,19 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         cache_logger_on_first_use=False,
     )
     _route_stdlib(numeric_level)
+
+
+class _Stdout:
+    """Whatever `sys.stdout` is at the moment of writing (it may be replaced after start)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
 
 
 def _route_stdlib(level: int) -> None:

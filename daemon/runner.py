@@ -27,6 +27,7 @@ import structlog
 from daemon.config import EngineSettings, Settings, changed_settings, load_settings
 from daemon.dispatch import Dispatcher
 from daemon.errors import ConfigError, ExitCode
+from daemon.files import remove_stale_temp_files
 from daemon.ledger import Ledger
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
@@ -67,6 +68,7 @@ class Daemon:
             inbox.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger.open(self.root)
         recovered = self.ledger.recover()
+        stale = remove_stale_temp_files(self.root)
         self.ctx = self.app.open_context(self.settings)
         self.processor = FileProcessor(self.app, self.ctx, self.ledger, lambda: self.settings,
                                        self.stopping)
@@ -79,7 +81,7 @@ class Daemon:
         self._schedule_jobs()
         self.notifier.ready(self._status_line())
         log.info("daemon.started", root=str(self.root), pid=os.getpid(), recovered=recovered,
-                 queued=queued, observer=self.observer_kind,
+                 queued=queued, stale_temp_files_removed=stale, observer=self.observer_kind,
                  stages=[stage.name for stage in self.app.stages])
 
     def _limits(self, engine: EngineSettings) -> dict[str, int]:

@@ -1,0 +1,103 @@
+"""Retries, quarantine with its reason, and replay."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from daemon.cli import main
+from daemon.ledger import Ledger
+from tests.engine.conftest import drop, runs, wait_for, write_config
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(start_daemon, root: Path) -> None:
+    start_daemon(retry_attempts=4)
+    drop(root, "in/a", "flaky.txt", "transient:2")
+    wait_for(lambda: (root / "out" / "flaky.txt").exists())
+    assert (root / "attempts" / "flaky.txt").read_text() == "3"
+    ledger = Ledger.open(root)
+    [row] = ledger.rows_for("in/a/flaky.txt")
+    assert (row["state"], row["attempts"]) == ("done", 3)
+
+
+def test_transient_failures_beyond_the_retries_leave_the_file_in_place_as_failed(
+        start_daemon, root: Path) -> None:
+    start_daemon(retry_attempts=2)
+    drop(root, "in/a", "down.txt", "transient:99")
+    ledger = Ledger.open(root)
+    wait_for(lambda: [row["state"] for row in ledger.rows_for("in/a/down.txt")] == ["failed"])
+    assert (root / "in" / "a" / "down.txt").exists()  # not lost, not quarantined
+    assert not (root / "quarantine").exists()
+
+
+def test_bad_input_is_quarantined_with_its_reason_and_an_alert(start_daemon, root: Path) -> None:
+    start_daemon()
+    drop(root, "in/a", "bad.txt", "reject")
+    quarantined = root / "quarantine" / "a" / "bad.txt"
+    wait_for(quarantined.exists)
+    error = json.loads((root / "quarantine" / "a" / "bad.txt.error.json").read_text())
+    assert error["stage"] == "a"
+    assert error["code"] == "bad_content"
+    assert error["error_type"] == "RejectedInput"
+    assert error["message"] == "the file says reject"
+    assert error["attempts"] == 1
+    assert error["source_path"] == "in/a/bad.txt"
+    assert error["failed_at"] and error["first_attempt_at"]
+    assert not (root / "in" / "a" / "bad.txt").exists()
+    wait_for((root / "alerts" / "a-bad.txt-bad_content.alert").exists)
+
+
+def test_an_unexpected_error_is_not_retried_and_is_quarantined(start_daemon, root: Path) -> None:
+    start_daemon(retry_attempts=5)
+    drop(root, "in/a", "boom.txt", "crash")
+    wait_for((root / "quarantine" / "a" / "boom.txt").exists)
+    error = json.loads((root / "quarantine" / "a" / "boom.txt.error.json").read_text())
+    assert (error["code"], error["error_type"], error["attempts"]) == (
+        "unexpected_error", "RuntimeError", 1)
+
+
+def test_replay_brings_a_quarantined_file_back_and_it_is_processed(
+        start_daemon, root: Path, tmp_path: Path, capsys) -> None:
+    start_daemon()
+    drop(root, "in/a", "fixme.txt", "reject")
+    quarantined = root / "quarantine" / "a" / "fixme.txt"
+    wait_for(quarantined.exists)
+    quarantined.write_text("fixed by the operator")
+    config = write_config(tmp_path / "cli.toml", root)
+    assert main(["--config", str(config), "replay", str(quarantined)]) == 0
+    wait_for((root / "out" / "fixme.txt").exists, what="the replayed file to go through")
+    assert not quarantined.exists()
+
+
+def test_replay_of_unchanged_content_processes_it_again(start_daemon, root: Path,
+                                                        tmp_path: Path) -> None:
+    start_daemon()
+    drop(root, "in/a", "again.txt", "reject")
+    error_file = root / "quarantine" / "a" / "again.txt.error.json"
+    wait_for(error_file.exists)
+    first_failure = json.loads(error_file.read_text())["failed_at"]
+    config = write_config(tmp_path / "cli.toml", root)
+    assert main(["--config", str(config), "replay", "--failed"]) == 0
+
+    def failed_again() -> bool:
+        try:
+            return json.loads(error_file.read_text())["failed_at"] != first_failure
+        except (FileNotFoundError, json.JSONDecodeError):
+            return False
+
+    wait_for(failed_again, what="a second attempt")
+
+
+def test_a_symlink_in_an_inbox_is_quarantined_not_followed(start_daemon, root: Path,
+                                                           tmp_path: Path) -> None:
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("do not read me")
+    start_daemon(settle_ms=50)
+    (root / "in" / "a" / "link.txt").symlink_to(secret)
+    wait_for((root / "quarantine" / "a" / "link.txt").exists)
+    error = json.loads((root / "quarantine" / "a" / "link.txt.error.json").read_text())
+    assert error["code"] == "not_a_regular_file"
+    assert secret.read_text() == "do not read me"
+    time.sleep(0.2)
+    assert runs(root) == []
