@@ -77,7 +77,12 @@ def _route_stdlib(level: int) -> None:
 
 
 class _StructlogHandler(logging.Handler):
+    # watchdog complains at level ERROR when its emitter is stopped with events still queued.
+    IGNORED = ("called when the thread is inactive",)
+
     def emit(self, record: logging.LogRecord) -> None:
+        if any(text in record.getMessage() for text in self.IGNORED):
+            return
         log = structlog.get_logger(record.name)
         log.log(record.levelno, "library.log", logger=record.name, message=record.getMessage())
 

@@ -46,8 +46,11 @@ RESCAN_JOB = "rescan"
 
 
 class Daemon:
-    def __init__(self, settings: Settings, app: App, env: dict[str, str] | None = None):
+    def __init__(self, settings: Settings, app: App, env: dict[str, str] | None = None, *,
+                 until_idle: bool = False, timer_jobs: bool = True):
         self.settings, self.app = settings, app
+        self.until_idle, self.with_timer_jobs = until_idle, timer_jobs
+        self.failures = 0
         self.root = settings.engine.root
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
@@ -98,7 +101,7 @@ class Daemon:
     def _schedule_jobs(self) -> None:
         now = time.monotonic()
         self.timer.add(RESCAN_JOB, lambda: self.settings.engine.rescan_s, now, run_at_start=False)
-        for job in self.app.timer_jobs:
+        for job in self.app.timer_jobs if self.with_timer_jobs else ():
             self.timer.add(job.name, lambda job=job: job.period_s(self.settings.app), now)
 
     # --- the loop -----------------------------------------------------------------------
@@ -114,6 +117,13 @@ class Daemon:
             self._run_due_jobs()
             self.dispatcher.pump()
             self._beat()
+            if self.until_idle and self.idle():
+                self.stopping.set()
+
+    def idle(self) -> bool:
+        """Nothing queued, running, settling or announced: the chain has drained."""
+        return (self.dispatcher.idle() and not len(self.settler) and self.hints.empty()
+                and not self._jobs_running)
 
     def _wait_s(self) -> float:
         now = time.monotonic()
@@ -163,8 +173,14 @@ class Daemon:
     def _finished(self, stage: Stage, relative: str, result: Outcome | BaseException) -> None:
         if isinstance(result, BaseException):
             log.error("file.crashed", stage=stage.name, path=relative, error=repr(result))
+        if isinstance(result, BaseException) or result.state in ("failed", "quarantined"):
+            self.failures += 1
         if self.dispatcher.finished(stage, relative):
             self.dispatcher.submit(stage, relative)
+        if self.until_idle and isinstance(result, Outcome):
+            # Draining must not race the observer: queue the outputs without their events.
+            for output in result.outputs:
+                self._ready(str(self.root / output))
 
     def _run_due_jobs(self) -> None:
         for name in self.timer.due(time.monotonic()):
@@ -295,13 +311,18 @@ class Daemon:
 
 
 def run(settings: Settings, *, app: App | None = None, install_signals: bool = True,
-        env: dict[str, str] | None = None,
-        started: Callable[[Daemon], None] | None = None) -> int:
-    """Run the daemon until a signal (or `Daemon.stopping`) stops it; returns the exit code."""
+        env: dict[str, str] | None = None, started: Callable[[Daemon], None] | None = None,
+        until_idle: bool = False, timer_jobs: bool = True) -> int:
+    """Run the daemon until a signal (or `Daemon.stopping`) stops it; returns the exit code.
+
+    With `until_idle`, it stops by itself once every inbox has drained (`idxd once`), and the
+    exit code says whether any file failed on the way.
+    """
     engine = settings.engine
     configure_logging(engine.log_level, engine.log_format)
     settings = replace(settings, engine=replace(engine, root=Path(os.path.abspath(engine.root))))
-    daemon = Daemon(settings, app or load_app(engine.app), env)
+    daemon = Daemon(settings, app or load_app(engine.app), env, until_idle=until_idle,
+                    timer_jobs=timer_jobs)
     with RootLock(settings.engine.root):
         if install_signals:
             daemon.install_signal_handlers()
@@ -316,5 +337,5 @@ def run(settings: Settings, *, app: App | None = None, install_signals: bool = T
                     "pending and are processed at the next start")
         sys.stdout.flush()
         os._exit(ExitCode.OK)  # handler threads still running must not hold the exit
-    log.info("daemon.stopped", drained=True)
-    return ExitCode.OK
+    log.info("daemon.stopped", drained=True, failures=daemon.failures)
+    return ExitCode.FAILURE if until_idle and daemon.failures else ExitCode.OK

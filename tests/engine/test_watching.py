@@ -93,3 +93,20 @@ def test_a_burst_of_20000_files_is_processed_completely(start_daemon, root: Path
     wait_for(lambda: len(os.listdir(root / "out")) == 20_000 if (root / "out").exists()
              else False, timeout_s=120, what="20,000 outputs")
     assert len(runs(root, "c")) == 20_000
+
+
+def test_until_idle_stops_once_the_chain_has_drained_and_reports_failures(
+        tmp_path: Path, root: Path) -> None:
+    from daemon.config import load_settings
+    from daemon.runner import run
+    from tests.engine.conftest import write_config
+
+    drop(root, "in/a", "good.txt", "fine")
+    config = write_config(tmp_path / "once.toml", root)
+    assert run(load_settings(config, env={}), install_signals=False, env={},
+               until_idle=True, timer_jobs=False) == 0
+    assert (root / "out" / "good.txt").exists()
+    assert not (root / "ticks.log").exists()
+    drop(root, "in/a", "bad.txt", "reject")
+    assert run(load_settings(config, env={}), install_signals=False, env={},
+               until_idle=True, timer_jobs=False) == 1
