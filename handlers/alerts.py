@@ -87,6 +87,11 @@ KINDS: dict[str, AlertKind] = {
                                            "The document only transfers shares"),
     "non_common_shares": AlertKind("filings", "hard", "Share class other than common shares"),
     "sink_error": AlertKind("filings", "fatal", "The filing could not be written to the database"),
+    "correction_filing": AlertKind("filings", "warning",
+                                   "The form corrects an earlier report; check the earlier filing"),
+    "publish_time_missing": AlertKind("filings", "warning",
+                                      "No publish time; dated by its last transaction"),
+    "parsed_invalid": AlertKind("filings", "fatal", "The parsed record cannot be read"),
     "quarantined": AlertKind("daemon", "fatal", "A file failed for good and was quarantined"),
 }
 

@@ -1,0 +1,79 @@
+"""What every sink offers, and what they share: the columns, the shipped SQL, JSON conversion.
+
+A sink stores filing rows idempotently: `insert` adds the rows whose `dedup_key` is new and
+returns those keys ("on conflict do nothing"); `sources` tells, for keys already present, which
+document each came from, reading page by page. A database that cannot be reached raises
+`TransientError` (the file waits and is retried); a batch the database refuses for good raises
+`SinkRefused`, which the stage records as the filings' `error` outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Protocol
+
+COLUMNS = (
+    "symbol", "timestamp", "transaction_type", "holder_name", "holding_before", "holding_after",
+    "amount_transaction", "share_percentage_before", "share_percentage_after",
+    "share_percentage_transaction", "price", "transaction_value", "price_transaction", "title",
+    "body", "source", "sector", "sub_sector", "tags", "holder_type", "source_is_manual",
+    "dedup_key",
+)
+DEFAULT_TABLE = "idx_filings"
+Row = Mapping[str, Any]
+
+
+class SinkRefused(Exception):
+    """The database refused the rows for a reason retrying cannot fix."""
+
+
+class Sink(Protocol):
+    name: str
+
+    def insert(self, rows: Sequence[Row]) -> set[str]:
+        """Insert the rows whose dedup_key is new; return those keys."""
+        ...
+
+    def sources(self, keys: Sequence[str]) -> dict[str, str]:
+        """dedup_key -> source of each row already stored under one of `keys`."""
+        ...
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every stored row, oldest first (paginated where the database needs it)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def schema_sql(dialect: str = "postgres", table: str = DEFAULT_TABLE) -> str:
+    """The shipped schema (`handlers/sql/`), for `table`."""
+    name = "idx_filings.sql" if dialect == "postgres" else "idx_filings.sqlite.sql"
+    text = resources.files("handlers").joinpath("sql", name).read_text(encoding="utf-8")
+    return text if table == DEFAULT_TABLE else text.replace(DEFAULT_TABLE, table)
+
+
+def json_number(value: Any) -> Any:
+    """A Decimal as a JSON number that prints the same digits (int when whole).
+
+    Prices on the form have at most a few decimals, far below float's 15 significant digits,
+    so the float's shortest repr is exactly the decimal's text.
+    """
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def price_rows_json(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: json_number(value) for key, value in entry.items()} for entry in entries]
+
+
+def exact_text(value: Any) -> Any:
+    """Decimals as their exact text; everything else unchanged."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
