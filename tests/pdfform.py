@@ -51,6 +51,19 @@ class FormLayout:
     control: str = "Tidak"  # the Ya/Tidak cell
     page_numbers: bool = True  # "Halaman 1 dari 2" at the foot of each page
     encrypt: str | None = None  # a user password: the PDF cannot be opened without it
+    # Printed lines swapped for others ("4.289.610.000" -> "4,289,610,000"): a damaged form.
+    replace_text: tuple[tuple[str, str], ...] = ()
+
+
+class _FormCanvas(Canvas):
+    """A canvas that prints some lines differently from the record (`replace_text`)."""
+
+    def __init__(self, path: str, replacements: dict[str, str], **options: Any):
+        super().__init__(path, **options)
+        self.replacements = replacements
+
+    def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
+        super().drawString(x, y, self.replacements.get(text, text), *args, **kwargs)
 
 
 def build_form_pdf(form: ParsedForm, path: Path, *, layout: FormLayout | None = None) -> Path:
@@ -58,7 +71,8 @@ def build_form_pdf(form: ParsedForm, path: Path, *, layout: FormLayout | None = 
     layout = layout or FormLayout()
     path.parent.mkdir(parents=True, exist_ok=True)
     pages = _paginate(form.rows, layout)
-    canvas = Canvas(str(path), pagesize=A4, encrypt=layout.encrypt, invariant=True)
+    canvas = _FormCanvas(str(path), dict(layout.replace_text), pagesize=A4,
+                         encrypt=layout.encrypt, invariant=True)
     canvas.setFont(FONT, SIZE)
     y = _draw_fields(canvas, form, layout)
     for number, page in enumerate(pages, start=1):
