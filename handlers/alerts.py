@@ -54,6 +54,7 @@ KINDS: dict[str, AlertKind] = {
     "date_parse_error": AlertKind("parser", "fatal", "A date could not be read"),
     "no_text_extracted": AlertKind("parser", "fatal", "The PDF has no text layer"),
     "pdf_unreadable": AlertKind("parser", "fatal", "The PDF is encrypted, corrupt or truncated"),
+    "label_missing": AlertKind("parser", "fatal", "A required field of the form is missing"),
     "symbol_name_mismatch": AlertKind("parser", "warning",
                                       "The symbol does not match the company name"),
     "company_resolve_ambiguous": AlertKind("parser", "warning",

@@ -6,7 +6,7 @@ This is the only registry. A stage is added here and nowhere else.
 from __future__ import annotations
 
 from daemon.stages import App, Command, Stage, TimerJob
-from handlers import download
+from handlers import download, parse
 from handlers.context import open_context
 from handlers.failures import report_failure
 from handlers.ingest import INGEST_COMMAND, INGEST_JOB
@@ -16,6 +16,8 @@ from handlers.window_cli import WINDOW_COMMAND
 STAGES: tuple[Stage, ...] = (
     Stage("download", download.INBOX, ("*.json",), download.handle,
           concurrency=download.CONCURRENCY),
+    Stage(name="parse", inbox="downloads/idx-format", patterns=("*.pdf",), handler=parse.handle,
+          concurrency=2),
 )
 
 TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB,)

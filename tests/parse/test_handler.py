@@ -139,3 +139,11 @@ def test_the_operator_alert_names_the_code_and_the_announcement(
     assert alert["context"]["doc"]["url"] == URL
     assert alert["context"]["announcement"]["ticker"] == "XXXX"
     assert alert["reasons"][0]["details"]["suggestions"][0]["symbol"] == "BYAN.JK"
+
+
+def test_the_engine_routes_form_pdfs_but_not_their_sidecars_to_parse() -> None:
+    from handlers.pipeline import APP
+
+    stage = APP.stage_for(f"downloads/idx-format/{PDF_NAME}")
+    assert stage is not None and (stage.name, stage.handler) == ("parse", handle)
+    assert APP.stage_for(f"downloads/idx-format/{PDF_NAME}.meta.json") is None
