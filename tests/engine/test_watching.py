@@ -110,3 +110,15 @@ def test_until_idle_stops_once_the_chain_has_drained_and_reports_failures(
     drop(root, "in/a", "bad.txt", "reject")
     assert run(load_settings(config, env={}), install_signals=False, env={},
                until_idle=True, timer_jobs=False) == 1
+
+
+def test_the_polling_observer_sees_files_once_they_are_stable(start_daemon, root: Path) -> None:
+    daemon = start_daemon(observer="polling", poll_interval_s=0.1, settle_ms=200)
+    assert daemon.observer_kind == "polling"
+    path = root / "in" / "a" / "polled.txt"
+    path.write_text("first half ")
+    with path.open("a") as handle:
+        handle.write("second half")
+    wait_for(lambda: (root / "out" / "polled.txt").exists())
+    assert (root / "out" / "polled.txt").read_text() == "first half second half"
+    assert len(runs(root, "a")) == 1
