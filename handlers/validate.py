@@ -119,14 +119,14 @@ def _row_price(row: TransactionRow, median: Decimal | None, reference: dict[str,
     if median and not (settings.within_doc_ratio_low <= price / median
                        <= settings.within_doc_ratio_high):
         yield reason("price_deviation_within_doc", details, scope="row")
+    # Off by ten first (the likelier typo): against the market, else against the document.
+    base = reference["ref_price"] if reference else median
+    if base and _off_by_ten(price / base, settings):
+        yield reason("possible_zero_missing", {**details, "ratio": price / base}, scope="row")
     if reference and not (settings.market_ratio_low <= price / reference["ref_price"]
                           <= settings.market_ratio_high):
         yield reason("price_deviation_vs_market", {**details, "market_reference": reference},
                      scope="row")
-    # Off by ten: against the market when there is one, else against the document itself.
-    base = reference["ref_price"] if reference else median
-    if base and _off_by_ten(price / base, settings):
-        yield reason("possible_zero_missing", {**details, "ratio": price / base}, scope="row")
 
 
 def _off_by_ten(ratio: Decimal, settings: FilingsSettings) -> bool:
