@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from daemon.stages import App, Command, Stage, TimerJob
 from handlers import download, parse
+from handlers.company_cli import COMPANY_MAP_COMMAND
+from handlers.company_refresh import COMPANY_MAP_JOB
 from handlers.context import open_context
 from handlers.failures import report_failure
 from handlers.ingest import INGEST_COMMAND, INGEST_JOB
@@ -20,9 +22,9 @@ STAGES: tuple[Stage, ...] = (
           concurrency=2),
 )
 
-TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB,)
+TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB)
 
-COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND)
+COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND)
 
 APP = App(
     name="idxd",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.company_source import CompanyMapSettings, read_company_map_settings
 from handlers.download import DownloadSettings, read_download_settings
 from handlers.filings_config import FilingsSettings, read_filings_settings
 from handlers.http import HttpSettings, read_http_settings
@@ -26,6 +27,7 @@ class PipelineSettings:
     http: HttpSettings = field(default_factory=HttpSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     download: DownloadSettings = field(default_factory=DownloadSettings)
+    company_map: CompanyMapSettings = field(default_factory=CompanyMapSettings)
 
 
 def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:
@@ -34,4 +36,5 @@ def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) 
         http=read_http_settings(document, env),
         ingest=read_ingest_settings(document, env),
         download=read_download_settings(document, env),
+        company_map=read_company_map_settings(document, env),
     )
