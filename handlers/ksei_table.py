@@ -68,7 +68,8 @@ def table_body(lines: Sequence[str]) -> list[str]:
     body: list[str] = []
     index = start
     while index < len(lines) and not FOOTER.match(lines[index]):
-        resumed = _header_end(lines, index, at_start=True)
+        resumed = _header_end(lines, index, at_start=True) if _may_open_header(lines[index]) \
+            else None
         if resumed is not None:
             index = resumed
             continue
@@ -76,6 +77,10 @@ def table_body(lines: Sequence[str]) -> list[str]:
             body.append(lines[index])
         index += 1
     return body
+
+
+def _may_open_header(line: str) -> bool:
+    return line[:5].lower() == "jenis"
 
 
 def _header_end(lines: Sequence[str], start: int, *, at_start: bool = False) -> int | None:

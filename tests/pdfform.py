@@ -34,7 +34,7 @@ TITLE = "LAPORAN KEPEMILIKAN ATAU SETIAP PERUBAHAN KEPEMILIKAN SAHAM PERUSAHAAN 
 # (header, width in points) of each table column, in the order the cells are drawn.
 COLUMNS = (("Jenis Transaksi", 62), ("Pengendali", 44), ("Status Kepemilikan", 50),
            ("Jumlah Saham", 72), ("Klasifikasi Saham", 44), ("Harga Transaksi", 58),
-           ("Tanggal Transaksi", 48), ("Tujuan Transaksi", 145))
+           ("Tanggal Transaksi", 54), ("Tujuan Transaksi", 139))
 FOOTER = ("Saya bertanggung jawab penuh atas kebenaran informasi yang disampaikan dalam",
           "laporan ini.", "Keterangan", "Pemberi Informasi", "Informasi ini dihasilkan oleh "
           "sistem KSEI.")
@@ -45,7 +45,8 @@ class FormLayout:
     value_next_line: bool = False  # "Label :" on one line, the value on the line below
     date_style: str = "split"  # "split": 24 - / Apr - / 2026; "inline": 24-Apr-2026; "words"
     english_months: bool = False  # May/Aug/Oct/Dec instead of Mei/Agu/Okt/Des
-    rows_per_page: int | None = None  # start a new page (header repeated) after this many rows
+    # Start a new page (header repeated) after this many rows; a full page breaks anyway.
+    rows_per_page: int | None = None
     split_row: bool = False  # the page break falls inside a row, after its price cell
     amount_decimals: bool = True  # "920.000.000,00" rather than "920.000.000"
     control: str = "Tidak"  # the Ya/Tidak cell
@@ -70,11 +71,11 @@ def build_form_pdf(form: ParsedForm, path: Path, *, layout: FormLayout | None = 
     """Write `form` as a KSEI form PDF at `path` and return `path`."""
     layout = layout or FormLayout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    pages = _paginate(form.rows, layout)
     canvas = _FormCanvas(str(path), dict(layout.replace_text), pagesize=A4,
                          encrypt=layout.encrypt, invariant=True)
     canvas.setFont(FONT, SIZE)
     y = _draw_fields(canvas, form, layout)
+    pages = _fit_pages(_paginate(form.rows, layout), y)
     for number, page in enumerate(pages, start=1):
         if number > 1:
             canvas.showPage()
@@ -140,6 +141,32 @@ def _paginate(rows: tuple[TransactionRow, ...], layout: FormLayout) -> list[list
     return pages
 
 
+def _fit_pages(pages: list[list[list[list[str]]]], top: float) -> list[list[list[list[str]]]]:
+    """Break pages further where rows would run past the bottom margin (footer kept clear)."""
+    header, reserve = _row_height(_header_cells()), BOTTOM + LEADING * (len(FOOTER) + 1)
+    fitted = []
+    for page in pages:
+        current: list[list[list[str]]] = []
+        y = top - header
+        for cells in page:
+            if current and y - _row_height(cells) < reserve:
+                fitted.append(current)
+                current, y = [], TOP - header
+            current.append(cells)
+            y -= _row_height(cells)
+        fitted.append(current)
+        top = TOP
+    return fitted
+
+
+def _row_height(cells: list[list[str]]) -> float:
+    return max((len(lines) for lines in cells), default=0) * LEADING + 4
+
+
+def _header_cells() -> list[list[str]]:
+    return [header.split() for header, _ in COLUMNS]
+
+
 def _draw_fields(canvas: Canvas, form: ParsedForm, layout: FormLayout) -> float:
     canvas.drawString(LEFT, TOP, TITLE)
     ticker = form.symbol.removesuffix(".JK")
@@ -169,7 +196,7 @@ def _draw_field(canvas: Canvas, label: str, value: str, y: float, layout: FormLa
 
 def _draw_table_page(canvas: Canvas, rows: list[list[list[str]]], layout: FormLayout,
                      y: float) -> float:
-    y = _draw_row(canvas, [header.split() for header, _ in COLUMNS], y)
+    y = _draw_row(canvas, _header_cells(), y)
     for cells in rows:
         y = _draw_row(canvas, cells, y)
     return y

@@ -142,3 +142,10 @@ def test_any_form_in_any_layout_round_trips(companies: dict[str, dict[str, Any]]
         round_trip(expected, pdf_dir / "generated.pdf", layout, companies)
 
     check()
+
+
+def test_a_table_too_long_for_one_page_breaks_by_itself(companies: dict[str, dict[str, Any]],
+                                                        pdf_dir: Path) -> None:
+    rows = tuple(row(amount=1 + index, purpose=" ".join(["Divestasi"] * 12)) for index in range(30))
+    parsed = round_trip(form(rows), pdf_dir / "auto.pdf", FormLayout(), companies)
+    assert parsed.document["pages"] >= 3
