@@ -6,7 +6,7 @@ This is the only registry. A stage is added here and nowhere else.
 from __future__ import annotations
 
 from daemon.stages import App, Command, Stage, TimerJob
-from handlers import download, parse
+from handlers import bucketize, download, generate, parse
 from handlers.company_cli import COMPANY_MAP_COMMAND
 from handlers.company_refresh import COMPANY_MAP_JOB
 from handlers.context import open_context
@@ -20,6 +20,8 @@ STAGES: tuple[Stage, ...] = (
           concurrency=download.CONCURRENCY),
     Stage(name="parse", inbox="downloads/idx-format", patterns=("*.pdf",), handler=parse.handle,
           concurrency=2),
+    Stage("generate", "data/parsed", ("*.json",), generate.handle, concurrency=2),
+    Stage("bucketize", "alerts", ("*.json",), bucketize.handle, concurrency=1),
 )
 
 TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB)
