@@ -1,0 +1,76 @@
+"""A throwaway PostgreSQL 15 cluster for the session (skipped locally when not installed)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import skip_or_fail
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+
+
+@dataclass
+class Cluster:
+    data_dir: str
+    port: int
+    as_user: list[str]
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run([*self.as_user, f"{PGBIN}/pg_ctl", "-D", f"{self.data_dir}/data", *args],
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = (f"-k {self.data_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self.pg_ctl("-l", f"{self.data_dir}/pg.log", "-w", "-t", "30", "-o", options, "start")
+
+    def stop(self) -> None:
+        self.pg_ctl("-m", "fast", "-w", "stop")  # clean: synchronous_commit is off
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    if not os.path.exists(f"{PGBIN}/initdb"):
+        skip_or_fail("PostgreSQL 15 binaries are not installed")
+    directory = tempfile.mkdtemp(prefix="idxd-pg.")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        owner = pwd.getpwnam("postgres")
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_user, f"{PGBIN}/initdb", "-D", f"{directory}/data", "-U", "postgres",
+                    "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
+                   check=True, capture_output=True)
+    cluster = Cluster(directory, _free_port(), as_user)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        subprocess.run([*as_user, f"{PGBIN}/pg_ctl", "-D", f"{directory}/data", "-m",
+                        "immediate", "-w", "stop"], capture_output=True)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_table(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    """A fresh table name per test, so tests never see each other's rows."""
+    return "filings_" + request.node.name.split("[")[0].removeprefix("test_")[:40]

@@ -1,0 +1,103 @@
+"""The Supabase sink against a local PostgREST stand-in: the exact requests, pagination,
+retryable 5xx, a refused 409, and exactly-once replays."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from structlog.testing import capture_logs
+
+from daemon.errors import TransientError
+from handlers import generate
+from handlers.sinks import sink_for
+from tests.filings.forms import drop, examples, from_example
+from tests.sinks.fake_postgrest import FakePostgrest
+
+KEY = "sb_secret_test_key_never_logged"
+PATH = "/rest/v1/idx_filings"
+
+
+@pytest.fixture
+def postgrest(httpserver):
+    fake = FakePostgrest()
+    httpserver.expect_request(PATH).respond_with_handler(fake)
+    return fake
+
+
+@pytest.fixture
+def ctx(make_ctx, httpserver, postgrest):
+    return make_ctx(env={"SINK": "supabase", "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
+                         "SUPABASE_KEY": KEY, "FILINGS_PAGE_SIZE": "2"})
+
+
+def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
+    generate.handle(drop(ctx.root, "srtg.json", from_example(examples()[0])), ctx)
+    post = postgrest.seen[0]
+    assert (post.method, post.path) == ("POST", PATH)
+    assert post.args["on_conflict"] == "dedup_key" and post.args["select"] == "dedup_key"
+    assert set(post.headers["Prefer"].split(",")) >= {"resolution=ignore-duplicates",
+                                                      "return=representation"}
+    assert post.headers["Apikey"] == KEY and post.headers["Authorization"] == f"Bearer {KEY}"
+    (row,) = post.body
+    assert (row["price"], row["transaction_value"]) == ("1770.000", "1628400000000")
+    assert row["price_transaction"] == [{"date": "2026-04-24", "type": "sell", "price": 1770,
+                                         "amount_transacted": 920000000}]
+    assert row["tags"] == ["divestment"] and row["timestamp"] == "2026-04-24T17:03:00"
+    assert len(postgrest.seen) == 1  # a fresh insert needs no read
+
+
+def test_reads_are_paginated_until_the_exact_count(ctx, postgrest):
+    for n in range(5):
+        postgrest.rows[f"k{n}"] = {"id": n + 1, "dedup_key": f"k{n}", "source": f"s{n}"}
+    rows = sink_for(ctx).rows()
+    assert [r["dedup_key"] for r in rows] == ["k0", "k1", "k2", "k3", "k4"]
+    gets = [s for s in postgrest.seen if s.method == "GET"]
+    assert [(g.args["offset"], g.args["limit"]) for g in gets] == [("0", "2"), ("2", "2"),
+                                                                   ("4", "2")]
+    assert all(g.headers["Prefer"] == "count=exact" for g in gets)
+
+
+def test_5xx_is_transient_then_the_file_goes_through(ctx, postgrest):
+    path = drop(ctx.root, "srtg.json", from_example(examples()[0]))
+    postgrest.failures = [(503, "text/html", "<html>Service Unavailable</html>"),
+                          (502, "text/html", "<html>Bad Gateway</html>")]
+    with capture_logs() as logs:
+        for _ in range(2):
+            with pytest.raises(TransientError) as raised:
+                generate.handle(path, ctx)
+            assert KEY not in str(raised.value)
+    assert KEY not in repr(logs) and KEY not in repr(ctx.config)
+    assert not (ctx.root / "data" / "filings" / "srtg.json").exists()
+    generate.handle(path, ctx)
+    assert len(postgrest.rows) == 1
+
+
+def test_409_is_an_error_outcome_with_an_alert(ctx, postgrest):
+    conflict = json.dumps({"code": "23505", "message": "duplicate key value violates unique "
+                           "constraint \"idx_filings_pkey\"", "details": None, "hint": None})
+    postgrest.failures = [(409, "application/json", conflict)]
+    outputs = generate.handle(drop(ctx.root, "srtg.json", from_example(examples()[0])), ctx)
+    filing = json.loads(outputs[0].read_text())["filings"][0]
+    assert filing["outcome"] == "error" and "23505" in filing["error"]
+    alert = json.loads(outputs[1].read_text())
+    assert (alert["category"], alert["code"]) == ("not_inserted", "sink_error")
+    assert alert["symbol"] == "SRTG.JK" and alert["value"] == "1628400000000"
+
+
+def test_replays_leave_one_row_per_filing(ctx, postgrest, monkeypatch):
+    path = drop(ctx.root, "byan.json", from_example(examples()[1]))
+    with monkeypatch.context() as patch:
+        patch.setattr(generate, "write_json_atomic", _crash)
+        with pytest.raises(OSError):
+            generate.handle(path, ctx)
+    first = generate.handle(path, ctx)[0].read_bytes()
+    assert generate.handle(path, ctx)[0].read_bytes() == first
+    assert json.loads(first)["filings"][0]["outcome"] == "inserted"
+    assert len(postgrest.rows) == 1
+    reads = [s for s in postgrest.seen if s.method == "GET"]
+    assert reads and all("in.(" in s.args["dedup_key"] for s in reads)
+
+
+def _crash(*_args, **_kwargs):
+    raise OSError("power cut")
