@@ -100,8 +100,9 @@ def _alert_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
         reasons = [reason("sink_error", {"error": item.error}, scope="system"), *item.reasons]
         category = alerts.NOT_INSERTED
     elif item.outcome == REJECTED:
-        reasons, category = blocking + [r for r in item.reasons if r not in blocking], \
-            alerts.NOT_INSERTED
+        # The reasons that kept it out come first: the alert is named after the first one.
+        reasons = blocking + [r for r in item.reasons if r not in blocking]
+        category = alerts.NOT_INSERTED
     elif item.outcome == INSERTED and item.reasons:
         reasons, category = item.reasons, alerts.INSERTED
     else:

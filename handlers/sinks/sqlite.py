@@ -33,11 +33,12 @@ KEYS_PER_QUERY = 500  # below SQLite's host-parameter limit
 class SqliteSink:
     name = "sqlite"
 
-    def __init__(self, path: Path, table: str = DEFAULT_TABLE):
+    def __init__(self, path: Path, table: str = DEFAULT_TABLE,
+                 busy_timeout_s: float = BUSY_TIMEOUT_S):
         self.path, self.table = path, table
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
+        self._conn = sqlite3.connect(path, timeout=busy_timeout_s, check_same_thread=False,
                                      isolation_level=None)
         with self._guard():
             self._conn.execute("PRAGMA journal_mode=WAL")
