@@ -1,0 +1,64 @@
+"""Benchmark of the generate stage: a parsed form to a stored filing, per sink.
+
+Run by hand: `.venv/bin/python -m tests.bench.bench_generate [--forms N] [--dsn DSN]`. It
+generates N distinct single-sale forms (then the same N again, the replay path) into the
+SQLite sink, and into PostgreSQL when `--dsn` is given, and prints milliseconds per form for
+the first pass and the replay. Target: under 10 ms per form on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from daemon.config import EngineSettings, Settings
+from handlers import generate
+from handlers.context import PipelineContext
+from handlers.settings import load_pipeline_settings
+from tests.filings.forms import drop, form, row
+
+TARGET_MS = 10.0
+
+
+def context(root: Path, env: dict[str, str]) -> PipelineContext:
+    settings = Settings(engine=EngineSettings(root=root, durable_writes=True),
+                        app=load_pipeline_settings({}, env))
+    return PipelineContext(settings=settings)
+
+
+def run(env: dict[str, str], forms: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        ctx = context(root, env)
+        paths = [drop(root, f"f{n}.json", form([row("sell", 100 + n, "1770")], 10_000,
+                                                9_900 - n, pct_before="1"))
+                 for n in range(forms)]
+        timings = []
+        for _ in range(2):
+            start = time.perf_counter()
+            for path in paths:
+                generate.handle(path, ctx)
+            timings.append((time.perf_counter() - start) * 1000 / forms)
+        ctx.close()
+    return timings[0], timings[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--forms", type=int, default=300)
+    parser.add_argument("--dsn", help="PostgreSQL DSN to measure the postgres sink as well")
+    args = parser.parse_args()
+    sinks: dict[str, dict[str, str]] = {"sqlite": {}}
+    if args.dsn:
+        sinks["postgres"] = {"SINK": "postgres", "DATABASE_URL": args.dsn,
+                             "FILINGS_TABLE": f"bench_{int(time.time())}"}
+    for name, env in sinks.items():
+        first, replay = run(env, args.forms)
+        print(f"{name:9s} {args.forms} forms: {first:6.2f} ms/form first pass, "
+              f"{replay:6.2f} ms/form replay (target < {TARGET_MS} ms on sqlite)")
+
+
+if __name__ == "__main__":
+    main()
