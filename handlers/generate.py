@@ -58,8 +58,8 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     output = write_json_atomic(ctx.path(OUTPUT_DIR, path.name),
                                _record(path, form, judged, alert_paths), durable=ctx.durable)
     for item in judged:
-        log.info("filing.stored", symbol=item.filing.row["symbol"], outcome=item.outcome,
-                 dedup_key=item.filing.row["dedup_key"][:12], path=path.name)
+        log.info("filing.recorded", symbol=item.filing.row["symbol"], outcome=item.outcome,
+                 dedup_key=item.filing.row["dedup_key"][:12])
     return [output, *alert_paths]
 
 
@@ -125,7 +125,7 @@ def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm) -> list[Path]:
               "rejected": {"code": "mixed_transaction_type", "details": details},
               "alerts": [alert.name]}
     output = write_json_atomic(ctx.path(OUTPUT_DIR, path.name), record, durable=ctx.durable)
-    log.warning("filing.rejected", code="mixed_transaction_type", path=path.name)
+    log.warning("filing.rejected", code="mixed_transaction_type")
     return [output, alert]
 
 
