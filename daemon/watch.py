@@ -30,8 +30,11 @@ from daemon.files import is_temporary_name
 NETWORK_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs",
                                  "fuse.sshfs", "9p", "afs", "ceph", "glusterfs"})
 READY, SETTLE, OVERFLOW = "ready", "settle", "overflow"
-EVENT_TYPES: list[type[FileSystemEvent]] = [FileClosedEvent, FileMovedEvent, FileCreatedEvent,
-                                            FileModifiedEvent]
+# Under inotify a writer's close is the signal, so per-write IN_MODIFY events are not asked
+# for (they cost the most); a created-only file is settled by polling its size and mtime.
+INOTIFY_EVENTS: list[type[FileSystemEvent]] = [FileClosedEvent, FileMovedEvent, FileCreatedEvent]
+POLLING_EVENTS: list[type[FileSystemEvent]] = [FileMovedEvent, FileCreatedEvent,
+                                               FileModifiedEvent]
 
 Sink = Callable[[str, str], None]  # (kind, absolute path)
 
@@ -87,11 +90,12 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str:
 
 def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float
                    ) -> BaseObserver:
-    observer: BaseObserver = (PollingObserver(timeout=poll_interval_s) if kind == "polling"
-                              else Observer())
+    polling = kind == "polling"
+    observer: BaseObserver = PollingObserver(timeout=poll_interval_s) if polling else Observer()
     handler = InboxEvents(sink, inboxes)
+    events = POLLING_EVENTS if polling else INOTIFY_EVENTS
     for inbox in inboxes:
-        observer.schedule(handler, str(inbox), recursive=False, event_filter=EVENT_TYPES)
+        observer.schedule(handler, str(inbox), recursive=False, event_filter=events)
     observer.daemon = True
     observer.start()
     return observer

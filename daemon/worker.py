@@ -146,10 +146,13 @@ class FileProcessor:
             log.exception("alert.failed", code=record.code)
 
     def _relative(self, path: Path) -> str:
+        text, root = os.fspath(path), os.fspath(self.root)
+        if text.startswith(root + "/"):
+            return text[len(root) + 1:]
         try:
             return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
-            return str(path)
+            return text
 
 
 def _describe_mode(mode: int) -> str:

@@ -1,0 +1,26 @@
+"""`python -m tests.bench`: every benchmark in turn, each printing its figures."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+import tests.bench
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv[1:]
+    for module in sorted(pkgutil.iter_modules([str(Path(tests.bench.__file__).parent)]),
+                         key=lambda info: info.name):
+        if not module.name.startswith("bench_"):
+            continue
+        print(f"\n== {module.name} ==", flush=True)
+        bench = importlib.import_module(f"tests.bench.{module.name}")
+        sys.argv = [module.name] + (["--quick"] if quick else [])
+        bench.main()
+
+
+if __name__ == "__main__":
+    main()
