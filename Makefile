@@ -31,7 +31,6 @@ bench: $(VENV)/.test-deps
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check daemon handlers tests
-	$(BIN)/ruff format --check daemon handlers tests
 	$(BIN)/mypy
 
 clean-venv:

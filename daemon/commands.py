@@ -72,7 +72,7 @@ def _waiting_in_inbox(root: Path, stage: Stage, ledger: Ledger | None) -> int:
 def format_status(status: dict[str, Any]) -> str:
     daemon = status["daemon"]
     lines = [f"root: {status['root']}",
-             f"daemon: {'running (pid %s)' % daemon['pid'] if daemon['running'] else 'stopped'}",
+             "daemon: " + (f"running (pid {daemon['pid']})" if daemon["running"] else "stopped"),
              "", f"{'stage':<12}{'queued':>8}{'running':>9}{'done':>8}{'failed':>8}"
              f"{'quarantined':>13}"]
     for name, row in status["stages"].items():

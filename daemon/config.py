@@ -29,8 +29,15 @@ class SettingsReader:
     def __init__(self, table: Mapping[str, Any], env: Mapping[str, str], section: str):
         self.table, self.env, self.section = table, env, section
 
-    def get(self, key: str, default: T, env_name: str | None = None, *,
-            check: Callable[[T], bool] | None = None, expected: str = "") -> T:
+    def get(
+        self,
+        key: str,
+        default: T,
+        env_name: str | None = None,
+        *,
+        check: Callable[[T], bool] | None = None,
+        expected: str = "",
+    ) -> T:
         raw, origin = self._raw(key, env_name)
         if raw is None:
             return default
@@ -39,14 +46,25 @@ class SettingsReader:
             raise ConfigError(f"{self._describe(key, origin)} must be {expected}, got {raw!r}.")
         return value
 
+    def positive(self, key: str, default: float, env_name: str | None = None) -> float:
+        return self.get(
+            key, default, env_name, check=lambda v: v > 0, expected="a number greater than 0"
+        )
+
     def optional_str(self, key: str, env_name: str | None = None) -> str | None:
         raw, _ = self._raw(key, env_name)
         return None if raw in (None, "") else str(raw)
 
-    def choice(self, key: str, default: str, choices: tuple[str, ...],
-               env_name: str | None = None) -> str:
-        value = self.get(key, default, env_name, check=lambda v: v in choices,
-                         expected="one of " + ", ".join(choices))
+    def choice(
+        self, key: str, default: str, choices: tuple[str, ...], env_name: str | None = None
+    ) -> str:
+        value = self.get(
+            key,
+            default,
+            env_name,
+            check=lambda v: v in choices,
+            expected="one of " + ", ".join(choices),
+        )
         return value
 
     def _raw(self, key: str, env_name: str | None) -> tuple[Any, str]:
@@ -140,27 +158,45 @@ class Settings:
 def read_engine_settings(table: Mapping[str, Any], env: Mapping[str, str]) -> EngineSettings:
     reader = SettingsReader(table, env, "daemon")
     base = EngineSettings()
-    positive = {"expected": "a number greater than 0", "check": lambda v: v > 0}
     settings = EngineSettings(
         root=Path(reader.get("root", str(base.root), "IDXD_ROOT")),
         app=reader.get("app", base.app, "IDXD_APP"),
-        settle_ms=reader.get("settle_ms", base.settle_ms, "IDXD_SETTLE_MS",
-                             check=lambda v: v >= 0, expected="a whole number of milliseconds ≥ 0"),
-        rescan_s=reader.get("rescan_s", base.rescan_s, "IDXD_RESCAN_S", **positive),
-        workers=reader.get("workers", base.workers, "IDXD_WORKERS",
-                           check=lambda v: 1 <= v <= 256, expected="a whole number from 1 to 256"),
-        drain_timeout_s=reader.get("drain_timeout_s", base.drain_timeout_s,
-                                   "IDXD_DRAIN_TIMEOUT_S", **positive),
+        settle_ms=reader.get(
+            "settle_ms",
+            base.settle_ms,
+            "IDXD_SETTLE_MS",
+            check=lambda v: v >= 0,
+            expected="a whole number of milliseconds ≥ 0",
+        ),
+        rescan_s=reader.positive("rescan_s", base.rescan_s, "IDXD_RESCAN_S"),
+        workers=reader.get(
+            "workers",
+            base.workers,
+            "IDXD_WORKERS",
+            check=lambda v: 1 <= v <= 256,
+            expected="a whole number from 1 to 256",
+        ),
+        drain_timeout_s=reader.positive(
+            "drain_timeout_s", base.drain_timeout_s, "IDXD_DRAIN_TIMEOUT_S"
+        ),
         observer=reader.choice("observer", base.observer, OBSERVERS, "IDXD_OBSERVER"),
-        poll_interval_s=reader.get("poll_interval_s", base.poll_interval_s,
-                                   "IDXD_POLL_INTERVAL_S", **positive),
-        retry_attempts=reader.get("retry_attempts", base.retry_attempts, "IDXD_RETRY_ATTEMPTS",
-                                  check=lambda v: v >= 1, expected="a whole number ≥ 1"),
-        retry_initial_s=reader.get("retry_initial_s", base.retry_initial_s,
-                                   "IDXD_RETRY_INITIAL_S", **positive),
-        retry_max_s=reader.get("retry_max_s", base.retry_max_s, "IDXD_RETRY_MAX_S", **positive),
-        failed_retry_s=reader.get("failed_retry_s", base.failed_retry_s,
-                                  "IDXD_FAILED_RETRY_S", **positive),
+        poll_interval_s=reader.positive(
+            "poll_interval_s", base.poll_interval_s, "IDXD_POLL_INTERVAL_S"
+        ),
+        retry_attempts=reader.get(
+            "retry_attempts",
+            base.retry_attempts,
+            "IDXD_RETRY_ATTEMPTS",
+            check=lambda v: v >= 1,
+            expected="a whole number ≥ 1",
+        ),
+        retry_initial_s=reader.positive(
+            "retry_initial_s", base.retry_initial_s, "IDXD_RETRY_INITIAL_S"
+        ),
+        retry_max_s=reader.positive("retry_max_s", base.retry_max_s, "IDXD_RETRY_MAX_S"),
+        failed_retry_s=reader.positive(
+            "failed_retry_s", base.failed_retry_s, "IDXD_FAILED_RETRY_S"
+        ),
         durable_writes=reader.get("durable_writes", base.durable_writes, "IDXD_DURABLE_WRITES"),
         log_level=reader.choice("log_level", base.log_level, LOG_LEVELS, "IDXD_LOG_LEVEL"),
         log_format=reader.choice("log_format", base.log_format, LOG_FORMATS, "IDXD_LOG_FORMAT"),
@@ -171,13 +207,16 @@ def read_engine_settings(table: Mapping[str, Any], env: Mapping[str, str]) -> En
 
 def _read_concurrency(table: Any) -> dict[str, int]:
     if not isinstance(table, Mapping):
-        raise ConfigError("The setting [daemon] stage_concurrency must be a table of stage = number.")
+        raise ConfigError(
+            "The setting [daemon] stage_concurrency must be a table of stage = number."
+        )
     result = {}
     for stage, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(
                 f"The setting [daemon.stage_concurrency] {stage} must be a whole number ≥ 1, "
-                f"got {value!r}.")
+                f"got {value!r}."
+            )
         result[str(stage)] = value
     return result
 
@@ -199,8 +238,9 @@ def config_path_from(cli_value: str | None, env: Mapping[str, str]) -> Path | No
     return Path(chosen) if chosen else None
 
 
-def load_settings(config_path: Path | None, env: Mapping[str, str] | None = None,
-                  root_override: str | None = None) -> Settings:
+def load_settings(
+    config_path: Path | None, env: Mapping[str, str] | None = None, root_override: str | None = None
+) -> Settings:
     """Read, override and validate every setting; raise ConfigError with one sentence."""
     from daemon.stages import load_app
 
@@ -212,8 +252,9 @@ def load_settings(config_path: Path | None, env: Mapping[str, str] | None = None
     try:
         app = load_app(engine.app)
     except (ImportError, AttributeError, TypeError) as error:
-        raise ConfigError(f"The setting app = {engine.app!r} does not name an application: "
-                          f"{error}.") from None
+        raise ConfigError(
+            f"The setting app = {engine.app!r} does not name an application: {error}."
+        ) from None
     app_settings = app.load_settings(document, env)
     _check_stage_names(engine, {stage.name for stage in app.stages})
     return Settings(engine=engine, app=app_settings, config_path=config_path)
@@ -222,8 +263,10 @@ def load_settings(config_path: Path | None, env: Mapping[str, str] | None = None
 def _check_stage_names(engine: EngineSettings, known: set[str]) -> None:
     for name in engine.stage_concurrency:
         if name not in known:
-            raise ConfigError(f"The setting [daemon.stage_concurrency] names an unknown stage "
-                              f"{name!r}; the stages are {', '.join(sorted(known))}.")
+            raise ConfigError(
+                f"The setting [daemon.stage_concurrency] names an unknown stage "
+                f"{name!r}; the stages are {', '.join(sorted(known))}."
+            )
 
 
 def changed_settings(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -7,6 +7,7 @@ or the new one, never a torn one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -108,7 +109,5 @@ def remove_stale_temp_files(root: Path) -> int:
 
 
 def _remove_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    except FileNotFoundError:
-        pass

@@ -32,7 +32,7 @@ from daemon.ledger import Ledger
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
 from daemon.settle import Settler
-from daemon.stages import App, Stage, load_app
+from daemon.stages import App, Stage, TimerJob, load_app
 from daemon.sweep import sweep_inboxes
 from daemon.systemd import Notifier
 from daemon.timer import Timer
@@ -102,7 +102,11 @@ class Daemon:
         now = time.monotonic()
         self.timer.add(RESCAN_JOB, lambda: self.settings.engine.rescan_s, now, run_at_start=False)
         for job in self.app.timer_jobs if self.with_timer_jobs else ():
-            self.timer.add(job.name, lambda job=job: job.period_s(self.settings.app), now)
+            self.timer.add(job.name, self._period_of(job), now)
+
+    def _period_of(self, job: TimerJob) -> Callable[[], float]:
+        """Read each time, so a reloaded setting changes the period."""
+        return lambda: job.period_s(self.settings.app)
 
     # --- the loop -----------------------------------------------------------------------
 

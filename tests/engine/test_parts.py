@@ -98,7 +98,7 @@ def test_settings_come_from_toml_and_the_environment_wins(tmp_path: Path) -> Non
     settings = load_settings(config, env={"IDXD_WORKERS": "6"})
     assert settings.engine.settle_ms == 250
     assert settings.engine.workers == 6
-    with pytest.raises(ConfigError, match="The setting rescan_s .* must be a number greater"):
+    with pytest.raises(ConfigError, match=r"The setting rescan_s .* must be a number greater"):
         load_settings(config, env={"IDXD_RESCAN_S": "-1"})
 
 
