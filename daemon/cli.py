@@ -17,6 +17,7 @@ from pathlib import Path
 from daemon import commands
 from daemon.config import Settings, config_path_from, load_settings
 from daemon.errors import AlreadyRunning, ConfigError, ExitCode
+from daemon.logs import Stderr, configure_logging
 from daemon.stages import App, load_app
 
 
@@ -74,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace, settings: Settings, app: App) -> int:
     root = settings.engine.root
+    if args.command != "run":
+        configure_logging(settings.engine.log_level, settings.engine.log_format, Stderr())
     if args.command == "run":
         from daemon.runner import run
 

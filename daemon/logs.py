@@ -56,14 +56,26 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None
 class _Stdout:
     """Whatever `sys.stdout` is at the moment of writing (it may be replaced after start)."""
 
+    name = "stdout"
+
+    def _stream(self) -> Any:
+        return getattr(sys, self.name)
+
     def write(self, text: str) -> int:
-        return sys.stdout.write(text)
+        written: int = self._stream().write(text)
+        return written
 
     def flush(self) -> None:
-        sys.stdout.flush()
+        self._stream().flush()
 
     def isatty(self) -> bool:
-        return sys.stdout.isatty()
+        return bool(self._stream().isatty())
+
+
+class Stderr(_Stdout):
+    """Commands other than `run` print their results on stdout; their logs go here."""
+
+    name = "stderr"
 
 
 def _route_stdlib(level: int) -> None:
