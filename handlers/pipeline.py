@@ -12,6 +12,7 @@ from handlers.company_refresh import COMPANY_MAP_JOB
 from handlers.context import open_context
 from handlers.failures import report_failure
 from handlers.ingest import INGEST_COMMAND, INGEST_JOB
+from handlers.rollover import ROLLOVER_JOB
 from handlers.settings import load_pipeline_settings
 from handlers.window_cli import WINDOW_COMMAND
 
@@ -24,7 +25,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("bucketize", "alerts", ("*.json",), bucketize.handle, concurrency=1),
 )
 
-TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB)
+TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB)
 
 COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND)
 

@@ -17,6 +17,12 @@ from handlers.download import DownloadSettings, read_download_settings
 from handlers.filings_config import FilingsSettings, read_filings_settings
 from handlers.http import HttpSettings, read_http_settings
 from handlers.ingest import IngestSettings, read_ingest_settings
+from handlers.rollover_settings import (
+    MailSettings,
+    RolloverSettings,
+    read_mail_settings,
+    read_rollover_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class PipelineSettings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     download: DownloadSettings = field(default_factory=DownloadSettings)
     company_map: CompanyMapSettings = field(default_factory=CompanyMapSettings)
+    rollover: RolloverSettings = field(default_factory=RolloverSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
 
 def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:
@@ -37,4 +45,6 @@ def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) 
         ingest=read_ingest_settings(document, env),
         download=read_download_settings(document, env),
         company_map=read_company_map_settings(document, env),
+        rollover=read_rollover_settings(document, env),
+        mail=read_mail_settings(document, env),
     )
