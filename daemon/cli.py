@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from daemon import commands
+from daemon import commands, tail
 from daemon.config import Settings, config_path_from, load_settings
 from daemon.errors import AlreadyRunning, ConfigError, ExitCode
 from daemon.logs import Stderr, configure_logging
@@ -41,6 +41,7 @@ def build_parser(app: App | None) -> argparse.ArgumentParser:
     trace.add_argument("path")
     trace.add_argument("--json", action="store_true")
     sub.add_parser("check-config", help="validate the settings and print them")
+    tail.configure(sub.add_parser("tail", help="a readable view of the JSON log lines"))
     for command in app.commands if app else ():
         command.configure(sub.add_parser(command.name, help=command.help))
     return parser
@@ -94,6 +95,8 @@ def dispatch(args: argparse.Namespace, settings: Settings, app: App) -> int:
         return _replay(root, args)
     if args.command == "trace":
         return _trace(root, args)
+    if args.command == "tail":
+        return tail.run(args)
     if args.command == "check-config":
         print(f"configuration is valid; root {root.resolve()}")
         return ExitCode.OK
