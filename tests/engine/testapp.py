@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,22 @@ def load_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> TestSe
                         label=str(table.get("label", "default")))
 
 
+# How many stage-a handlers run at once, and the most seen (for the concurrency-limit test).
+ACTIVITY = {"active": 0, "peak": 0}
+_activity_lock = threading.Lock()
+
+
+def _enter() -> None:
+    with _activity_lock:
+        ACTIVITY["active"] += 1
+        ACTIVITY["peak"] = max(ACTIVITY["peak"], ACTIVITY["active"])
+
+
+def _leave() -> None:
+    with _activity_lock:
+        ACTIVITY["active"] -= 1
+
+
 def _record_run(root: Path, stage: str, path: Path) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     line = f"{stage} {path.name} {digest}\n".encode()
@@ -79,7 +96,11 @@ def handle_a(path: Path, ctx: TestContext) -> list[Path]:
     if text == "crash":
         raise RuntimeError("unexpected failure")
     if text.startswith("slow:"):
-        time.sleep(float(text.split(":")[1]))
+        _enter()
+        try:
+            time.sleep(float(text.split(":")[1]))
+        finally:
+            _leave()
     return _forward(path, ctx, "a", "in/b")
 
 
