@@ -83,7 +83,7 @@ def dispatch(args: argparse.Namespace, settings: Settings, app: App) -> int:
 
         return run(settings, app=app)
     if args.command == "status":
-        status = commands.collect_status(root, app)
+        status = commands.collect_status(root, app, settings)
         print(json.dumps(status, indent=2, default=str) if args.json
               else commands.format_status(status))
         return ExitCode.OK

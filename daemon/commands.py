@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ def open_ledger(root: Path) -> Ledger | None:
     return Ledger(path) if path.exists() else None
 
 
-def collect_status(root: Path, app: App) -> dict[str, Any]:
+def collect_status(root: Path, app: App, settings: Any = None) -> dict[str, Any]:
     """Everything `idxd status` shows, as plain data."""
     ledger = open_ledger(root)
     counts = ledger.counts() if ledger else {}
@@ -48,10 +50,31 @@ def collect_status(root: Path, app: App) -> dict[str, Any]:
         "quarantine_files": len(quarantined_files(root)),
         "oldest_pending_age_s": round(time.time() - oldest, 1) if oldest else None,
         "state": ledger.states_with_prefix("app.") if ledger else {},
+        "app": app_facts(app, settings, ledger.get_state if ledger else lambda _key: None),
     }
     if ledger:
         ledger.close()
     return status
+
+
+def app_facts(app: App, settings: Any, get_state: Callable[[str], Any]) -> dict[str, Any]:
+    """The application's own status facts, each with the age of its "at" time."""
+    if app.status_extras is None or settings is None:
+        return {}
+    facts = {name: dict(fact) for name, fact in app.status_extras(settings, get_state).items()}
+    for fact in facts.values():
+        at = fact.get("at")
+        fact["age_s"] = _age_s(at) if isinstance(at, str) else None
+    return facts
+
+
+def _age_s(iso: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return round(time.time() - moment.timestamp(), 1)
 
 
 def _waiting_in_inbox(root: Path, stage: Stage, ledger: Ledger | None) -> int:
@@ -81,9 +104,28 @@ def format_status(status: dict[str, Any]) -> str:
     age = status["oldest_pending_age_s"]
     lines += ["", f"oldest pending: {'none' if age is None else f'{age:.0f} s'}",
               f"files in quarantine: {status['quarantine_files']}"]
+    for name, fact in status.get("app", {}).items():
+        lines.append(_format_fact(name, fact))
     for key, value in sorted(status["state"].items()):
         lines.append(f"{key.removeprefix('app.')}: {json.dumps(value, default=str)}")
     return "\n".join(lines)
+
+
+def _format_fact(name: str, fact: dict[str, Any]) -> str:
+    details = " ".join(f"{key}={value}" for key, value in fact.items()
+                       if key not in ("at", "age_s") and value is not None)
+    when = "never" if fact.get("at") is None else str(fact["at"])
+    age = fact.get("age_s")
+    ago = f" ({_duration(age)} ago)" if isinstance(age, int | float) else ""
+    return f"{name.replace('_', ' ')}: {when}{ago}" + (f"  {details}" if details else "")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} d"
 
 
 def drop_file(root: Path, app: App, source: Path, stage_name: str | None) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 Handler = Callable[[Path, Any], list[Path]]
+StatusExtras = Callable[[Any, Callable[[str], Any]], Mapping[str, Mapping[str, Any]]]
 
 
 class Context(Protocol):
@@ -82,6 +83,10 @@ class App:
     report_failure: Callable[[Any, Failure], None] | None = None
     commands: Sequence[Command] = ()
     restart_only_settings: frozenset[str] = field(default_factory=frozenset)
+    # Facts only the application knows, for `idxd status` and the metrics: name -> a dict
+    # whose optional "at" is an ISO-8601 time (the engine adds its age). Called with the
+    # settings and the ledger's `get_state` (None for every key when no ledger exists yet).
+    status_extras: StatusExtras | None = None
 
     def stage_named(self, name: str) -> Stage:
         for stage in self.stages:

@@ -14,6 +14,7 @@ from handlers.failures import report_failure
 from handlers.ingest import INGEST_COMMAND, INGEST_JOB
 from handlers.rollover import ROLLOVER_JOB
 from handlers.settings import load_pipeline_settings
+from handlers.status import status_extras
 from handlers.window_cli import WINDOW_COMMAND
 
 STAGES: tuple[Stage, ...] = (
@@ -37,4 +38,5 @@ APP = App(
     timer_jobs=TIMER_JOBS,
     report_failure=report_failure,
     commands=COMMANDS,
+    status_extras=status_extras,
 )

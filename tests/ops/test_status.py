@@ -1,0 +1,82 @@
+"""`idxd status` on a root the daemon has worked in: per-stage counts, the oldest pending age,
+and the IDX facts (last ingest, last window and email, company map age) from the status hook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from daemon.ledger import FAILED, QUARANTINED, Ledger
+
+REPO = Path(__file__).resolve().parents[2]
+WINDOW = "20261127_1600_20261127_1800"
+
+
+def status(root: Path, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "daemon", "--root", str(root), "status", *args],
+                            cwd=REPO, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO), "IDXD_CONFIG": ""})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def seed(root: Path) -> None:
+    """What a day of work leaves in the ledger: files in each state and the IDX state keys."""
+    ledger = Ledger.open(root)
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    for name in ("a", "b"):
+        claim = ledger.claim("download", f"data/announcements/{name}.json", name * 64, 1, 1)
+        assert claim is not None
+        ledger.finish(claim.row_id, [], 1.0)
+    failed = ledger.claim("parse", "downloads/idx-format/x.pdf", "f" * 64, 1, 1)
+    quarantined = ledger.claim("parse", "downloads/idx-format/y.pdf", "e" * 64, 1, 1)
+    assert failed is not None and quarantined is not None
+    ledger.fail(failed.row_id, state=FAILED, code="transient_error", error="x", duration_ms=1)
+    ledger.fail(quarantined.row_id, state=QUARANTINED, code="label_missing", error="y",
+                duration_ms=1)
+    ledger.claim("generate", "data/parsed/z.json", "d" * 64, 1, 1)  # left running: pending
+    ledger.recover()
+    ledger.set_state("ingest.last_end", {"last_end": "2026-11-27T18:00:00+07:00",
+                                         "window": WINDOW, "updated_at": hour_ago})
+    ledger.set_state("rollover.window." + WINDOW, {"state": "sent", "closing_at": hour_ago,
+                                                   "alerts": ["alerts/1.json", "alerts/2.json"]})
+    ledger.set_state("app.rollover", {
+        "last_window": {"window": WINDOW, "state": "sent"},
+        "last_email": {"window": WINDOW, "sent_at": hour_ago, "transport": "smtp"}})
+    ledger.close()
+
+
+def test_json_status_has_the_counts_and_the_idx_facts(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    seed(root)
+    report = json.loads(status(root, "--json"))
+    stages = report["stages"]
+    assert stages["download"]["done"] == 2
+    assert (stages["parse"]["failed"], stages["parse"]["quarantined"]) == (1, 1)
+    assert report["oldest_pending_age_s"] is not None
+    facts = report["app"]
+    assert facts["last_ingest"]["up_to"] == "2026-11-27T18:00:00+07:00"
+    assert 3500 < facts["last_ingest"]["age_s"] < 7200
+    assert facts["last_window"]["window"] == WINDOW and facts["last_window"]["alerts"] == 2
+    assert facts["last_email"]["transport"] == "smtp" and facts["last_email"]["age_s"] > 3500
+    assert facts["company_map"]["origin"] == "bundled" and facts["company_map"]["age_s"] > 0
+
+
+def test_text_status_reads_like_a_report(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    seed(root)
+    text = status(root)
+    assert "daemon: stopped" in text
+    assert "last ingest: " in text and "(60 min ago)" in text
+    assert "last email: " in text and f"window={WINDOW}" in text
+    assert "company map: " in text and "origin=bundled" in text
+
+
+def test_a_fresh_root_says_never(tmp_path: Path) -> None:
+    text = status(tmp_path / "empty")
+    assert "last ingest: never" in text and "last email: never" in text
+    assert "last window: never" in text
