@@ -32,6 +32,7 @@ from daemon.stages import App, Failure, Stage
 
 log = structlog.get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
+RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class FileProcessor:
             log.info("file.interrupted")
             return Outcome("interrupted")
         except TransientError as error:
-            return self._give_up(claim, error, started)
+            return self._give_up(stage, relative_path, sha256, claim, error, started)
         except Exception as error:
             return self._quarantine(stage, path, relative_path, sha256, claim, error,
                                     started, started_wall)
@@ -101,12 +102,21 @@ class FileProcessor:
         outputs: list[Path] = retrying(stage.handler, path, self.ctx)
         return list(outputs or [])
 
-    def _give_up(self, claim: Claim, error: TransientError, started: float) -> Outcome:
+    def _give_up(self, stage: Stage, relative_path: str, sha256: str, claim: Claim,
+                 error: TransientError, started: float) -> Outcome:
         duration_ms = (time.monotonic() - started) * 1000
-        self.ledger.fail(claim.row_id, state=FAILED, code="transient_error",
+        engine = self._settings().engine
+        self.ledger.fail(claim.row_id, state=FAILED, code=RETRIES_EXHAUSTED,
                          error=f"{type(error).__name__}: {error}", duration_ms=duration_ms)
         log.error("file.failed", error=str(error), error_type=type(error).__name__,
-                  will_retry_in_s=self._settings().engine.failed_retry_s)
+                  will_retry_in_s=engine.failed_retry_s)
+        if claim.attempts == 0:  # tell a human once, not at every later retry
+            self._report(ErrorRecord(
+                stage=stage.name, source_path=relative_path, sha256=sha256,
+                code=RETRIES_EXHAUSTED, error_type=type(error).__name__, message=str(error),
+                attempts=engine.retry_attempts, first_attempt_at=utc_iso(time.time()),
+                failed_at=utc_iso(time.time()),
+                details={"retry_in_s": engine.failed_retry_s}), quarantine_path="")
         return Outcome(FAILED)
 
     def _quarantine(self, stage: Stage, path: Path, relative_path: str, sha256: str,

@@ -94,6 +94,9 @@ KINDS: dict[str, AlertKind] = {
                                       "No publish time; dated by its last transaction"),
     "parsed_invalid": AlertKind("filings", "fatal", "The parsed record cannot be read"),
     "quarantined": AlertKind("daemon", "fatal", "A file failed for good and was quarantined"),
+    "retries_exhausted": AlertKind("daemon", "warning",
+                                   "A service stayed unavailable through every retry; the file "
+                                   "waits and is tried again later"),
 }
 
 SEVERITY_NEEDS_REVIEW = {"fatal": True, "hard": True, "warning": True, "soft": False}

@@ -29,6 +29,7 @@ def test_transient_failures_beyond_the_retries_leave_the_file_in_place_as_failed
     wait_for(lambda: [row["state"] for row in ledger.rows_for("in/a/down.txt")] == ["failed"])
     assert (root / "in" / "a" / "down.txt").exists()  # not lost, not quarantined
     assert not (root / "quarantine").exists()
+    wait_for((root / "alerts" / "a-down.txt-retries_exhausted.alert").exists)
 
 
 def test_bad_input_is_quarantined_with_its_reason_and_an_alert(start_daemon, root: Path) -> None:
