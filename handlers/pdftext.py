@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,9 @@ _text_object = ctypes.cast(pdfium_c.FPDFText_GetTextObject,
 # Writers put "%%EOF" at the very end; some append a little padding after it.
 EOF_MARKER, EOF_WINDOW_BYTES = b"%%EOF", 2048
 
+# PDFium is not thread-safe: two parse workers calling it at once corrupt its heap.
+PDFIUM_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True)
 class PdfText:
@@ -46,22 +50,27 @@ class PdfText:
 def extract_text(path: Path) -> PdfText:
     """The lines of every page of `path`; raises `RejectedInput` when there are none."""
     check_container(path)
-    try:
-        document = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as error:
-        raise _unreadable(path, f"PDFium cannot open it: {error}") from None
-    try:
-        pages = tuple(_page_lines(document[index]) for index in range(len(document)))
-    except pdfium.PdfiumError as error:
-        raise _unreadable(path, f"PDFium cannot read a page: {error}") from None
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        pages = _read_pages(path)
     if not any(pages):
         raise RejectedInput("no_text_extracted",
                             f"{path.name} has no text layer ({len(pages)} page(s), "
                             "an image-only scan or an empty document)",
                             {"pages": len(pages)})
     return PdfText(pages=pages)
+
+
+def _read_pages(path: Path) -> tuple[tuple[str, ...], ...]:
+    try:
+        document = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as error:
+        raise _unreadable(path, f"PDFium cannot open it: {error}") from None
+    try:
+        return tuple(_page_lines(document[index]) for index in range(len(document)))
+    except pdfium.PdfiumError as error:
+        raise _unreadable(path, f"PDFium cannot read a page: {error}") from None
+    finally:
+        document.close()
 
 
 def check_container(path: Path) -> None:
