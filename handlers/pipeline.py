@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from daemon.stages import App, Command, Stage, TimerJob
 from handlers import bucketize, download, generate, parse
+from handlers.clean import CLEAN_COMMAND
 from handlers.company_cli import COMPANY_MAP_COMMAND
 from handlers.company_refresh import COMPANY_MAP_JOB
 from handlers.context import open_context
+from handlers.demo import DEMO_COMMAND
 from handlers.failures import report_failure
 from handlers.ingest import INGEST_COMMAND, INGEST_JOB
+from handlers.once import ONCE_COMMAND
 from handlers.rollover import ROLLOVER_JOB
 from handlers.settings import load_pipeline_settings
 from handlers.status import status_extras
@@ -28,7 +31,8 @@ STAGES: tuple[Stage, ...] = (
 
 TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB)
 
-COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND)
+COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND,
+                                 ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND)
 
 APP = App(
     name="idxd",
