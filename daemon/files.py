@@ -26,6 +26,17 @@ def is_temporary_name(name: str) -> bool:
     return name.startswith(".") or name.endswith(TEMP_SUFFIXES)
 
 
+def printable_name(name: str) -> str:
+    """`name` with undecodable bytes and control characters spelled out as `\\xNN`.
+
+    File names arrive as bytes; one that is not UTF-8 or carries control characters cannot be
+    stored, logged or shown safely as it is.
+    """
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(f"\\x{ord(char):02x}" if ord(char) < 32 or ord(char) == 127 else char
+                   for char in text)
+
+
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary sibling and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

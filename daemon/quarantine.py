@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemon.files import fsync_directory, unique_path, write_json_atomic
+from daemon.files import fsync_directory, printable_name, unique_path, write_json_atomic
 
 QUARANTINE_DIR = "quarantine"
 ERROR_SUFFIX = ".error.json"
@@ -36,7 +36,7 @@ class ErrorRecord:
 
 def quarantine_file(root: Path, source: Path, record: ErrorRecord) -> Path:
     """Move `source` into quarantine with its `.error.json`; returns the new path."""
-    target = unique_path(root / QUARANTINE_DIR / record.stage / source.name)
+    target = unique_path(root / QUARANTINE_DIR / record.stage / printable_name(source.name))
     target.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(target.with_name(target.name + ERROR_SUFFIX), asdict(record))
     os.replace(source, target)

@@ -24,7 +24,7 @@ from tenacity import RetryCallState
 
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
-from daemon.files import sha256_file
+from daemon.files import printable_name, sha256_file
 from daemon.ledger import FAILED, QUARANTINED, Claim, Ledger
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
@@ -46,6 +46,7 @@ class FileProcessor:
                  stopping: threading.Event):
         self.app, self.ctx, self.ledger = app, ctx, ledger
         self._settings, self._stopping = settings, stopping
+        self.on_retry: Callable[[str], None] | None = None  # the stage's name, per retry
 
     @property
     def root(self) -> Path:
@@ -58,23 +59,20 @@ class FileProcessor:
         except FileNotFoundError:
             return Outcome("gone")
         sha256 = sha256_file(path) if stat.S_ISREG(info.st_mode) else NOT_REGULAR
-        with bound_contextvars(stage=stage.name, path=relative_path, sha256=sha256[:16]):
-            claim = self.ledger.claim(stage.name, relative_path, sha256, info.st_size,
-                                      info.st_mtime_ns)
+        shown = printable_name(relative_path)  # what the ledger and the logs can hold
+        with bound_contextvars(stage=stage.name, path=shown, sha256=sha256[:16]):
+            claim = self.ledger.claim(stage.name, shown, sha256, info.st_size, info.st_mtime_ns)
             if claim is None:
                 log.debug("file.skipped", reason="already processed")
                 return Outcome("skipped")
-            return self._run(stage, path, relative_path, sha256, claim, info.st_mode)
+            return self._run(stage, path, shown, sha256, claim, info.st_mode)
 
     def _run(self, stage: Stage, path: Path, relative_path: str, sha256: str, claim: Claim,
              mode: int) -> Outcome:
         started, started_wall = time.monotonic(), time.time()
         log.info("file.received", attempt=claim.attempts + 1)
         try:
-            if not stat.S_ISREG(mode):
-                raise RejectedInput("not_a_regular_file",
-                                    "Only regular files are processed; this is "
-                                    + _describe_mode(mode))
+            _check_acceptable(path, relative_path, mode)
             outputs = self._call(stage, path, claim)
         except Interrupted:
             self.ledger.release(claim.row_id)
@@ -95,6 +93,8 @@ class FileProcessor:
         def on_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             self.ledger.count_attempt(claim.row_id, repr(error))
+            if self.on_retry is not None:
+                self.on_retry(stage.name)
             log.warning("file.retrying", attempt=claim.attempts + state.attempt_number,
                         error=str(error), wait_s=round(state.upcoming_sleep, 2))
 
@@ -163,6 +163,16 @@ class FileProcessor:
             return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return text
+
+
+def _check_acceptable(path: Path, shown: str, mode: int) -> None:
+    """Refuse what no handler should be given: odd file types and unprintable names."""
+    if not stat.S_ISREG(mode):
+        raise RejectedInput("not_a_regular_file",
+                            "Only regular files are processed; this is " + _describe_mode(mode))
+    if printable_name(path.name) != path.name:
+        raise RejectedInput("bad_file_name", "File names must be UTF-8 without control "
+                            f"characters; this one is {shown.rsplit('/', 1)[-1]}")
 
 
 def _describe_mode(mode: int) -> str:

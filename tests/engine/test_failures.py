@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -102,3 +103,21 @@ def test_a_symlink_in_an_inbox_is_quarantined_not_followed(start_daemon, root: P
     assert secret.read_text() == "do not read me"
     time.sleep(0.2)
     assert runs(root) == []
+
+
+def test_a_name_that_is_not_utf8_or_has_control_characters_is_quarantined(
+        start_daemon, root: Path) -> None:
+    start_daemon(settle_ms=50)
+    inbox = os.fsencode(root / "in" / "a")
+    for raw in (b"/latin\xe9.txt", b"/bell\x07.txt"):
+        with open(inbox + raw, "wb") as handle:
+            handle.write(b"some content")
+    wait_for(lambda: len(list((root / "quarantine" / "a").glob("*.error.json"))) == 2
+             if (root / "quarantine" / "a").exists() else False)
+    errors = sorted(json.loads(path.read_text())["source_path"]
+                    for path in (root / "quarantine" / "a").glob("*.error.json"))
+    assert errors == ["in/a/bell\\x07.txt", "in/a/latin\\xe9.txt"]
+    assert sorted(path.name for path in (root / "quarantine" / "a").iterdir()
+                  if not path.name.endswith(".json")) == ["bell\\x07.txt", "latin\\xe9.txt"]
+    drop(root, "in/a", "after.txt", "the daemon still serves")
+    wait_for((root / "out" / "after.txt").exists)
