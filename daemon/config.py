@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from daemon.errors import ConfigError
+from daemon.metrics import check_available as check_metrics_available
 
 T = TypeVar("T")
 OBSERVERS = ("auto", "inotify", "polling")
@@ -138,10 +139,12 @@ class EngineSettings:
     durable_writes: bool = True
     log_level: str = "info"
     log_format: str = "auto"
+    metrics_port: int = 0  # Prometheus on 127.0.0.1; 0 = off
     stage_concurrency: Mapping[str, int] = field(default_factory=dict)
 
     # Settings that only take effect at start; SIGHUP logs them instead of applying them.
-    RESTART_ONLY = frozenset({"root", "app", "workers", "observer", "poll_interval_s"})
+    RESTART_ONLY = frozenset({"root", "app", "workers", "observer", "poll_interval_s",
+                              "metrics_port"})
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,12 @@ def read_engine_settings(table: Mapping[str, Any], env: Mapping[str, str]) -> En
         durable_writes=reader.get("durable_writes", base.durable_writes, "IDXD_DURABLE_WRITES"),
         log_level=reader.choice("log_level", base.log_level, LOG_LEVELS, "IDXD_LOG_LEVEL"),
         log_format=reader.choice("log_format", base.log_format, LOG_FORMATS, "IDXD_LOG_FORMAT"),
+        metrics_port=reader.get("metrics_port", base.metrics_port, "IDXD_METRICS_PORT",
+                                check=lambda v: 0 <= v <= 65535,
+                                expected="a port number from 1 to 65535, or 0 for off"),
         stage_concurrency=_read_concurrency(table.get("stage_concurrency", {})),
     )
+    check_metrics_available(settings.metrics_port)
     return settings
 
 

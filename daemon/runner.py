@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from daemon.files import remove_stale_temp_files
 from daemon.ledger import Ledger
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
+from daemon.metrics import Metrics, open_metrics
 from daemon.settle import Settler
 from daemon.stages import App, Stage, TimerJob, load_app
 from daemon.sweep import sweep_inboxes
@@ -76,8 +77,13 @@ class Daemon:
         self.processor = FileProcessor(self.app, self.ctx, self.ledger, lambda: self.settings,
                                        self.stopping)
         engine = self.settings.engine
+        self.metrics = open_metrics(engine.metrics_port, self.inboxes)
+        work = self.processor.process
+        if self.metrics is not None:
+            work = self.metrics.timed(work)
+            self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
-                                     self.processor.process, self._on_done)
+                                     work, self._on_done)
         self.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idxd-timer")
         queued = self._sweep("start")
         self._start_watching(engine)
@@ -233,6 +239,18 @@ class Daemon:
                 "pid": os.getpid(), "updated_at": time.time(),
                 "queued": self.dispatcher.queued(), "running": self.dispatcher.running(),
                 "settling": len(self.settler)})
+            if self.metrics is not None:
+                self._observe(self.metrics)
+
+    def _observe(self, metrics: Metrics) -> None:
+        facts: Mapping[str, Mapping[str, Any]] = {}
+        if self.app.status_extras is not None:
+            try:
+                facts = self.app.status_extras(self.settings, self.ledger.get_state)
+            except Exception:
+                log.exception("metrics.status_failed")
+        metrics.observe(self.dispatcher.queued(), self.dispatcher.running(),
+                        self.ledger.oldest_unfinished(), facts)
 
     def _status_line(self) -> str:
         queued = sum(self.dispatcher.queued().values())
@@ -308,6 +326,8 @@ class Daemon:
             self.ctx.close()
             self.ledger.close()
         self.notifier.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
     def _relative(self, absolute_path: str) -> str:
         root = str(self.root)
