@@ -37,10 +37,24 @@ def printable_name(name: str) -> str:
                    for char in text)
 
 
+def fit_name(name: str, max_bytes: int) -> str:
+    """Shorten `name` to at most `max_bytes` bytes, keeping its extension."""
+    if len(os.fsencode(name)) <= max_bytes:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 16:
+        stem, extension = name, ""
+    suffix = f".{extension}" if extension else ""
+    budget = max_bytes - len(os.fsencode(suffix))
+    shortened = os.fsencode(stem)[:budget].decode("utf-8", "ignore")
+    return shortened + suffix
+
+
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary sibling and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+    # The temporary name must fit the filesystem's limit even when the final name nearly does.
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{fit_name(path.name, 100)}.",
                                     suffix=OWN_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -14,10 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemon.files import fsync_directory, printable_name, unique_path, write_json_atomic
+from daemon.files import (
+    fit_name,
+    fsync_directory,
+    printable_name,
+    unique_path,
+    write_json_atomic,
+)
 
 QUARANTINE_DIR = "quarantine"
 ERROR_SUFFIX = ".error.json"
+NAME_MAX_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,9 @@ class ErrorRecord:
 
 def quarantine_file(root: Path, source: Path, record: ErrorRecord) -> Path:
     """Move `source` into quarantine with its `.error.json`; returns the new path."""
-    target = unique_path(root / QUARANTINE_DIR / record.stage / printable_name(source.name))
+    # Room for the `.error.json` beside it and a `-N` to keep names unique.
+    name = fit_name(printable_name(source.name), NAME_MAX_BYTES - len(ERROR_SUFFIX) - 8)
+    target = unique_path(root / QUARANTINE_DIR / record.stage / name)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(target.with_name(target.name + ERROR_SUFFIX), asdict(record))
     os.replace(source, target)

@@ -61,7 +61,7 @@ def drop(root: Path, inbox: str, name: str, text: str) -> Path:
     """Write a file the way a careful producer does: temp name, then rename."""
     target = root / inbox / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{name}.tmp")
+    temp = target.with_name(f".drop-{os.getpid()}-{threading.get_ident()}.tmp")
     temp.write_text(text)
     os.replace(temp, target)
     return target

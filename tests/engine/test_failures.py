@@ -121,3 +121,19 @@ def test_a_name_that_is_not_utf8_or_has_control_characters_is_quarantined(
                   if not path.name.endswith(".json")) == ["bell\\x07.txt", "latin\\xe9.txt"]
     drop(root, "in/a", "after.txt", "the daemon still serves")
     wait_for((root / "out" / "after.txt").exists)
+
+
+def test_a_name_at_the_filesystem_limit_is_handled_and_quarantined_whole(
+        start_daemon, root: Path) -> None:
+    start_daemon(settle_ms=50)
+    long_ok = "k" * 251 + ".txt"  # 255 bytes: the longest name the filesystem takes
+    drop(root, "in/a", long_ok, "a long but fine name")
+    wait_for((root / "out" / long_ok).exists)
+    long_bad = "r" * 251 + ".txt"
+    drop(root, "in/a", long_bad, "reject")
+    wait_for(lambda: len(list((root / "quarantine" / "a").glob("*.error.json"))) == 1
+             if (root / "quarantine" / "a").exists() else False)
+    [error_file] = (root / "quarantine" / "a").glob("*.error.json")
+    assert json.loads(error_file.read_text())["source_path"] == f"in/a/{long_bad}"
+    assert (root / "quarantine" / "a" / error_file.name.removesuffix(".error.json")
+            ).read_text() == "reject"
