@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers import mail_html
-from handlers.mail_text import alert_lines, header_lines, pending_lines
+from handlers.mail_text import alert_lines, header_lines, late_lines, pending_lines
 from handlers.rollover_settings import MailSettings
 from handlers.window_files import MailWindow
 
@@ -51,6 +51,7 @@ class Digest:
     artifact: str | None = None  # root-relative path of the zip
     pending: Sequence[str] = ()  # files still not final when the window closed
     filings: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    late: Sequence[str] = ()  # alerts whose own window had closed already (root-relative)
 
 
 def message_id(root: Path, mail_window: MailWindow, sender: str) -> str:
@@ -126,5 +127,6 @@ def footer_lines(digest: Digest, attached: Sequence[AlertFile],
                   *(f"- {item.path.name} ({item.size} bytes)" for item in left_out)]
     if digest.artifact:
         lines.append(f"Artifacts: {digest.artifact}")
+    lines += late_lines(digest.late)
     lines += pending_lines(digest.pending)
     return lines

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from handlers.mail_text import alert_fields, count_by, pending_lines
+from handlers.mail_text import alert_fields, count_by, late_lines, pending_lines
 
 if TYPE_CHECKING:
     from handlers.mail import AlertFile, Digest
@@ -37,6 +37,9 @@ def html_body(digest: Digest, attached: Sequence[AlertFile],
                    [f"{item.path.name} ({item.size} bytes)" for item in left_out])
     if digest.artifact:
         parts.append(f"<p>Artifacts: {escape(digest.artifact)}</p>")
+    late = late_lines(digest.late)
+    if late:
+        parts += _list(late[0], [line.removeprefix("- ") for line in late[1:]])
     pending = pending_lines(digest.pending)
     if pending:
         parts += _list(pending[0], [line.removeprefix("- ") for line in pending[1:]])

@@ -105,6 +105,13 @@ def pending_lines(pending: Sequence[str]) -> list[str]:
             *([f"- … and {more} more"] if more > 0 else [])]
 
 
+def late_lines(late: Sequence[str]) -> list[str]:
+    if not late:
+        return []
+    return ["Late alerts (their own window had closed already; included here):",
+            *(f"- {path}" for path in late)]
+
+
 def _wib_time(value: Any) -> str:
     try:
         return f"{to_wib(datetime.fromisoformat(str(value).replace('Z', '+00:00'))):%Y-%m-%d %H:%M}"

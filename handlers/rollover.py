@@ -26,7 +26,7 @@ from handlers.artifacts import build_zip
 from handlers.ingest_state import load_last_end
 from handlers.mail import AlertFile, Digest, build_message
 from handlers.mailer import MailUnavailable, deliver, outbox_path, write_outbox
-from handlers.window_files import MailWindow, Members, collect
+from handlers.window_files import MailWindow, Members, bucketed_alerts, collect, window_of_stub
 from handlers.windows import aligned_window, to_wib
 
 STATE_PREFIX = "rollover.window."
@@ -75,6 +75,9 @@ def close_window(ctx: Any, mail_window: MailWindow, now: datetime, *, force: boo
     if state.get("state") == SENDING:
         return send_stored(ctx, name, state, now)
     members = collect(ctx.root, mail_window, ctx.ledger)
+    members.own_alerts = len(members.alerts)
+    if not mail_window.inclusive:
+        members.alerts += late_alerts(ctx, now)
     pending = [*members.pending, *([] if force else _not_ingested(ctx, mail_window))]
     timed_out = now >= mail_window.window.end + timedelta(seconds=ctx.config.rollover.max_wait_s)
     if pending and not (force or timed_out):
@@ -91,14 +94,16 @@ def _close(ctx: Any, mail_window: MailWindow, members: Members, pending: list[st
                          durable=ctx.durable)
     relative_zip = artifact.relative_to(ctx.root).as_posix()
     alerts = [AlertFile.read(path) for path in members.alerts]
+    late = [_relative(ctx, path) for path in members.alerts[members.own_alerts:]]
     base = {"window": mail_window.stub, "artifact": relative_zip, "pending": len(pending),
-            "alerts": [path.relative_to(ctx.root).as_posix() for path in members.alerts],
+            "alerts": [_relative(ctx, path) for path in members.alerts], "late": late,
             "closing_at": now.isoformat()}
     if not alerts and not settings.send_empty:
         _mark(ctx, name, {**base, "state": CLOSED, "email": None})
         log.info("window.closed", window=name, alerts=0, email=False, artifact=relative_zip)
         return CLOSED
-    digest = Digest(mail_window, alerts, relative_zip, pending, filing_counts(members.filings))
+    digest = Digest(mail_window, alerts, relative_zip, pending, filing_counts(members.filings),
+                    late)
     message = build_message(digest, ctx.config.mail, root=ctx.root, created_at=now,
                             budget_bytes=settings.attach_budget_bytes)
     eml = write_outbox(outbox_path(ctx.root, name), message, durable=ctx.durable)
@@ -156,6 +161,25 @@ def _not_ingested(ctx: Any, mail_window: MailWindow) -> list[str]:
     if last_end is not None and last_end >= mail_window.window.end:
         return []
     return [f"data/announcements (not yet fetched up to {mail_window.window.end:%H:%M} WIB)"]
+
+
+def late_alerts(ctx: Any, now: datetime) -> list[Path]:
+    """Alerts filed under a recent window that had closed already, and never emailed since."""
+    states = ctx.ledger.states_with_prefix(STATE_PREFIX)
+    included = {path for state in states.values() for path in state.get("alerts") or []}
+    horizon = to_wib(now) - timedelta(days=ctx.config.rollover.catch_up_days)
+    late = []
+    for name, state in states.items():
+        closed = window_of_stub(name.removeprefix(STATE_PREFIX))
+        if closed is None or closed.end < horizon or state.get("state") not in (SENT, CLOSED):
+            continue
+        late += [path for path in bucketed_alerts(ctx.root, MailWindow(closed))
+                 if _relative(ctx, path) not in included]
+    return late
+
+
+def _relative(ctx: Any, path: Path) -> str:
+    return path.relative_to(ctx.root).as_posix()
 
 
 def filing_counts(paths: list[Path]) -> dict[str, int]:

@@ -59,6 +59,7 @@ class Members:
     filings: list[Path]
     alerts: list[Path]  # bucketed alerts, both categories
     pending: list[str]  # root-relative paths not final yet
+    own_alerts: int = 0  # how many of `alerts` are this window's (the rest came late)
 
     def artifacts(self, with_pdfs: bool) -> list[Path]:
         files = [*self.announcements, *self.parsed, *self.filings, *self.alerts]

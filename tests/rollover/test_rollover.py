@@ -204,3 +204,19 @@ def test_windows_before_the_cursor_are_not_reopened(window_files):
     os.remove(files.root / "outbox" / f"{STUB}.eml")
     rollover.run_timer(files.ctx, datetime(2026, 4, 24, 20, 30, tzinfo=WIB))
     assert not (files.root / "outbox" / f"{STUB}.eml").exists()
+
+
+def test_a_late_alert_goes_into_the_next_window_and_says_so(smtp, window_files):
+    smtp.start()
+    files = window_files(mail_env(smtp))
+    three_alerts(files)
+    rollover.run_timer(files.ctx, AFTER_GRACE)
+    files.alert(alert_for("WINR", "2026-04-24T16:40:02"), "late.json")  # for the closed window
+
+    rollover.run_timer(files.ctx, AFTER_GRACE + timedelta(hours=2))
+    rollover.run_timer(files.ctx, AFTER_GRACE + timedelta(hours=4))
+
+    _first, second = smtp.handler.messages()
+    assert second["Subject"] == "[IDX Alerts] 1 alert(s) — 2026-04-24 18:00–20:00 WIB"
+    text = second.get_body(("plain",)).get_content()
+    assert f"- alerts_inserted/{STUB}/late.json" in text.split("Late alerts")[1]

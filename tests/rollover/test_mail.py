@@ -1,0 +1,45 @@
+"""The email's content: escaped HTML, safe links, suggested actions, budget order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from handlers.mail import AlertFile, Digest, build_message, split_attachments
+from handlers.mail_text import suggested_action
+from handlers.rollover_settings import MailSettings
+from handlers.window_files import MailWindow
+from handlers.windows import aligned_window
+from tests.rollover.conftest import WINDOW_START, alert_for
+
+
+def test_alert_text_cannot_inject_markup_or_links(tmp_path: Path):
+    alert = alert_for("SRTG", "2026-04-24T17:03:00")
+    alert["holder_name"] = "<script>alert(1)</script>"
+    alert["context"]["doc"]["url"] = "javascript:alert(1)"
+    path = tmp_path / "a.json"
+    path.write_text("{}")
+    digest = Digest(MailWindow(aligned_window(WINDOW_START)), [AlertFile(path, alert, 2)])
+    message = build_message(digest, MailSettings(to=("ops@example.com",)), root=tmp_path,
+                            created_at=datetime(2026, 4, 24, 11, 20, tzinfo=UTC),
+                            budget_bytes=100)
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "href=\"javascript" not in html
+
+
+def test_suggested_actions_follow_the_original_rules():
+    assert suggested_action({"category": "not_inserted", "stage": "parser",
+                             "code": "table_not_found"}).startswith("Insert manually")
+    assert suggested_action({"category": "inserted", "stage": "filings",
+                             "code": "price_deviation_vs_market"}).startswith("Recalculate")
+    assert suggested_action({"category": "not_inserted", "stage": "filings",
+                             "code": "transfer_uid_required"}) == "Pair both sides manually."
+
+
+def test_attachments_smallest_first_within_budget(tmp_path: Path):
+    files = [AlertFile(tmp_path / f"{n}.json", {}, size) for n, size in
+             (("big", 60), ("small", 10), ("mid", 30))]
+    attached, left_out = split_attachments(files, 45)
+    assert [f.path.stem for f in attached] == ["small", "mid"]
+    assert [f.path.stem for f in left_out] == ["big"]
