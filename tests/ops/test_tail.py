@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,23 @@ def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
                             cwd=REPO, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode != 0 and "nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    journalctl = bin_dir / "journalctl"
+    journalctl.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/args\n"
+                          f"echo '{json.dumps(EVENTS[3])}'\n")
+    journalctl.chmod(0o755)
+    primary, secondary = pty.openpty()  # standard input is a terminal, as for a person typing
+    try:
+        result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--color", "never"],
+                                cwd=REPO, stdin=secondary, capture_output=True, text=True,
+                                timeout=60, env={**os.environ, "PYTHONPATH": str(REPO),
+                                                 "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert (tmp_path / "args").read_text().split() == ["-u", "idxd", "-o", "cat", "-f"]
+    assert "ERROR   file.quarantined [parse] downloads/idx-format/b.pdf" in result.stdout
