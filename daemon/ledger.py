@@ -156,6 +156,12 @@ class Ledger:
         with self._transaction() as db:
             db.execute("UPDATE files SET state = ? WHERE id = ?", (PENDING, row_id))
 
+    def release_path(self, stage: str, path: str) -> None:
+        """Every `running` row of (stage, path) back to `pending`."""
+        with self._transaction() as db:
+            db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND state = ?",
+                       (PENDING, stage, path, RUNNING))
+
     def forget_missing(self, root: Path) -> int:
         """Pending rows whose file is gone (moved away by hand) are not waited for."""
         with self._lock:

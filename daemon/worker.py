@@ -9,6 +9,7 @@ Outcomes: `done` (outputs recorded), `skipped` (this content was already process
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -28,7 +29,7 @@ from daemon.files import printable_name, sha256_file
 from daemon.ledger import FAILED, QUARANTINED, Claim, Ledger
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
-from daemon.stages import App, Failure, Stage
+from daemon.stages import App, Failure, Handler, Stage
 
 log = structlog.get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
@@ -53,6 +54,16 @@ class FileProcessor:
         return self._settings().engine.root
 
     def process(self, stage: Stage, relative_path: str) -> Outcome:
+        try:
+            return self._process(stage, relative_path)
+        except Exception:
+            # Even recording the failure failed (the disk is full, say): leave the row
+            # pending so the next sweep tries again, rather than stuck as running.
+            log.exception("file.crashed", stage=stage.name, path=printable_name(relative_path))
+            self.ledger.release_path(stage.name, printable_name(relative_path))
+            return Outcome("crashed")
+
+    def _process(self, stage: Stage, relative_path: str) -> Outcome:
         path = self.root / relative_path
         try:
             info = os.lstat(path)
@@ -99,7 +110,8 @@ class FileProcessor:
                         error=str(error), wait_s=round(state.upcoming_sleep, 2))
 
         retrying = build_retrying(self._settings().engine, self._stopping, on_retry)
-        outputs: list[Path] = retrying(stage.handler, path, self.ctx)
+        outputs: list[Path] = retrying(_resource_errors_are_transient, stage.handler, path,
+                                       self.ctx)
         return list(outputs or [])
 
     def _give_up(self, stage: Stage, relative_path: str, sha256: str, claim: Claim,
@@ -163,6 +175,20 @@ class FileProcessor:
             return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return text
+
+
+# Errors of the machine, not of the input: worth retrying, never a reason to quarantine.
+RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
+                             errno.ENFILE, errno.ENOMEM, errno.EAGAIN})
+
+
+def _resource_errors_are_transient(handler: Handler, path: Path, ctx: Any) -> list[Path]:
+    try:
+        return handler(path, ctx)
+    except OSError as error:
+        if error.errno in RESOURCE_ERRNOS:
+            raise TransientError(f"{type(error).__name__}: {error}") from error
+        raise
 
 
 def _check_acceptable(path: Path, shown: str, mode: int) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from daemon.cli import main
 from daemon.ledger import Ledger
+from tests.conftest import skip_or_fail
 from tests.engine.conftest import drop, runs, wait_for, write_config
 
 
@@ -137,3 +142,31 @@ def test_a_name_at_the_filesystem_limit_is_handled_and_quarantined_whole(
     assert json.loads(error_file.read_text())["source_path"] == f"in/a/{long_bad}"
     assert (root / "quarantine" / "a" / error_file.name.removesuffix(".error.json")
             ).read_text() == "reject"
+
+
+@pytest.fixture
+def full_disk(root: Path):
+    """`in/b` on a tiny tmpfs, filled up: writes there fail with ENOSPC."""
+    target = root / "in" / "b"
+    target.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(target)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        skip_or_fail(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    filler = target / "filler.bin"
+    with contextlib.suppress(OSError), filler.open("wb") as handle:
+        handle.write(b"\0" * 1024 * 1024)
+    yield filler
+    subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_a_full_disk_is_retried_later_and_never_quarantines_the_input(
+        start_daemon, root: Path, full_disk: Path) -> None:
+    start_daemon(retry_attempts=2, rescan_s=0.2, failed_retry_s=0.5)
+    drop(root, "in/a", "waits.txt", "x" * 4096)
+    ledger = Ledger.open(root)
+    wait_for(lambda: [row["state"] for row in ledger.rows_for("in/a/waits.txt")] == ["failed"])
+    assert (root / "in" / "a" / "waits.txt").exists()
+    assert not (root / "quarantine").exists()
+    full_disk.unlink()  # space again
+    wait_for((root / "out" / "waits.txt").exists, what="the retry after space came back")
