@@ -21,38 +21,50 @@ from daemon.logs import Stderr, configure_logging
 from daemon.stages import App, load_app
 
 
+def global_options(suppress: bool) -> argparse.ArgumentParser:
+    """`--config` and `--root`, accepted before or after the command (`idxd run --root R`)."""
+    default = argparse.SUPPRESS if suppress else None
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--config", default=default,
+                         help="TOML settings file (default: $IDXD_CONFIG)")
+    options.add_argument("--root", default=default,
+                         help="root directory (overrides the setting)")
+    return options
+
+
 def build_parser(app: App | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="idxd", description="IDX ownership filings daemon.")
-    parser.add_argument("--config", help="TOML settings file (default: $IDXD_CONFIG)")
-    parser.add_argument("--root", help="root directory (overrides the setting)")
+    parser = argparse.ArgumentParser(prog="idxd", description="IDX ownership filings daemon.",
+                                     parents=[global_options(suppress=False)])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the daemon in the foreground")
-    status = sub.add_parser("status", help="queues, failures, quarantine, last window")
+    common = [global_options(suppress=True)]
+
+    def add(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, parents=common)
+
+    add("run", "run the daemon in the foreground")
+    status = add("status", "queues, failures, quarantine, last window")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    drop = sub.add_parser("drop", help="copy a file atomically into a stage's inbox")
+    drop = add("drop", "copy a file atomically into a stage's inbox")
     drop.add_argument("file", type=Path)
     drop.add_argument("--stage", help="the stage whose inbox takes the file")
-    replay = sub.add_parser("replay", help="put quarantined files back in their inbox")
+    replay = add("replay", "put quarantined files back in their inbox")
     which = replay.add_mutually_exclusive_group()
     which.add_argument("--failed", action="store_true",
                        help="every quarantined file, and files that outlived their retries")
     which.add_argument("path", nargs="?", type=Path, help="one quarantined file")
-    trace = sub.add_parser("trace", help="the lineage of a file recorded in the ledger")
+    trace = add("trace", "the lineage of a file recorded in the ledger")
     trace.add_argument("path")
     trace.add_argument("--json", action="store_true")
-    sub.add_parser("check-config", help="validate the settings and print them")
-    tail.configure(sub.add_parser("tail", help="a readable view of the JSON log lines"))
+    add("check-config", "validate the settings and print them")
+    tail.configure(add("tail", "a readable view of the JSON log lines"))
     for command in app.commands if app else ():
-        command.configure(sub.add_parser(command.name, help=command.help))
+        command.configure(add(command.name, command.help))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--config")
-    early.add_argument("--root")
-    known, _ = early.parse_known_args(argv)
+    known, _ = global_options(suppress=False).parse_known_args(argv)
     try:
         settings = load_settings(config_path_from(known.config, os.environ),
                                  root_override=known.root)

@@ -102,3 +102,10 @@ def test_an_inotify_queue_overflow_triggers_a_rescan(start_daemon, root: Path) -
     logging.getLogger("watchdog.observers.inotify_c").warning(
         "Inotify queue overflowed; filesystem events were lost")
     wait_for((root / "in" / "b" / "lost-event.txt").exists, what="the rescan")
+
+
+def test_global_options_work_after_the_command_too(root: Path, tmp_path: Path, capsys) -> None:
+    config = write_config(tmp_path / "cli.toml", tmp_path / "elsewhere")
+    assert main(["status", "--config", str(config), "--root", str(root), "--json"]) == 0
+    output = capsys.readouterr().out
+    assert json.loads(output[output.index("{\n"):])["root"] == str(root)
