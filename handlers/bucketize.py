@@ -43,7 +43,7 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
 def read_alert(path: Path) -> dict[str, Any]:
     try:
         alert = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:
         raise RejectedInput("alert_invalid", f"{path.name} is not JSON: {error}") from error
     if not isinstance(alert, dict):
         raise RejectedInput("alert_invalid", f"{path.name} is not one alert object")
@@ -52,7 +52,8 @@ def read_alert(path: Path) -> dict[str, Any]:
 
 def alert_instant(alert: dict[str, Any], path: Path) -> datetime:
     """The announcement's publish time, else the alert's timestamp (its arrival)."""
-    announcement = (alert.get("context") or {}).get("announcement")
+    context = alert.get("context")
+    announcement = context.get("announcement") if isinstance(context, dict) else None
     published = publish_time(announcement if isinstance(announcement, dict) else None)
     if published is not None:
         return published

@@ -86,7 +86,7 @@ def handle(path: Path, ctx: Any) -> list[Path]:
 def _read(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     try:
         return read_batch(path)
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise RejectedInput("invalid_announcements", f"{path.name}: {error}",
                             {"doc": {"filename": path.name}}) from None
 

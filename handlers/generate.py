@@ -66,7 +66,8 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
 def read_form(path: Path) -> ParsedForm:
     try:
         return ParsedForm.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        # AttributeError: a list or a string where the record has an object.
         raise RejectedInput("parsed_invalid", f"{path.name} is not a parsed form: {error}",
                             {"doc": {"filename": path.name}}) from error
 

@@ -9,7 +9,9 @@ output holds no wall-clock time: the same PDF always gives the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import structlog
 from rapidfuzz import fuzz, process
 
 from daemon.errors import RejectedInput
-from daemon.files import sha256_file, write_json_atomic
+from daemon.files import fit_name, sha256_file, write_json_atomic
 from handlers.company_map import current_map
 from handlers.context import PipelineContext
 from handlers.ksei_form import FormFields, parse_form
@@ -29,6 +31,7 @@ log = structlog.get_logger()
 PARSED_DIR = ("data", "parsed")
 SIDECAR_SUFFIX = ".meta.json"
 SUGGESTIONS = 3  # the original's COMPANY_SUGGEST_TOPK
+NAME_MAX_BYTES = 255  # the usual filesystem limit on one name
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
@@ -40,11 +43,20 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
                          "announcement": announcement, **error.details}
         log.warning("form.rejected", path=str(path), code=error.code, reason=error.message)
         raise
-    target = ctx.path(*PARSED_DIR, f"{path.stem}.json")
+    target = ctx.path(*PARSED_DIR, parsed_name(path))
     write_json_atomic(target, form.to_json(), durable=ctx.durable)
     log.info("form.parsed", path=str(path), symbol=form.symbol, rows=len(form.rows),
              flags=list(form.flags))
     return [target]
+
+
+def parsed_name(pdf: Path) -> str:
+    """`<stem>.json`; a stem too long for the filesystem is cut and told apart by a hash."""
+    name = f"{pdf.stem}.json"
+    if len(os.fsencode(name)) <= NAME_MAX_BYTES:
+        return name
+    digest = hashlib.sha256(os.fsencode(pdf.stem)).hexdigest()[:10]
+    return f"{fit_name(pdf.stem, NAME_MAX_BYTES - 16)}_{digest}.json"
 
 
 def parse_pdf(path: Path, announcement: dict[str, Any] | None,
