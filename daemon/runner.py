@@ -14,24 +14,25 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import structlog
 
-from daemon.config import EngineSettings, Settings, changed_settings, load_settings
+from daemon.config import EngineSettings, Settings, load_settings
 from daemon.dispatch import Dispatcher
 from daemon.errors import ConfigError, ExitCode
 from daemon.files import remove_stale_temp_files
+from daemon.heartbeat import Heartbeat
+from daemon.jobs import JobRunner
 from daemon.ledger import Ledger
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
-from daemon.metrics import Metrics, open_metrics
+from daemon.metrics import open_metrics
+from daemon.reload import ReloadPlan, plan_reload
 from daemon.settle import Settler
 from daemon.stages import App, Stage, TimerJob, load_app
 from daemon.sweep import sweep_inboxes
@@ -42,7 +43,6 @@ from daemon.worker import FileProcessor, Outcome
 
 log = structlog.get_logger()
 MAX_WAIT_S = 0.25  # how long the loop sleeps at most, so signal flags are seen promptly
-STATUS_EVERY_S = 5.0
 RESCAN_JOB = "rescan"
 
 
@@ -60,9 +60,6 @@ class Daemon:
         self.timer = Timer()
         self.notifier = Notifier(env)
         self._signals_seen = 0
-        self._jobs_running: set[str] = set()
-        self._last_status = 0.0
-        self._last_heartbeat = 0.0
 
     # --- start-up -----------------------------------------------------------------------
 
@@ -84,11 +81,15 @@ class Daemon:
             self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
                                      work, self._on_done)
-        self.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idxd-timer")
+        self.jobs = JobRunner(self.app.timer_jobs, self.ctx,
+                              lambda name: self._hint("job_done", name))
+        self.heartbeat = Heartbeat(self.app, lambda: self.settings, self.notifier, self.ledger,
+                                   self.dispatcher, self.settler, self.metrics,
+                                   len(self.inboxes))
         queued = self._sweep("start")
         self._start_watching(engine)
         self._schedule_jobs()
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(self.heartbeat.status_line())
         log.info("daemon.started", root=str(self.root), pid=os.getpid(), recovered=recovered,
                  queued=queued, stale_temp_files_removed=stale, observer=self.observer_kind,
                  stages=[stage.name for stage in self.app.stages])
@@ -107,7 +108,7 @@ class Daemon:
     def _schedule_jobs(self) -> None:
         now = time.monotonic()
         self.timer.add(RESCAN_JOB, lambda: self.settings.engine.rescan_s, now, run_at_start=False)
-        for job in self.app.timer_jobs if self.with_timer_jobs else ():
+        for job in self.app.timer_jobs if self.with_timer_jobs else ():  # `once` runs none
             self.timer.add(job.name, self._period_of(job), now)
 
     def _period_of(self, job: TimerJob) -> Callable[[], float]:
@@ -126,14 +127,14 @@ class Daemon:
                 self._ready(path)
             self._run_due_jobs()
             self.dispatcher.pump()
-            self._beat()
+            self.heartbeat.beat()
             if self.until_idle and self.idle():
                 self.stopping.set()
 
     def idle(self) -> bool:
         """Nothing queued, running, settling or announced: the chain has drained."""
         return (self.dispatcher.idle() and not len(self.settler) and self.hints.empty()
-                and not self._jobs_running)
+                and not self.jobs.running)
 
     def _wait_s(self) -> float:
         now = time.monotonic()
@@ -167,7 +168,7 @@ class Daemon:
         elif kind == "done":
             self._finished(*payload)
         elif kind == "job_done":
-            self._jobs_running.discard(payload)
+            self.jobs.finished(payload)
         else:
             self.settler.observe(payload)
 
@@ -196,23 +197,8 @@ class Daemon:
         for name in self.timer.due(time.monotonic()):
             if name == RESCAN_JOB:
                 self._sweep("rescan")
-            elif name in self._jobs_running:
-                log.info("timer.skipped", job=name, reason="still running")
             else:
-                self._jobs_running.add(name)
-                self.jobs.submit(self._run_job, name)
-
-    def _run_job(self, name: str) -> None:
-        job = next(job for job in self.app.timer_jobs if job.name == name)
-        started = time.monotonic()
-        try:
-            with structlog.contextvars.bound_contextvars(job=name):
-                job.run(self.ctx, datetime.now(UTC))
-            log.debug("timer.ran", job=name, duration_ms=round((time.monotonic() - started) * 1e3))
-        except Exception:
-            log.exception("timer.failed", job=name)
-        finally:
-            self._hint("job_done", name)
+                self.jobs.start(name)
 
     def _sweep(self, reason: str) -> int:
         engine = self.settings.engine
@@ -225,37 +211,6 @@ class Daemon:
         return len(found)
 
     # --- status, watchdog ---------------------------------------------------------------
-
-    def _beat(self) -> None:
-        now = time.monotonic()
-        interval = self.notifier.watchdog_interval_s
-        if interval is not None and now - self._last_heartbeat >= interval:
-            self.notifier.heartbeat()
-            self._last_heartbeat = now
-        if now - self._last_status >= STATUS_EVERY_S:
-            self._last_status = now
-            self.notifier.status(self._status_line())
-            self.ledger.set_state("daemon.queue", {
-                "pid": os.getpid(), "updated_at": time.time(),
-                "queued": self.dispatcher.queued(), "running": self.dispatcher.running(),
-                "settling": len(self.settler)})
-            if self.metrics is not None:
-                self._observe(self.metrics)
-
-    def _observe(self, metrics: Metrics) -> None:
-        facts: Mapping[str, Mapping[str, Any]] = {}
-        if self.app.status_extras is not None:
-            try:
-                facts = self.app.status_extras(self.settings, self.ledger.get_state)
-            except Exception:
-                log.exception("metrics.status_failed")
-        metrics.observe(self.dispatcher.queued(), self.dispatcher.running(),
-                        self.ledger.oldest_unfinished(), facts)
-
-    def _status_line(self) -> str:
-        queued = sum(self.dispatcher.queued().values())
-        return (f"watching {len(self.inboxes)} inboxes; {queued} queued, "
-                f"{self.dispatcher.running_total()} running")
 
     # --- signals, reload, shutdown ------------------------------------------------------
 
@@ -278,30 +233,22 @@ class Daemon:
                                 env=None)
         except ConfigError as error:
             log.error("config.reload_failed", error=str(error))
-            self.notifier.ready(self._status_line())
+            self.notifier.ready(self.heartbeat.status_line())
             return
-        self._apply(new)
-        self.notifier.ready(self._status_line())
+        self._apply(plan_reload(self.settings, new, self.app.restart_only_settings))
+        self.notifier.ready(self.heartbeat.status_line())
 
-    def _apply(self, new: Settings) -> None:
-        changed = changed_settings(self.settings, new)
-        restart = [name for name in changed if name.removeprefix("engine.")
-                   in EngineSettings.RESTART_ONLY or name.removeprefix("app.")
-                   in self.app.restart_only_settings]
-        keep = {name.removeprefix("engine."): getattr(self.settings.engine,
-                                                      name.removeprefix("engine."))
-                for name in restart if name.startswith("engine.")}
-        engine = replace(new.engine, **keep)
-        self.settings = replace(new, engine=engine)
+    def _apply(self, plan: ReloadPlan) -> None:
+        self.settings = plan.settings
+        engine = plan.settings.engine
         set_level(engine.log_level)
         self.settler.settle_s = engine.settle_ms / 1000
         self.dispatcher.limits = self._limits(engine)
         if hasattr(self.ctx, "reload"):
             self.ctx.reload(self.settings)
-        applied = [name for name in changed if name not in restart]
-        log.info("config.reloaded", applied=applied)
-        if restart:
-            log.warning("config.restart_required", settings=restart)
+        log.info("config.reloaded", applied=plan.applied)
+        if plan.needs_restart:
+            log.warning("config.restart_required", settings=plan.needs_restart)
 
     def drain(self) -> bool:
         """Stop taking work, let running handlers finish; True if everything finished."""
@@ -311,16 +258,16 @@ class Daemon:
         self.observer.stop()
         deadline = time.monotonic() + self.settings.engine.drain_timeout_s
         while time.monotonic() < deadline and (self.dispatcher.running_total()
-                                                or self._jobs_running):
+                                                or self.jobs.running):
             self._take_hints(min(MAX_WAIT_S, deadline - time.monotonic()))
             self.dispatcher.drop_queued()
-        complete = not self.dispatcher.running_total() and not self._jobs_running
+        complete = not self.dispatcher.running_total() and not self.jobs.running
         return complete
 
     def close(self, complete: bool) -> None:
         self.overflow.remove()
         self.dispatcher.shutdown(wait=complete)
-        self.jobs.shutdown(wait=complete, cancel_futures=True)
+        self.jobs.shutdown(wait=complete)
         if complete:
             self.observer.join(timeout=5)
             self.ctx.close()

@@ -126,3 +126,16 @@ def test_notifications_go_to_an_abstract_socket_too() -> None:
     assert sock.recv(1024) == b"READY=1\nSTATUS=up"
     sock.close()
     assert Notifier({}).ready("nobody listens") is False
+
+
+def test_a_reload_keeps_restart_only_values_until_a_restart(tmp_path: Path) -> None:
+    from daemon.reload import plan_reload
+
+    config = write_config(tmp_path / "c.toml", tmp_path / "root", settle_ms=100, workers=2)
+    current = load_settings(config, env={})
+    write_config(config, tmp_path / "elsewhere", settle_ms=300, workers=8)
+    plan = plan_reload(current, load_settings(config, env={}), frozenset())
+    assert plan.applied == ["engine.settle_ms"]
+    assert sorted(plan.needs_restart) == ["engine.root", "engine.workers"]
+    assert plan.settings.engine.settle_ms == 300
+    assert (plan.settings.engine.workers, plan.settings.engine.root) == (2, tmp_path / "root")
