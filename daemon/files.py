@@ -82,6 +82,16 @@ def copy_atomic(source: Path, target: Path, *, durable: bool = True) -> Path:
     return write_atomic(target, source.read_bytes(), durable=durable)
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or an empty dict when it is missing, unreadable or not an
+    object: for optional files (sidecars, metas) whose absence is not an error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def fsync_directory(directory: Path) -> None:
     """Make a rename in `directory` durable."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)

@@ -9,11 +9,11 @@ small dict whose "at" is an ISO-8601 time or None; the engine adds the age.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from daemon.files import read_json_object
 from handlers.company_map import bundled_paths, cache_paths, generated_at_of
 from handlers.ingest_state import STATE_KEY as INGEST_KEY
 from handlers.rollover import STATE_PREFIX as WINDOW_PREFIX
@@ -56,7 +56,7 @@ def company_map(root: Path) -> dict[str, Any]:
     cached_map, cached_meta = cache_paths(root)
     origin, meta_path = ("cache", cached_meta) if cached_map.is_file() else \
         ("bundled", bundled_paths()[1])
-    meta = _read_json(meta_path)
+    meta = read_json_object(meta_path)
     generated = generated_at_of(meta)
     return {"at": generated.isoformat() if generated else None, "origin": origin,
             "rows": meta.get("row_count")}
@@ -65,10 +65,3 @@ def company_map(root: Path) -> dict[str, Any]:
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -11,15 +11,14 @@ hold its announcements, so they are skipped without being read.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from daemon.files import read_json_object
 from daemon.ledger import Ledger
 from handlers.announcements import read_batch
 from handlers.bucketize import BUCKETS, alert_instant
@@ -136,13 +135,13 @@ def _announcements(root: Path, mail_window: MailWindow) -> Iterator[Path]:
 def _pdfs(root: Path, mail_window: MailWindow) -> Iterator[Path]:
     for kind in ("idx-format", "non-idx-format"):
         for path in _files(root / "downloads" / kind, "*.pdf", mail_window.window.start):
-            if _inside(publish_time(_read_json(sidecar_of(path))), mail_window):
+            if _inside(publish_time(read_json_object(sidecar_of(path))), mail_window):
                 yield path
 
 
 def _by_announcement(directory: Path, mail_window: MailWindow) -> Iterator[Path]:
     for path in _files(directory, "*.json", mail_window.window.start):
-        record = _read_json(path)
+        record = read_json_object(path)
         if _inside(publish_time(record.get("announcement")), mail_window):
             yield path
 
@@ -155,7 +154,7 @@ def _unbucketed_alerts(root: Path, mail_window: MailWindow) -> Iterator[Path]:
 
 def _instant_inside(path: Path, mail_window: MailWindow) -> bool:
     try:
-        return mail_window.contains(alert_instant(_read_json(path), path))
+        return mail_window.contains(alert_instant(read_json_object(path), path))
     except Exception:  # an unreadable alert has no window; bucketize reports it
         return False
 
@@ -167,13 +166,6 @@ def _inside(instant: datetime | None, mail_window: MailWindow) -> bool:
 def sidecar_of(pdf: Path) -> Path:
     return pdf.with_name(pdf.name + ".meta.json")
 
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _files(directory: Path, pattern: str, since: datetime | None) -> Iterator[Path]:
