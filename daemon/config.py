@@ -47,6 +47,14 @@ class SettingsReader:
             raise ConfigError(f"{self._describe(key, origin)} must be {expected}, got {raw!r}.")
         return value
 
+    def whole(self, key: str, default: int, env_name: str | None = None, *, minimum: int = 0,
+              maximum: int | None = None, unit: str = "") -> int:
+        """A whole number within [minimum, maximum]."""
+        expected = f"a whole number{unit} " + (f"from {minimum} to {maximum}" if maximum
+                                               is not None else f"≥ {minimum}")
+        return self.get(key, default, env_name, expected=expected,
+                        check=lambda v: minimum <= v and (maximum is None or v <= maximum))
+
     def positive(self, key: str, default: float, env_name: str | None = None) -> float:
         return self.get(
             key, default, env_name, check=lambda v: v > 0, expected="a number greater than 0"
@@ -164,21 +172,10 @@ def read_engine_settings(table: Mapping[str, Any], env: Mapping[str, str]) -> En
     settings = EngineSettings(
         root=Path(reader.get("root", str(base.root), "IDXD_ROOT")),
         app=reader.get("app", base.app, "IDXD_APP"),
-        settle_ms=reader.get(
-            "settle_ms",
-            base.settle_ms,
-            "IDXD_SETTLE_MS",
-            check=lambda v: v >= 0,
-            expected="a whole number of milliseconds ≥ 0",
-        ),
+        settle_ms=reader.whole("settle_ms", base.settle_ms, "IDXD_SETTLE_MS",
+                               unit=" of milliseconds"),
         rescan_s=reader.positive("rescan_s", base.rescan_s, "IDXD_RESCAN_S"),
-        workers=reader.get(
-            "workers",
-            base.workers,
-            "IDXD_WORKERS",
-            check=lambda v: 1 <= v <= 256,
-            expected="a whole number from 1 to 256",
-        ),
+        workers=reader.whole("workers", base.workers, "IDXD_WORKERS", minimum=1, maximum=256),
         drain_timeout_s=reader.positive(
             "drain_timeout_s", base.drain_timeout_s, "IDXD_DRAIN_TIMEOUT_S"
         ),
@@ -186,13 +183,8 @@ def read_engine_settings(table: Mapping[str, Any], env: Mapping[str, str]) -> En
         poll_interval_s=reader.positive(
             "poll_interval_s", base.poll_interval_s, "IDXD_POLL_INTERVAL_S"
         ),
-        retry_attempts=reader.get(
-            "retry_attempts",
-            base.retry_attempts,
-            "IDXD_RETRY_ATTEMPTS",
-            check=lambda v: v >= 1,
-            expected="a whole number ≥ 1",
-        ),
+        retry_attempts=reader.whole("retry_attempts", base.retry_attempts,
+                                    "IDXD_RETRY_ATTEMPTS", minimum=1),
         retry_initial_s=reader.positive(
             "retry_initial_s", base.retry_initial_s, "IDXD_RETRY_INITIAL_S"
         ),
