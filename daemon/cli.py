@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AlreadyRunning as error:
         print(f"idxd: {error}", file=sys.stderr)
         return ExitCode.ALREADY_RUNNING
+    except ConfigError as error:  # found only at start, e.g. a port already taken
+        print(f"idxd: {error}", file=sys.stderr)
+        return ExitCode.BAD_CONFIG
     except (ValueError, FileNotFoundError) as error:
         print(f"idxd: {error}", file=sys.stderr)
         return ExitCode.FAILURE

@@ -57,7 +57,12 @@ class Metrics:
         for stage in stages:  # every stage shows up at 0 before its first file
             self.processed.labels(stage)
             self.retries.labels(stage)
-        self.server, self.thread = prom.start_http_server(port, addr=HOST, registry=self.registry)
+        try:
+            self.server, self.thread = prom.start_http_server(port, addr=HOST,
+                                                              registry=self.registry)
+        except OSError as error:
+            raise ConfigError(f"The setting metrics_port cannot be used: {HOST}:{port} "
+                              f"is not available ({error.strerror}).") from None
 
     def timed(self, process: Work) -> Work:
         """Wrap the per-file work: count its outcome and time the handler run."""

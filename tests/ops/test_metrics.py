@@ -74,3 +74,22 @@ def test_a_port_without_prometheus_client_is_a_configuration_error(tmp_path: Pat
         env={**os.environ, "PYTHONPATH": f"{tmp_path}:{REPO}", "IDXD_METRICS_PORT": "9108"})
     assert result.returncode == 2
     assert "prometheus-client" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_metrics_port_already_taken_is_a_configuration_error(tmp_path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from tests.engine.conftest import REPO, write_config
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    config = write_config(tmp_path / "m.toml", tmp_path / "root", metrics_port=port)
+    result = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "run"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    taken.close()
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port} is not available" in result.stderr
