@@ -24,7 +24,6 @@ from handlers.filing import publish_time
 from handlers.windows import aligned_window, to_wib
 
 BUCKETS = {INSERTED: "alerts_inserted", NOT_INSERTED: "alerts_not_inserted"}
-DEFAULT_PERIOD_S = 7200
 log = structlog.get_logger()
 
 
@@ -64,6 +63,5 @@ def alert_instant(alert: dict[str, Any], path: Path) -> datetime:
 
 
 def email_period_s(ctx: PipelineContext) -> int:
-    """The email window length: the rollover's setting when it has one, else 2 hours."""
-    rollover = getattr(ctx.config, "rollover", None)
-    return int(getattr(rollover, "period_s", DEFAULT_PERIOD_S))
+    """The email window length: the rollover's setting, so buckets and emails agree."""
+    return int(ctx.config.rollover.period_s)
