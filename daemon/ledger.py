@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 PENDING, RUNNING, DONE, FAILED, QUARANTINED = "pending", "running", "done", "failed", "quarantined"
+SUPERSEDED = "superseded"  # pending content the file no longer has
 STATES = (PENDING, RUNNING, DONE, FAILED, QUARANTINED)
 FINAL_STATES = (DONE, QUARANTINED)
 LEDGER_NAME = "state/ledger.sqlite3"
@@ -115,6 +116,10 @@ class Ledger:
             row = db.execute("SELECT id, state, attempts FROM files "
                              "WHERE stage = ? AND path = ? AND sha256 = ?",
                              (stage, path, sha256)).fetchone()
+            # Content the file no longer has (a crash left it pending, then the file was
+            # rewritten) will never be processed: retire it, or it would look queued forever.
+            db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND sha256 != ? "
+                       "AND state = ?", (SUPERSEDED, stage, path, sha256, PENDING))
             if row is None:
                 cursor = db.execute(
                     "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, "
