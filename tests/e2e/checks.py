@@ -77,19 +77,22 @@ def unfinished_rows(root: Path) -> list[tuple[str, str, str]]:
 
 
 def drained(root: Path) -> bool:
-    """Every file each stage would take has a final ledger row, and none is unfinished."""
+    """Every file each stage would take has a final ledger row for its current content."""
     ledger = root / "state" / "ledger.sqlite3"
     if not ledger.exists():
         return False
     with sqlite3.connect(ledger) as db:
-        rows = {(stage, path): state for stage, path, state in
-                db.execute("SELECT stage, path, state FROM files ORDER BY id")}
-    if any(state in ("pending", "running") for state in rows.values()):
+        rows = {(stage, path): (state, size, mtime_ns) for stage, path, state, size, mtime_ns
+                in db.execute("SELECT stage, path, state, size, mtime_ns FROM files ORDER BY id")}
+    if any(state in ("pending", "running") for state, _, _ in rows.values()):
         return False
     for stage in STAGES:
         for entry in iter_files(root / stage.inbox):
-            if stage.accepts(entry.name) and printable_name(entry.name) == entry.name and \
-                    (stage.name, f"{stage.inbox}/{entry.name}") not in rows:
+            if not stage.accepts(entry.name) or printable_name(entry.name) != entry.name:
+                continue
+            info = entry.stat(follow_symlinks=False)
+            row = rows.get((stage.name, f"{stage.inbox}/{entry.name}"))
+            if row is None or row[1:] != (info.st_size, info.st_mtime_ns):
                 return False
     return True
 

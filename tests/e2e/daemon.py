@@ -72,7 +72,8 @@ class DaemonProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "daemon", "--config", str(config), *args], cwd=REPO,
                 stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+                env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1",
+                     **(env or {})})
 
     def events(self) -> list[dict[str, Any]]:
         """This process's JSON log lines (lines that are not JSON are left out)."""
@@ -103,7 +104,13 @@ class DaemonProcess:
 
     def stop(self, timeout_s: float = 30.0) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout_s)
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)  # faulthandler writes every stack to the log
+            self.process.wait(10)
+            stacks = f"its stacks are in {self.log_path}"
+            raise AssertionError(f"the daemon did not stop; {stacks}") from None
 
     def close(self) -> None:
         if self.process.poll() is None:
