@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from daemon.config import EngineSettings, Settings
+from daemon.logs import configure_logging
 from handlers import generate
 from handlers.context import PipelineContext
 from handlers.settings import load_pipeline_settings
@@ -49,7 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--forms", type=int, default=300)
     parser.add_argument("--dsn", help="PostgreSQL DSN to measure the postgres sink as well")
+    parser.add_argument("--quick", action="store_true", help="30 forms (a smoke check)")
     args = parser.parse_args()
+    if args.quick:
+        args.forms = 30
+    configure_logging("warning", "json")  # one log line per filing would drown the figures
     sinks: dict[str, dict[str, str]] = {"sqlite": {}}
     if args.dsn:
         sinks["postgres"] = {"SINK": "postgres", "DATABASE_URL": args.dsn,

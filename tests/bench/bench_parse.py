@@ -61,7 +61,10 @@ def report(name: str, samples: list[float], pages: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="5 runs (a smoke check)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat = 5
     companies = json.loads((BUNDLED_DIR / MAP_NAME).read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         path = two_page_form(Path(tmp))
