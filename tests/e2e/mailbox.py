@@ -37,8 +37,7 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
-                for raw in self.raw]
+        return [message_from_bytes(raw, policy=policy.default) for raw in self.raw]
 
 
 @contextmanager

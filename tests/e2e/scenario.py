@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from handlers.records import ParsedForm
 from tests.conftest import FIXTURES
 from tests.e2e.exchange import Exchange, ksei_item
 from tests.ingest.exchange import minimal_pdf
@@ -25,7 +26,7 @@ GONE_EVERY = 25
 
 
 @cache
-def srtg_form() -> object:
+def srtg_form() -> ParsedForm:
     return example_forms(FIXTURES / "parsed_examples.json")["SRTG.JK"]
 
 
@@ -34,7 +35,7 @@ def holder(number: int) -> str:
 
 
 def form_pdf(number: int, directory: Path) -> bytes:
-    form = dataclasses.replace(srtg_form(), holder_name=holder(number))  # type: ignore[type-var]
+    form = dataclasses.replace(srtg_form(), holder_name=holder(number))
     return build_form_pdf(form, directory / f"form-{number}.pdf").read_bytes()
 
 

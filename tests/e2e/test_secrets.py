@@ -1,0 +1,146 @@
+"""Secrets stay secret: with a Supabase key, an SMTP password, a proxy with credentials and a
+database URL with a password all set, none of them appears in the logs, the alerts, the emails,
+the artifacts, the ledger or anything else under the root.
+
+The pipeline runs for real: `idxd once` fetches a window through the proxy (the local exchange
+plays the proxy and records the credentials it was given, which proves they were used), stores
+filings in the throwaway PostgreSQL, zips the window and mails it through an SMTP server that
+requires the login; then `idxd run` runs its timer jobs (the company map refresh talks to
+"Supabase" and fails), and `check-config` and `status` print what they print.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config, wait_for
+from tests.e2e.exchange import Exchange
+from tests.e2e.mailbox import Mailbox, smtp_env
+from tests.e2e.scenario import Scenario
+from tests.rollover.conftest import free_port
+from tests.sinks.conftest import Cluster
+
+SUPABASE_KEY = "sb-secret-Kq81ZzSupabaseKey"
+SMTP_PASSWORD = "smtp-secret-Wx93MailPass"
+PROXY_PASSWORD = "proxy-secret-Pz27ProxyPass"
+DB_PASSWORD = "db-secret-Dv55DatabasePass"
+SECRETS = (SUPABASE_KEY, SMTP_PASSWORD, PROXY_PASSWORD, DB_PASSWORD)
+
+
+def forms_of(secret: str) -> list[bytes]:
+    """The secret as text, URL-quoted, and inside the base64 a client sends for a login."""
+    forms = {secret, quote(secret, safe="")}
+    raw = [form.encode() for form in forms]
+    for user in ("proxyuser", "alerts", ""):
+        raw.append(base64.b64encode(f"{user}:{secret}".encode()))
+        raw.append(base64.b64encode(f"\0{user}\0{secret}".encode()))
+    raw.append(base64.b64encode(secret.encode()))
+    return raw
+
+
+@pytest.fixture
+def exchange() -> Iterator[Exchange]:
+    with Exchange() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_server() -> Iterator[tuple[Mailbox, int, list[bytes]]]:
+    mailbox, logins, port = Mailbox(), [], free_port()
+
+    def check(server: object, session: object, envelope: object, mechanism: str,
+              data: object) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.password == SMTP_PASSWORD.encode()
+        logins.append(b"ok" if ok else b"refused")
+        return AuthResult(success=ok)
+
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=check,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        yield mailbox, port, logins
+    finally:
+        controller.stop()
+
+
+def secret_env(exchange: Exchange, cluster: Cluster, smtp_port: int) -> dict[str, str]:
+    host = exchange.origin.removeprefix("http://")
+    return {**smtp_env(smtp_port, SMTP_USER="alerts", SMTP_PASSWORD=SMTP_PASSWORD),
+            "PROXY": f"http://proxyuser:{PROXY_PASSWORD}@{host}",
+            "SUPABASE_URL": exchange.origin, "SUPABASE_KEY": SUPABASE_KEY, "SINK": "postgres",
+            "DATABASE_URL": f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:{cluster.port}/"
+                            "postgres"}
+
+
+def test_no_secret_appears_in_any_output(tmp_path: Path, exchange: Exchange,
+                                         pg_cluster: Cluster, mail_server) -> None:
+    mailbox, smtp_port, logins = mail_server
+    Scenario(count=6, first=datetime.now(UTC) - timedelta(minutes=20), spread_s=60.0
+             ).publish(exchange, tmp_path / "forms")
+    root = tmp_path / "root"
+    config = pipeline_config(tmp_path / "idxd.toml", root, exchange.api_url,
+                             sink={"table": "filings_secrets"},
+                             company_map={"max_age_h": 0.0001, "check_period_s": 0.5})
+    env = secret_env(exchange, pg_cluster, smtp_port)
+    outputs = [run_command(config, env, "once", "--minutes", "30"),
+               run_command(config, env, "check-config"),
+               run_command(config, env, "status", "--json")]
+    daemon = DaemonProcess(config, tmp_path / "run.log", env)
+    daemon.wait_started()
+    wait_until_refresh_tried(daemon)
+    assert daemon.stop() == 0
+    assert exchange.proxy_auth and logins == [b"ok"] and len(mailbox.raw) == 1
+    texts = [*outputs, (tmp_path / "run.log").read_bytes(), *mailbox.raw,
+             *decoded_emails(mailbox.raw), *every_file(root)]
+    leaks = [(secret, text[:200]) for text in texts for secret in SECRETS
+             if any(form in text for form in forms_of(secret))]
+    assert leaks == []
+
+
+def run_command(config: Path, env: dict[str, str], *args: str) -> bytes:
+    result = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), *args],
+                            cwd=REPO, capture_output=True, timeout=120,
+                            env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return result.stdout + result.stderr
+
+
+def wait_until_refresh_tried(daemon: DaemonProcess) -> None:
+    wait_for(lambda: daemon.has("company_map.refresh_failed"), 30, "a company map refresh",
+             alive=daemon.process)
+
+
+def decoded_emails(raws: list[bytes]) -> list[bytes]:
+    decoded = []
+    for raw in raws:
+        for part in message_from_bytes(raw, policy=policy.default).walk():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                decoded.append(payload)
+    return decoded
+
+
+def every_file(root: Path) -> list[bytes]:
+    """Every file's bytes, and every zip member's."""
+    contents = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        contents.append(path.read_bytes())
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                contents += [archive.read(name) for name in archive.namelist()]
+    assert any(path.suffix == ".zip" for path in root.rglob("*.zip"))
+    return contents
