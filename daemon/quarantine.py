@@ -3,10 +3,13 @@
 
 `quarantine/<stage>/<name>` holds the file as it was; `<name>.error.json` says which stage
 failed, the exception, its message, the attempts and the times, and where the file came from.
+An inbox on another filesystem gets its file copied instead of renamed, and a read-only inbox
+keeps its file (the copy in quarantine is what replay uses; the ledger never takes it again).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -14,7 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from daemon.files import (
+    copy_atomic,
     fit_name,
     fsync_directory,
     printable_name,
@@ -25,6 +31,9 @@ from daemon.files import (
 QUARANTINE_DIR = "quarantine"
 ERROR_SUFFIX = ".error.json"
 NAME_MAX_BYTES = 255
+# A rename cannot do it: another filesystem, or an inbox we may read but not change.
+COPY_ERRNOS = frozenset({errno.EXDEV, errno.EROFS, errno.EACCES, errno.EPERM})
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,25 @@ def quarantine_file(root: Path, source: Path, record: ErrorRecord) -> Path:
     target = unique_path(root / QUARANTINE_DIR / record.stage / name)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(target.with_name(target.name + ERROR_SUFFIX), asdict(record))
-    os.replace(source, target)
+    _move(source, target)
     fsync_directory(target.parent)
     return target
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+        return
+    except OSError as error:
+        if error.errno not in COPY_ERRNOS:
+            raise
+    copy_atomic(source, target)
+    try:
+        source.unlink()
+    except OSError as error:
+        log.warning("quarantine.left_in_place", path=printable_name(str(source)),
+                    error=f"{type(error).__name__}: {error.strerror}",
+                    copy=printable_name(str(target)))
 
 
 def read_error(quarantined: Path) -> ErrorRecord:

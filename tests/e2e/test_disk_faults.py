@@ -1,0 +1,114 @@
+"""Faults of the machine: the disk full while an output is written, and a read-only inbox.
+
+Both use a small tmpfs mounted inside the root (the tests run as root; without the right to
+mount they skip, or fail under CI). The real daemon keeps running through them, retries,
+and loses nothing: every filing is stored once and nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import skip_or_fail
+from tests.corpus.build_static import FILES
+from tests.e2e.checks import drained, sink_rows, torn_files
+from tests.e2e.daemon import DaemonProcess, pipeline_config, wait_for
+from tests.e2e.exchange import Exchange
+from tests.e2e.scenario import Scenario, form_pdf, holder
+
+
+@contextlib.contextmanager
+def tmpfs(directory: Path, size: str) -> Iterator[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(directory)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        skip_or_fail(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True)
+
+
+def fill(directory: Path) -> Path:
+    """Write until the filesystem is full; returns the filler file."""
+    filler = directory / "filler.bin"
+    with contextlib.suppress(OSError), filler.open("wb") as handle:
+        while True:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+    return filler
+
+
+def test_a_full_disk_holds_outputs_back_and_loses_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    with Exchange() as exchange, tmpfs(root / "data" / "filings", "64k") as filings:
+        scenario = Scenario(count=6, first=datetime.now(UTC) - timedelta(minutes=5),
+                            spread_s=60.0)
+        scenario.publish(exchange, tmp_path / "forms")
+        filler = fill(filings)
+        config = pipeline_config(tmp_path / "idxd.toml", root, exchange.api_url)
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        try:
+            daemon.wait_started()
+            wait_for(lambda: daemon.has("file.failed", stage="generate"), 60,
+                     "the full disk to hold generate back", alive=daemon.process)
+            filler.unlink()
+            wait_for(lambda: len(list(filings.glob("*.json"))) == len(scenario.holders)
+                     and drained(root), 60, "every filings record", alive=daemon.process)
+            assert daemon.stop() == 0
+        finally:
+            daemon.close()
+        assert "No space left" in (tmp_path / "daemon.log").read_text()
+        holders = sorted(str(row["holder_name"]) for row in sink_rows(root))
+        assert holders == sorted(scenario.holders)
+        outcomes = {f["outcome"] for p in filings.glob("*.json")
+                    for f in json.loads(p.read_text())["filings"]}
+        assert outcomes == {"inserted"}
+        assert not (root / "quarantine").exists() and torn_files(root) == []
+
+
+def test_a_read_only_inbox_is_still_read_and_its_bad_files_are_reported(
+        tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    inbox = root / "downloads" / "idx-format"
+    with tmpfs(inbox, "1m"):
+        for number in range(3):
+            (inbox / f"form-{number}.pdf").write_bytes(form_pdf(number, tmp_path))
+        (inbox / "truncated.pdf").write_bytes((FILES / "pdf" / "truncated.pdf").read_bytes())
+        subprocess.run(["mount", "-o", "remount,ro", str(inbox)], check=True)
+        with pytest.raises(OSError) as raised:
+            (inbox / "probe").write_bytes(b"")
+        assert raised.value.errno == errno.EROFS
+        config = pipeline_config(tmp_path / "idxd.toml", root, None)
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        try:
+            daemon.wait_started()
+            wait_for(lambda: {str(r["holder_name"]) for r in sink_rows(root)}
+                     == {holder(n) for n in range(3)}, 60, "the good forms",
+                     alive=daemon.process)
+            wait_for(lambda: bad_file_reported(root), 30, "the truncated form's alert",
+                     alive=daemon.process)
+            time.sleep(2.5)  # past a rescan: the file must not be taken again
+            rejected = [e for e in daemon.events() if e.get("event") == "form.rejected"]
+            assert daemon.stop() == 0
+        finally:
+            daemon.close()
+        assert len(rejected) == 1 and daemon.has("quarantine.left_in_place")
+        copy = root / "quarantine" / "parse" / "truncated.pdf"
+        assert copy.read_bytes() == (inbox / "truncated.pdf").read_bytes()
+
+
+def bad_file_reported(root: Path) -> bool:
+    return any("truncated.pdf" in p.read_text() and "pdf_unreadable" in p.read_text()
+               for p in (root / "alerts").glob("*.json"))
+
