@@ -45,6 +45,7 @@ class Scenario:
     first: datetime  # publish time of the first announcement (aware)
     spread_s: float  # the last one is published this long after the first
     holders: list[str] = field(default_factory=list)  # those whose filing must be stored
+    offset: int = 0  # numbers (holders, files) start here, so two scenarios can share a run
 
     def kind(self, number: int) -> str:
         if number % NON_IDX_EVERY == NON_IDX_EVERY - 1:
@@ -54,15 +55,16 @@ class Scenario:
         return "form"
 
     def published(self, number: int) -> datetime:
-        return self.first + timedelta(seconds=self.spread_s * number / max(1, self.count - 1))
+        share = (number - self.offset) / max(1, self.count - 1)
+        return self.first + timedelta(seconds=self.spread_s * share)
 
     @property
     def last(self) -> datetime:
-        return self.published(self.count - 1)
+        return self.published(self.offset + self.count - 1)
 
     def publish(self, exchange: Exchange, pdf_dir: Path) -> None:
         pdf_dir.mkdir(parents=True, exist_ok=True)
-        for number in range(self.count):
+        for number in range(self.offset, self.offset + self.count):
             path = f"/files/{number:05d}.pdf"
             kind = self.kind(number)
             url = exchange.origin + path
