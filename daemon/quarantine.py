@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,7 +68,8 @@ def _move(source: Path, target: Path) -> None:
         os.replace(source, target)
         return
     except OSError as error:
-        if error.errno not in COPY_ERRNOS:
+        # Only a regular file can be copied instead (reading a FIFO would block for ever).
+        if error.errno not in COPY_ERRNOS or not stat.S_ISREG(os.lstat(source).st_mode):
             raise
     copy_atomic(source, target)
     try:
