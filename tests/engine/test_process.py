@@ -40,7 +40,7 @@ def test_sigterm_during_a_slow_handler_drains_it_and_exits_0(spawn, root: Path) 
     wait_for(lambda: has_event(process, "file.received"))
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0
-    assert runs(root, "a") == [runs(root, "a")[0]]  # the slow handler finished its run
+    assert len(runs(root, "a")) == 1  # the slow handler finished its one run
     assert (root / "in" / "b" / "slow.txt").exists()
     assert has_event(process, "daemon.stopped")
 
