@@ -19,6 +19,7 @@ from daemon.errors import ConfigError
 from daemon.metrics import check_available as check_metrics_available
 
 T = TypeVar("T")
+Number = TypeVar("Number", int, float)
 OBSERVERS = ("auto", "inotify", "polling")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "console")
@@ -55,10 +56,12 @@ class SettingsReader:
         return self.get(key, default, env_name, expected=expected,
                         check=lambda v: minimum <= v and (maximum is None or v <= maximum))
 
-    def positive(self, key: str, default: float, env_name: str | None = None) -> float:
-        return self.get(
-            key, default, env_name, check=lambda v: v > 0, expected="a number greater than 0"
-        )
+    def positive(self, key: str, default: Number, env_name: str | None = None) -> Number:
+        return self.get(key, default, env_name, check=lambda v: v > 0,
+                        expected="a number greater than 0")
+
+    def at_least_zero(self, key: str, default: Number, env_name: str | None = None) -> Number:
+        return self.get(key, default, env_name, check=lambda v: v >= 0, expected="a number ≥ 0")
 
     def optional_str(self, key: str, env_name: str | None = None) -> str | None:
         raw, _ = self._raw(key, env_name)

@@ -167,16 +167,6 @@ class Ledger:
             db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND state = ?",
                        (PENDING, stage, path, RUNNING))
 
-    def forget_missing(self, root: Path) -> int:
-        """Pending rows whose file is gone (moved away by hand) are not waited for."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, path FROM files WHERE state = ?",
-                                    (PENDING,)).fetchall()
-        gone = [(row["id"],) for row in rows if not (root / row["path"]).exists()]
-        with self._transaction() as db:
-            db.executemany("UPDATE files SET state = 'vanished' WHERE id = ?", gone)
-        return len(gone)
-
     def reopen(self, stage: str, path: str) -> int:
         """Let a replayed file be processed again: its failed or quarantined rows go pending."""
         with self._transaction() as db:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from tenacity import (
     RetryCallState,
@@ -40,6 +39,3 @@ def build_retrying(settings: EngineSettings, stopping: threading.Event,
         reraise=True,
     )
 
-
-def call_with_retries(retrying: Retrying, function: Callable[..., Any], *args: Any) -> Any:
-    return retrying(function, *args)

@@ -50,7 +50,6 @@ def read_company_map_settings(document: Mapping[str, Any], env: Mapping[str, str
                               ) -> CompanyMapSettings:
     reader = SettingsReader(document.get("company_map", {}), env, "company_map")
     base = CompanyMapSettings()
-    positive: dict[str, Any] = {"check": lambda v: v > 0, "expected": "a number greater than 0"}
     key = next((env[name] for name in ("SUPABASE_KEY", "SUPABASE_SERVICE_ROLE_KEY",
                                        "SUPABASE_ANON_KEY") if env.get(name)), None)
     return CompanyMapSettings(
@@ -58,13 +57,11 @@ def read_company_map_settings(document: Mapping[str, Any], env: Mapping[str, str
         supabase_key=key,
         schema=reader.get("schema", base.schema, "COMPANY_SCHEMA"),
         table=reader.get("table", base.table, "COMPANY_REPORT_TABLE"),
-        page_size=reader.get("page_size", base.page_size, "IDXD_COMPANY_MAP_PAGE_SIZE",
-                             **positive),
-        max_age_h=reader.get("max_age_h", base.max_age_h, "IDXD_COMPANY_MAP_MAX_AGE_H",
-                             **positive),
-        check_period_s=reader.get("check_period_s", base.check_period_s,
-                                  "IDXD_COMPANY_MAP_CHECK_PERIOD_S", **positive),
-        timeout_s=reader.get("timeout_s", base.timeout_s, "SUPABASE_TIMEOUT", **positive),
+        page_size=reader.positive("page_size", base.page_size, "IDXD_COMPANY_MAP_PAGE_SIZE"),
+        max_age_h=reader.positive("max_age_h", base.max_age_h, "IDXD_COMPANY_MAP_MAX_AGE_H"),
+        check_period_s=reader.positive("check_period_s", base.check_period_s,
+                                  "IDXD_COMPANY_MAP_CHECK_PERIOD_S"),
+        timeout_s=reader.positive("timeout_s", base.timeout_s, "SUPABASE_TIMEOUT"),
         allow_offline=reader.get("allow_offline", base.allow_offline,
                                  "COMPANY_MAP_ALLOW_OFFLINE"),
         script=reader.optional_str("script", "COMPANY_MAP_SCRIPT"),

@@ -53,16 +53,15 @@ def read_download_settings(document: Mapping[str, Any], env: Mapping[str, str]
                            ) -> DownloadSettings:
     reader = SettingsReader(document.get("download", {}), env, "download")
     base = DownloadSettings()
-    positive: dict[str, Any] = {"check": lambda v: v > 0, "expected": "a number greater than 0"}
     hosts = reader.get("allowed_hosts", base.allowed_hosts, "IDXD_DOWNLOAD_ALLOWED_HOSTS",
                        check=bool, expected="a non-empty list of host names")
     return DownloadSettings(
         allowed_hosts=tuple(host.strip().lower() for host in hosts),
-        max_mb=reader.get("max_mb", base.max_mb, "IDXD_DOWNLOAD_MAX_MB", **positive),
+        max_mb=reader.positive("max_mb", base.max_mb, "IDXD_DOWNLOAD_MAX_MB"),
         max_redirects=reader.get("max_redirects", base.max_redirects,
                                  "IDXD_DOWNLOAD_MAX_REDIRECTS", check=lambda v: v >= 0,
                                  expected="a whole number ≥ 0"),
-        attempts=reader.get("attempts", base.attempts, "IDXD_DOWNLOAD_ATTEMPTS", **positive),
+        attempts=reader.positive("attempts", base.attempts, "IDXD_DOWNLOAD_ATTEMPTS"),
     )
 
 

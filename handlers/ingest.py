@@ -55,21 +55,18 @@ class IngestSettings:
 def read_ingest_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> IngestSettings:
     reader = SettingsReader(document.get("ingest", {}), env, "ingest")
     base = IngestSettings()
-    positive: dict[str, Any] = {"check": lambda v: v > 0, "expected": "a number greater than 0"}
-    at_least_0: dict[str, Any] = {"check": lambda v: v >= 0, "expected": "a number ≥ 0"}
     return IngestSettings(
         enabled=reader.get("enabled", base.enabled, "IDXD_INGEST_ENABLED"),
         api_url=reader.get("api_url", base.api_url, "IDXD_IDX_API_URL"),
         keywords=reader.get("keywords", base.keywords, "IDXD_INGEST_KEYWORDS"),
-        page_size=reader.get("page_size", base.page_size, "IDXD_INGEST_PAGE_SIZE", **positive),
-        max_pages=reader.get("max_pages", base.max_pages, "IDXD_INGEST_MAX_PAGES", **positive),
-        period_s=reader.get("period_s", base.period_s, "IDXD_INGEST_PERIOD_S", **positive),
-        overlap_min=reader.get("overlap_min", base.overlap_min, "OVERLAP_MINUTES", **at_least_0),
-        lookback_min=reader.get("lookback_min", base.lookback_min, "IDXD_INGEST_LOOKBACK_MIN",
-                                **positive),
-        pause_s=reader.get("pause_s", base.pause_s, "IDXD_INGEST_PAUSE_S", **at_least_0),
-        attempts=reader.get("attempts", base.attempts, "IDXD_INGEST_ATTEMPTS", **positive),
-        backoff_s=reader.get("backoff_s", base.backoff_s, "IDXD_INGEST_BACKOFF_S", **at_least_0),
+        page_size=reader.positive("page_size", base.page_size, "IDXD_INGEST_PAGE_SIZE"),
+        max_pages=reader.positive("max_pages", base.max_pages, "IDXD_INGEST_MAX_PAGES"),
+        period_s=reader.positive("period_s", base.period_s, "IDXD_INGEST_PERIOD_S"),
+        overlap_min=reader.at_least_zero("overlap_min", base.overlap_min, "OVERLAP_MINUTES"),
+        lookback_min=reader.positive("lookback_min", base.lookback_min, "IDXD_INGEST_LOOKBACK_MIN"),
+        pause_s=reader.at_least_zero("pause_s", base.pause_s, "IDXD_INGEST_PAUSE_S"),
+        attempts=reader.positive("attempts", base.attempts, "IDXD_INGEST_ATTEMPTS"),
+        backoff_s=reader.at_least_zero("backoff_s", base.backoff_s, "IDXD_INGEST_BACKOFF_S"),
     )
 
 

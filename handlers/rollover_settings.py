@@ -57,22 +57,19 @@ def read_rollover_settings(document: Mapping[str, Any], env: Mapping[str, str]
                            ) -> RolloverSettings:
     reader = SettingsReader(document.get("rollover", {}), env, "rollover")
     base = RolloverSettings()
-    positive: dict[str, Any] = {"check": lambda v: v > 0, "expected": "a number greater than 0"}
-    at_least_0: dict[str, Any] = {"check": lambda v: v >= 0, "expected": "a number ≥ 0"}
     return RolloverSettings(
         enabled=reader.get("enabled", base.enabled, "IDXD_ROLLOVER_ENABLED"),
         period_s=reader.get("period_s", base.period_s, "IDXD_ROLLOVER_PERIOD_S",
                             check=lambda v: v > 0 and 86400 % v == 0,
                             expected="a number of seconds that divides a day (7200 = 2 h)"),
-        grace_s=reader.get("grace_s", base.grace_s, "IDXD_ROLLOVER_GRACE_S", **at_least_0),
-        max_wait_s=reader.get("max_wait_s", base.max_wait_s, "IDXD_ROLLOVER_MAX_WAIT_S",
-                              **at_least_0),
-        tick_s=reader.get("tick_s", base.tick_s, "IDXD_ROLLOVER_TICK_S", **positive),
-        catch_up_days=reader.get("catch_up_days", base.catch_up_days,
-                                 "IDXD_ROLLOVER_CATCH_UP_DAYS", **positive),
+        grace_s=reader.at_least_zero("grace_s", base.grace_s, "IDXD_ROLLOVER_GRACE_S"),
+        max_wait_s=reader.at_least_zero("max_wait_s", base.max_wait_s, "IDXD_ROLLOVER_MAX_WAIT_S"),
+        tick_s=reader.positive("tick_s", base.tick_s, "IDXD_ROLLOVER_TICK_S"),
+        catch_up_days=reader.positive("catch_up_days", base.catch_up_days,
+                                 "IDXD_ROLLOVER_CATCH_UP_DAYS"),
         with_pdfs=reader.get("with_pdfs", base.with_pdfs, "IDXD_ARTIFACTS_WITH_PDFS"),
-        attach_budget_bytes=reader.get("attach_budget_bytes", base.attach_budget_bytes,
-                                       "ATTACH_BUDGET_BYTES", **at_least_0),
+        attach_budget_bytes=reader.at_least_zero("attach_budget_bytes", base.attach_budget_bytes,
+                                       "ATTACH_BUDGET_BYTES"),
         send_empty=reader.get("send_empty", base.send_empty, "IDXD_EMAIL_SEND_EMPTY"),
     )
 
