@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL 15 cluster for the session (skipped locally when not installed)."""
+"""A throwaway PostgreSQL cluster for the session (skipped locally when not installed)."""
 
 from __future__ import annotations
 
+import glob
 import os
 import pwd
 import shutil
@@ -15,7 +16,15 @@ import pytest
 
 from tests.conftest import skip_or_fail
 
-PGBIN = "/usr/lib/postgresql/15/bin"
+
+def _newest_pgbin() -> str:
+    """The newest Debian-installed PostgreSQL, whichever version the release ships."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda path: int(path.split("/")[4]) if path.split("/")[4].isdigit() else 0)
+    return os.path.dirname(found[-1]) if found else "/usr/lib/postgresql/15/bin"
+
+
+PGBIN = _newest_pgbin()
 
 
 @dataclass
