@@ -136,7 +136,7 @@ def _to_tuple(raw: Any) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class EngineSettings:
     root: Path = Path("./var")
-    app: str = "handlers.pipeline:APP"
+    app: str = "handlers.app:APP"
     settle_ms: int = 500
     rescan_s: float = 60.0
     workers: int = 4

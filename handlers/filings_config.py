@@ -16,6 +16,7 @@ from typing import Any
 
 from daemon.config import SettingsReader
 from daemon.errors import ConfigError
+from handlers import paths
 
 SINK_KINDS = ("sqlite", "supabase", "postgres")
 
@@ -33,7 +34,7 @@ DEFAULT_REJECT_CODES = (
 class SinkSettings:
     kind: str = "sqlite"
     table: str = "idx_filings"
-    sqlite_path: Path = Path("state/filings.sqlite3")  # relative to the root
+    sqlite_path: Path = paths.FILINGS_DB  # relative to the root
     supabase_url: str | None = None
     supabase_key: str | None = field(default=None, repr=False)
     timeout_s: float = 30.0

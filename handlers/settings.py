@@ -12,17 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.company_source import CompanyMapSettings, read_company_map_settings
-from handlers.download import DownloadSettings, read_download_settings
+from handlers.adapters.company_source import CompanyMapSettings, read_company_map_settings
+from handlers.adapters.http import HttpSettings, read_http_settings
 from handlers.filings_config import FilingsSettings, read_filings_settings
-from handlers.http import HttpSettings, read_http_settings
-from handlers.ingest import IngestSettings, read_ingest_settings
+from handlers.jobs.ingest import IngestSettings, read_ingest_settings
 from handlers.rollover_settings import (
     MailSettings,
     RolloverSettings,
     read_mail_settings,
     read_rollover_settings,
 )
+from handlers.stages.download import DownloadSettings, read_download_settings
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from handlers.idnum import MONTH_ABBR_EN, MONTH_ABBR_ID, format_decimal
-from handlers.records import BUY, SELL, ParsedForm, TransactionRow
+from handlers.domain.ksei.numbers import MONTH_ABBR_EN, MONTH_ABBR_ID, format_decimal
+from handlers.domain.ksei.records import BUY, SELL, ParsedForm, TransactionRow
 
 FONT, SIZE, LEADING = "Helvetica", 8, 10
 LEFT, TOP, BOTTOM = 36, 800, 60

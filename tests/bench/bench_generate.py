@@ -15,9 +15,9 @@ from pathlib import Path
 
 from daemon.config import EngineSettings, Settings
 from daemon.logs import configure_logging
-from handlers import generate
 from handlers.context import PipelineContext
 from handlers.settings import load_pipeline_settings
+from handlers.stages import generate
 from tests.filings.forms import drop, form, row
 
 TARGET_MS = 10.0

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pdfplumber
 
-from handlers.company_map import BUNDLED_DIR, MAP_NAME
-from handlers.parse import parse_pdf
-from handlers.pdftext import extract_text
+from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
+from handlers.adapters.pdf_text import extract_text
+from handlers.stages.parse import parse_pdf
 from tests.parse.forms import MIXED_ROWS, form
 from tests.pdfform import FormLayout, build_form_pdf
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from daemon.errors import RejectedInput
-from handlers import bucketize, generate
-from handlers.alerts import build_alert, write_alert
-from handlers.pipeline import APP
+from handlers.app import APP
+from handlers.domain.alerts import build_alert, write_alert
+from handlers.stages import bucketize, generate
 from tests.filings.forms import drop, form, row
 
 

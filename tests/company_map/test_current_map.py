@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from handlers.company_map import checksum, current_map, save_cache
+from handlers.adapters.company_map import checksum, current_map, save_cache
 from tests.conftest import FIXTURES
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers import company_map as cmap
-from handlers import company_refresh as refresher
-from handlers.company_cli import COMPANY_MAP_COMMAND
-from handlers.company_source import SourceUnavailable
+from handlers.adapters import company_map as cmap
+from handlers.adapters.company_source import SourceUnavailable
+from handlers.commands.company_map import COMPANY_MAP_COMMAND
+from handlers.jobs import company_refresh as refresher
 from tests.company_map.fake_supabase import (
     SERVICE_KEY,
     FakeSupabase,

@@ -10,8 +10,8 @@ import pytest
 from werkzeug import Response
 
 from daemon.errors import RejectedInput, TransientError
-from handlers.announcements import normalize_item
-from handlers.download import handle
+from handlers.domain.announcements import normalize_item
+from handlers.stages.download import handle
 from tests.ingest.exchange import localized, minimal_pdf, multi_attachment_items, raw_items
 
 ALLOW_LOCAL = {"download": {"allowed_hosts": ["127.0.0.1", "localhost"], "attempts": 3}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.download_names import is_idx_format, local_name, safe_part
+from handlers.domain.attachments import is_idx_format, local_name, safe_part
 
 
 def test_unsafe_characters_never_reach_a_file_name() -> None:

@@ -17,7 +17,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from daemon.files import OWN_TEMP_SUFFIX, iter_files, printable_name
-from handlers.pipeline import STAGES
+from handlers.app import STAGES
 
 OUTPUT_DIRS = ("data/announcements", "data/parsed", "data/filings", "downloads", "alerts",
                "alerts_inserted", "alerts_not_inserted", "artifacts", "outbox")

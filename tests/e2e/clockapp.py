@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.stages import TimerJob
-from handlers import pipeline
+from handlers import app as pipeline
 from handlers.context import PipelineContext, utc_now
 
 OFFSET_FILE = "clock-offset-s"

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from handlers.windows import WIB
+from handlers.domain.windows import WIB
 
 API_PATH = "/primary/NewsAnnouncement/GetAllAnnouncement"
 FILES_PATH = "/files/"

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from handlers.records import ParsedForm
+from handlers.domain.ksei.records import ParsedForm
 from tests.conftest import FIXTURES
 from tests.e2e.exchange import Exchange, ksei_item
 from tests.ingest.exchange import minimal_pdf

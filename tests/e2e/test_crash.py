@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.windows import aligned_window
+from handlers.domain.windows import aligned_window
 from tests.e2e.checks import drained, sink_rows, torn_files, unfinished_rows
 from tests.e2e.daemon import DaemonProcess, pipeline_config, wait_for
 from tests.e2e.exchange import Exchange

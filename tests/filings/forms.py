@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from handlers.records import SCHEMA
+from handlers.domain.ksei.records import SCHEMA
 from tests.conftest import FIXTURES
 
 RAW_TYPES = {"buy": "Pembelian", "sell": "Penjualan", "others": "Lainnya"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from handlers import generate
-from handlers.aggregate import aggregate, split_legs
-from handlers.records import ParsedForm, TransactionRow
-from handlers.sinks import sink_for
+from handlers.adapters.sinks import sink_for
+from handlers.domain.filings.aggregate import aggregate, split_legs
+from handlers.domain.ksei.records import ParsedForm, TransactionRow
+from handlers.stages import generate
 from tests.filings.forms import drop, form, row
 
 # Part 2's worked example of a mixed document: bought 9,563,160 at 140, sold 39,782,660 at 135.

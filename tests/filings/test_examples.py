@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers import generate
-from handlers.sinks import sink_for
+from handlers.adapters.sinks import sink_for
+from handlers.stages import generate
 from tests.filings.forms import drop, examples, expected_filings, from_example
 
 # Columns compared as numbers: the original stored floats, idxd stores exact decimals.

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from handlers import generate
-from handlers.sinks import sink_for
+from handlers.adapters.sinks import sink_for
+from handlers.stages import generate
 from tests.filings.forms import drop, examples, form, from_example, row
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from handlers.compose import body, title, translate_purpose
-from handlers.tags import detect_tags, holder_type
+from handlers.domain.filings.compose import body, title, translate_purpose
+from handlers.domain.filings.tags import detect_tags, holder_type
 
 D = Decimal
 

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from handlers import generate
-from handlers.sinks import sink_for
+from handlers.adapters.sinks import sink_for
+from handlers.stages import generate
 from tests.filings.forms import drop, form, row
 
 SELL = [row("sell", 100, "1770")]

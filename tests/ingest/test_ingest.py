@@ -7,9 +7,9 @@ import shutil
 from datetime import date, datetime
 from pathlib import Path
 
-from handlers import windows
-from handlers.ingest import ingest_auto, ingest_window
-from handlers.ingest_state import load_last_end
+from handlers.domain import windows
+from handlers.jobs.ingest import ingest_auto, ingest_window
+from handlers.jobs.ingest_state import load_last_end
 from tests.conftest import FIXTURES
 from tests.ingest.exchange import (
     FakeExchange,

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from handlers import windows
-from handlers.ingest_state import save_last_end
-from handlers.window_cli import WINDOW_COMMAND
+from handlers.commands.window import WINDOW_COMMAND
+from handlers.domain import windows
+from handlers.jobs.ingest_state import save_last_end
 
 WIB = windows.WIB
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from handlers.company_map import BUNDLED_DIR, MAP_NAME
-from handlers.records import ParsedForm
+from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
+from handlers.domain.ksei.records import ParsedForm
 from tests.conftest import FIXTURES
 from tests.pdfform import example_forms
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from handlers.records import BUY, EXERCISE, OTHERS, SELL, ParsedForm, TransactionRow
+from handlers.domain.ksei.records import BUY, EXERCISE, OTHERS, SELL, ParsedForm, TransactionRow
 
 
 def row(type_: str = SELL, raw_type: str = "Penjualan", *, amount: int = 1_000,

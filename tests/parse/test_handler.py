@@ -13,9 +13,9 @@ from daemon.errors import RejectedInput
 from daemon.files import write_json_atomic
 from daemon.stages import Failure
 from handlers.context import PipelineContext
-from handlers.failures import report_failure
-from handlers.parse import handle
-from handlers.records import SCHEMA, ParsedForm
+from handlers.domain.ksei.records import SCHEMA, ParsedForm
+from handlers.hooks import report_failure
+from handlers.stages.parse import handle
 from tests.parse.forms import form, row
 from tests.pdfform import FormLayout, build_form_pdf
 
@@ -142,7 +142,7 @@ def test_the_operator_alert_names_the_code_and_the_announcement(
 
 
 def test_the_engine_routes_form_pdfs_but_not_their_sidecars_to_parse() -> None:
-    from handlers.pipeline import APP
+    from handlers.app import APP
 
     stage = APP.stage_for(f"downloads/idx-format/{PDF_NAME}")
     assert stage is not None and (stage.name, stage.handler) == ("parse", handle)

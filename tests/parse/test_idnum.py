@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.idnum import (
+from handlers.domain.ksei.numbers import (
     MONTH_ABBR_EN,
     MONTH_ABBR_ID,
     format_decimal,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from daemon.errors import RejectedInput
-from handlers.ksei_form import parse_form, title_case
-from handlers.ksei_table import classify
+from handlers.domain.ksei.form import parse_form, title_case
+from handlers.domain.ksei.table import classify
 
 APPENDIX = """LAPORAN KEPEMILIKAN ATAU SETIAP PERUBAHAN KEPEMILIKAN SAHAM PERUSAHAAN TERBUKA
 Nama (sesuai SID) : UNITRAS PERTAMA

@@ -10,8 +10,8 @@ from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
 from daemon.errors import RejectedInput
-from handlers.parse import parse_pdf
-from handlers.records import ParsedForm
+from handlers.domain.ksei.records import ParsedForm
+from handlers.stages.parse import parse_pdf
 from tests.parse.forms import form, row
 from tests.pdfform import FormLayout, build_form_pdf
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.ksei_table import classify
-from handlers.parse import parse_pdf
-from handlers.records import ParsedForm, TransactionRow
+from handlers.domain.ksei.records import ParsedForm, TransactionRow
+from handlers.domain.ksei.table import classify
+from handlers.stages.parse import parse_pdf
 from tests.parse.forms import MIXED_ROWS, form, row, same_form
 from tests.pdfform import FormLayout, build_form_pdf
 

@@ -23,9 +23,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from daemon.files import sha256_file
-from handlers.alerts import build_alert
 from handlers.context import PipelineContext
-from handlers.windows import WIB
+from handlers.domain.alerts import build_alert
+from handlers.domain.windows import WIB
 
 WINDOW_START = datetime(2026, 4, 24, 16, 0, tzinfo=WIB)
 STUB = "20260424_1600_20260424_1800"

@@ -11,7 +11,7 @@ import pytest
 
 from daemon.errors import ExitCode
 from daemon.lock import RootLock
-from handlers.clean import clean, run_command
+from handlers.commands.clean import clean, run_command
 
 GENERATED = ["downloads/idx-format/A.pdf", "downloads/idx-format/A.pdf.meta.json",
              "data/announcements/w.json", "data/parsed/A.json", "data/filings/A.json",

@@ -14,7 +14,7 @@ import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from handlers.demo import DEMO_WINDOW, place_inputs
+from handlers.commands.demo import DEMO_WINDOW, place_inputs
 from tests.rollover.conftest import alert_for, mail_env
 
 REPO = Path(__file__).resolve().parents[2]

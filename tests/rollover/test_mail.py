@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from handlers.mail import AlertFile, Digest, build_message, split_attachments
-from handlers.mail_text import suggested_action
+from handlers.adapters.mail.message import AlertFile, Digest, build_message, split_attachments
+from handlers.adapters.mail.text import suggested_action
+from handlers.domain.window_members import MailWindow
+from handlers.domain.windows import aligned_window
 from handlers.rollover_settings import MailSettings
-from handlers.window_files import MailWindow
-from handlers.windows import aligned_window
 from tests.rollover.conftest import WINDOW_START, alert_for
 
 

@@ -13,8 +13,8 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from handlers import rollover
-from handlers.windows import WIB
+from handlers.domain.windows import WIB
+from handlers.jobs import rollover
 from tests.rollover.conftest import PASSWORD, STUB, WINDOW_START, alert_for, mail_env
 
 AFTER_GRACE = WINDOW_START + timedelta(hours=2, minutes=20)
@@ -81,10 +81,10 @@ def test_killed_after_accept_resends_the_same_message_id(smtp, window_files, tmp
         from datetime import datetime
         from pathlib import Path
         from daemon.config import EngineSettings, Settings
-        from handlers import rollover
+        from handlers.jobs import rollover
         from handlers.context import PipelineContext
         from handlers.settings import load_pipeline_settings
-        from handlers.windows import WIB
+        from handlers.domain.windows import WIB
         settings = Settings(EngineSettings(root=Path({str(files.root)!r}), durable_writes=False),
                             load_pipeline_settings({{"ingest": {{"enabled": False}}}}, {env!r}))
         def killed(*args, **kwargs):

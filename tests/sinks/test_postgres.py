@@ -10,9 +10,9 @@ import psycopg
 import pytest
 
 from daemon.errors import TransientError
-from handlers import generate
-from handlers.sinks import sink_for
-from handlers.sinks.postgres import PostgresSink
+from handlers.adapters.sinks import sink_for
+from handlers.adapters.sinks.postgres import PostgresSink
+from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
 
 
@@ -63,9 +63,9 @@ def _insert_examples(dsn: str, table: str) -> int:
 
 
 def _row(example):
-    from handlers.aggregate import split_legs
-    from handlers.filing import build_filing
-    from handlers.records import ParsedForm
+    from handlers.domain.filings.aggregate import split_legs
+    from handlers.domain.filings.rows import build_filing
+    from handlers.domain.ksei.records import ParsedForm
 
     form = ParsedForm.from_json(from_example(example))
     return build_filing(form, split_legs(form)[0], None).row

@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 
 from daemon.errors import TransientError
-from handlers import generate
-from handlers.sinks import sink_for
-from handlers.sinks.sqlite import SqliteSink
+from handlers.adapters.sinks import sink_for
+from handlers.adapters.sinks.sqlite import SqliteSink
+from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
 
 

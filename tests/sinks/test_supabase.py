@@ -9,8 +9,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from daemon.errors import TransientError
-from handlers import generate
-from handlers.sinks import sink_for
+from handlers.adapters.sinks import sink_for
+from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
 from tests.sinks.fake_postgrest import FakePostgrest
 

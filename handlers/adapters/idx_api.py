@@ -1,0 +1,107 @@
+"""Asking the exchange for the ownership announcements of a window, page by page.
+
+One query per WIB calendar day of the window (the exchange was seen to clip multi-day ranges),
+paginated until a short or empty page. Timeouts, network errors, 429 and 5xx are retried here
+with backoff, because this runs in a timer job, not a handler; a polite pause separates every
+request. Exhausted retries raise `TransientError`; any other 4xx raises `ExchangeRefused`, and
+either way the caller leaves the ingest state where it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+
+from daemon.errors import TransientError
+from handlers.domain.windows import Window
+
+if TYPE_CHECKING:
+    from handlers.jobs.ingest import IngestSettings
+
+Sleep = Callable[[float], None]
+log = structlog.get_logger()
+
+
+class ExchangeRefused(Exception):
+    """The exchange answered a query with a 4xx other than 429: not worth retrying now."""
+
+    def __init__(self, status: int, day: date, page: int):
+        super().__init__(f"the exchange answered HTTP {status} for {day} page {page}")
+        self.status, self.day, self.page = status, day, page
+
+
+def fetch_window(http: httpx.Client, settings: IngestSettings, window: Window,
+                 sleep: Sleep = time.sleep) -> list[dict[str, Any]]:
+    """Every item the exchange lists for the window's days (not yet filtered by time)."""
+    items: list[dict[str, Any]] = []
+    for index, day in enumerate(window.days()):
+        if index:
+            sleep(settings.pause_s)
+        items += fetch_day(http, settings, day, sleep)
+    return items
+
+
+def fetch_day(http: httpx.Client, settings: IngestSettings, day: date,
+              sleep: Sleep) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in range(1, settings.max_pages + 1):
+        if page > 1:
+            sleep(settings.pause_s)
+        batch = fetch_page(http, settings, day, page, sleep)
+        items += batch
+        if len(batch) < settings.page_size:
+            return items
+    log.warning("ingest.page_limit_reached", day=day.isoformat(), pages=settings.max_pages)
+    return items
+
+
+def fetch_page(http: httpx.Client, settings: IngestSettings, day: date, page: int,
+               sleep: Sleep) -> list[dict[str, Any]]:
+    for attempt in range(1, settings.attempts + 1):
+        try:
+            return _request_page(http, settings, day, page)
+        except TransientError as error:
+            log.warning("ingest.page_retrying", day=day.isoformat(), page=page,
+                        attempt=attempt, error=str(error))
+            if attempt == settings.attempts:
+                raise
+            sleep(settings.backoff_s * 2 ** (attempt - 1))
+    raise AssertionError("unreachable: attempts is at least 1")
+
+
+def query_params(settings: IngestSettings, day: date, page: int) -> dict[str, str | int]:
+    stamp = day.strftime("%Y%m%d")
+    return {"keywords": settings.keywords, "pageNumber": page, "pageSize": settings.page_size,
+            "dateFrom": stamp, "dateTo": stamp, "lang": "en"}
+
+
+def _request_page(http: httpx.Client, settings: IngestSettings, day: date,
+                  page: int) -> list[dict[str, Any]]:
+    try:
+        response = http.get(settings.api_url, params=query_params(settings, day, page))
+    except httpx.TransportError as error:
+        raise TransientError(f"{type(error).__name__}: {error}") from error
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TransientError(f"the exchange answered HTTP {response.status_code}")
+    if response.status_code != 200:
+        raise ExchangeRefused(response.status_code, day, page)
+    return _items_of(response)
+
+
+def _items_of(response: httpx.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        # A CDN challenge page arrives as HTML with 200; it usually passes on a later try.
+        raise TransientError("the exchange answered something that is not JSON") from None
+    items = body.get("Items") if isinstance(body, dict) else None
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise TransientError("the exchange's Items is not a list")
+    return [item for item in items if isinstance(item, dict)]

@@ -1,0 +1,151 @@
+"""The PostgreSQL sink: `idx_filings` written directly with psycopg (Supabase is PostgreSQL too).
+
+The shipped schema is applied on first connection when the table or its unique index is missing,
+under an advisory lock so two daemons starting together do not race. Inserts use
+`ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, so concurrent writers of the same
+filing leave one row. A lost or refused connection is a `TransientError`; the next call
+reconnects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from daemon.errors import TransientError
+from handlers.adapters.sinks.base import (
+    COLUMNS,
+    DEFAULT_TABLE,
+    Row,
+    SinkRefused,
+    chunks,
+    price_rows_json,
+    schema_sql,
+)
+
+CONNECT_TIMEOUT_S = 10
+KEYS_PER_QUERY = 1000
+SCHEMA_LOCK_ID = 0x1D4D  # advisory lock key for applying the schema
+
+
+class PostgresSink:
+    name = "postgres"
+
+    def __init__(self, dsn: str, table: str = DEFAULT_TABLE, timeout_s: float = 30.0):
+        self._dsn, self.table, self._timeout_s = dsn, table, timeout_s
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._insert = sql.SQL(
+            "INSERT INTO {table} ({columns}) VALUES ({values}) "
+            "ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key").format(
+            table=sql.Identifier(table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+            values=sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)))
+
+    def insert(self, rows: Sequence[Row]) -> set[str]:
+        inserted: set[str] = set()
+        with self._lock, self._transaction() as conn:
+            for row in rows:
+                found = conn.execute(self._insert, to_params(row)).fetchone()
+                if found:
+                    inserted.add(found[0])
+        return inserted
+
+    def sources(self, keys: Sequence[str]) -> dict[str, str]:
+        query = sql.SQL("SELECT dedup_key, source FROM {} WHERE dedup_key = ANY(%s)").format(
+            sql.Identifier(self.table))
+        found: dict[str, str] = {}
+        with self._lock, self._transaction() as conn:
+            for part in chunks(list(keys), KEYS_PER_QUERY):
+                found.update(dict(conn.execute(query, (list(part),)).fetchall()))
+        return found
+
+    def rows(self) -> list[dict[str, Any]]:
+        query = sql.SQL("SELECT * FROM {} ORDER BY id").format(sql.Identifier(self.table))
+        with self._lock, self._transaction() as conn, conn.cursor() as cursor:
+            cursor.execute(query)
+            names = [d.name for d in cursor.description or ()]
+            return [dict(zip(names, values, strict=True)) for values in cursor]
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            timeout_ms = int(self._timeout_s * 1000)
+            self._conn = psycopg.connect(self._dsn, connect_timeout=CONNECT_TIMEOUT_S,
+                                         options=f"-c statement_timeout={timeout_ms}")
+            self._ensure_schema(self._conn)
+        return self._conn
+
+    def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
+        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                             (f"{self.table}_dedup_key",)).fetchone()
+        if not (found and found[0]):
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
+            conn.execute(schema_sql("postgres", self.table).encode())
+        conn.commit()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _Transaction:
+    """One transaction on the sink's connection, mapping psycopg errors to the stage's kinds."""
+
+    def __init__(self, sink: PostgresSink):
+        self.sink = sink
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> psycopg.Connection[Any]:
+        try:
+            self.conn = self.sink._connection()
+        except psycopg.Error as error:
+            self.sink._drop_connection()
+            raise TransientError(f"postgres sink unreachable: {_first_line(error)}") from error
+        return self.conn
+
+    def __exit__(self, kind: Any, error: BaseException | None, _tb: Any) -> None:
+        assert self.conn is not None
+        if error is None:
+            self.conn.commit()
+            return
+        if not self.conn.closed:
+            self.conn.rollback()
+        if isinstance(error, psycopg.OperationalError):
+            self.sink._drop_connection()
+            raise TransientError(f"postgres sink unavailable: {_first_line(error)}") from error
+        if isinstance(error, psycopg.Error):
+            raise SinkRefused(f"postgres refused the rows: {_first_line(error)}") from error
+
+
+def to_params(row: Row) -> tuple[Any, ...]:
+    values: list[Any] = []
+    for column in COLUMNS:
+        value = row.get(column)
+        if column == "price_transaction":
+            value = Jsonb(price_rows_json(value or []))
+        elif column == "tags":
+            value = list(value or [])
+        elif column == "timestamp":
+            value = datetime.fromisoformat(value) if value else None
+        values.append(value)
+    return tuple(values)
+
+
+def _first_line(error: BaseException) -> str:
+    # psycopg messages may carry the connection string's host and user; never the password,
+    # which comes only from the DSN and is not echoed by libpq.
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,107 @@
+"""The Supabase sink: `idx_filings` through PostgREST with the `supabase` client.
+
+Inserts are `upsert(on_conflict="dedup_key", ignore_duplicates=True)`, i.e. PostgREST's
+`Prefer: resolution=ignore-duplicates` ("on conflict do nothing"), returning only the keys of
+the rows actually inserted. Reads are paginated (`Prefer: count=exact`, then `offset`/`limit`
+until the count is reached), because PostgREST silently caps a response at its `max-rows`.
+The client's own retries are off (the engine retries the file); its timeout is the setting
+`timeout_s`. A 5xx, a timeout or a lost connection is a `TransientError`; the key is never
+logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from postgrest.exceptions import APIError
+from postgrest.types import CountMethod, ReturnMethod
+from supabase import Client, create_client
+from supabase.lib.client_options import SyncClientOptions
+
+from daemon.errors import TransientError
+from handlers.adapters.sinks.base import (
+    COLUMNS,
+    DEFAULT_TABLE,
+    Row,
+    SinkRefused,
+    chunks,
+    exact_text,
+)
+from handlers.adapters.sinks.base import price_rows_json as _price_rows
+
+KEYS_PER_QUERY = 100  # keeps the `in.(...)` filter well inside URL limits
+# PostgreSQL error classes that mean "try again later": connection, resources, shutdown,
+# serialization; PostgREST's own PGRST000-003 are its connection-pool errors.
+TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "PGRST00")
+
+
+class SupabaseSink:
+    name = "supabase"
+
+    def __init__(self, url: str, key: str, table: str = DEFAULT_TABLE, timeout_s: float = 30.0,
+                 page_size: int = 1000):
+        self.table, self.page_size = table, page_size
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s))
+        options = SyncClientOptions(httpx_client=self._http, postgrest_client_retry=False,
+                                    auto_refresh_token=False, persist_session=False)
+        self._client: Client = create_client(url, key, options=options)
+
+    def insert(self, rows: Sequence[Row]) -> set[str]:
+        payload = [to_json(row) for row in rows]
+        query = self._client.table(self.table).upsert(
+            payload, on_conflict="dedup_key", ignore_duplicates=True,
+            returning=ReturnMethod.representation, default_to_null=False).select("dedup_key")
+        response = _execute(query)
+        return {item["dedup_key"] for item in response.data}
+
+    def sources(self, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for part in chunks(list(keys), KEYS_PER_QUERY):
+            for item in self._pages("dedup_key,source", lambda q, p=part: q.in_("dedup_key", p)):
+                found[item["dedup_key"]] = item["source"]
+        return found
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self._pages("*", lambda q: q))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _pages(self, columns: str, narrow: Any) -> list[dict[str, Any]]:
+        """Every matching row, one page at a time, ordered so pages do not overlap."""
+        items: list[dict[str, Any]] = []
+        while True:
+            query = narrow(self._client.table(self.table).select(columns,
+                                                                 count=CountMethod.exact))
+            page = _execute(query.order("id").range(len(items), len(items) + self.page_size - 1))
+            items.extend(page.data)
+            total = page.count if page.count is not None else len(items)
+            if not page.data or len(items) >= total:
+                return items
+
+
+def _execute(query: Any) -> Any:
+    try:
+        return query.execute()
+    except (httpx.TimeoutException, httpx.TransportError) as error:
+        raise TransientError(f"supabase unreachable: {type(error).__name__}") from error
+    except APIError as error:
+        code = str(error.code or "")
+        if (code[:1] == "5" and code.isdigit()) or code.startswith(TRANSIENT_SQLSTATE_PREFIXES):
+            raise TransientError(f"supabase unavailable: {code} {error.message}") from error
+        raise SinkRefused(f"supabase refused the rows: {code} {error.message}") from error
+
+
+def to_json(row: Row) -> dict[str, Any]:
+    """A row as PostgREST takes it: numbers as exact text, price rows as JSON numbers."""
+    data: dict[str, Any] = {}
+    for column in COLUMNS:
+        value = row.get(column)
+        if column == "price_transaction":
+            value = _price_rows(value or [])
+        elif column == "tags":
+            value = list(value or [])
+        data[column] = exact_text(value)
+    return data

@@ -1,0 +1,46 @@
+"""The IDX pipeline as the engine sees it: the one stage table, the timer jobs, the commands.
+
+This is the only registry. A stage is added here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from daemon.stages import App, Command, Stage, TimerJob
+from handlers import paths
+from handlers.commands.clean import CLEAN_COMMAND
+from handlers.commands.company_map import COMPANY_MAP_COMMAND
+from handlers.commands.demo import DEMO_COMMAND
+from handlers.commands.ingest import INGEST_COMMAND
+from handlers.commands.once import ONCE_COMMAND
+from handlers.commands.window import WINDOW_COMMAND
+from handlers.context import open_context
+from handlers.hooks import report_failure, status_extras
+from handlers.jobs.company_refresh import COMPANY_MAP_JOB
+from handlers.jobs.ingest import INGEST_JOB
+from handlers.jobs.rollover import ROLLOVER_JOB
+from handlers.settings import load_pipeline_settings
+from handlers.stages import bucketize, download, generate, parse
+
+STAGES: tuple[Stage, ...] = (
+    Stage("download", paths.inbox(paths.ANNOUNCEMENTS), ("*.json",), download.handle,
+          concurrency=download.CONCURRENCY),
+    Stage("parse", paths.inbox(paths.IDX_FORMS), ("*.pdf",), parse.handle, concurrency=2),
+    Stage("generate", paths.inbox(paths.PARSED), ("*.json",), generate.handle, concurrency=2),
+    Stage("bucketize", paths.inbox(paths.ALERTS), ("*.json",), bucketize.handle, concurrency=1),
+)
+
+TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB)
+
+COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND,
+                                 ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND)
+
+APP = App(
+    name="idxd",
+    stages=STAGES,
+    load_settings=load_pipeline_settings,
+    open_context=open_context,
+    timer_jobs=TIMER_JOBS,
+    report_failure=report_failure,
+    commands=COMMANDS,
+    status_extras=status_extras,
+)

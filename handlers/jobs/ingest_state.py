@@ -1,0 +1,52 @@
+"""Where the last ingested end is kept: the ledger's key-value table, mirrored to a file.
+
+The last ingested end is the WIB instant up to which announcements are safely on disk. It lives
+in the ledger (key `ingest.last_end`) and is mirrored to `state/last_run.json` in the
+original's format (`{"last_end": "...+07:00"}`) so operators can read it; an existing
+`last_run.json` (left by the original, or written by an operator) seeds the ledger when it holds
+no value yet.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from daemon.files import write_json_atomic
+from handlers import paths
+from handlers.domain.windows import parse_instant, to_wib
+
+STATE_KEY = "ingest.last_end"
+log = structlog.get_logger()
+
+
+def load_last_end(ctx: Any) -> datetime | None:
+    """The ledger's value first; else a `last_run.json` from the original or an operator."""
+    state = ctx.ledger.get_state(STATE_KEY)
+    if isinstance(state, dict) and isinstance(state.get("last_end"), str):
+        return parse_instant(state["last_end"])
+    return _read_last_run(ctx.root / paths.LAST_RUN)
+
+
+def save_last_end(ctx: Any, end: datetime, *, stub: str | None = None) -> None:
+    """Record `end`; call only once the window's announcements file is durable."""
+    wib_end = to_wib(end).isoformat()
+    ctx.ledger.set_state(STATE_KEY, {"last_end": wib_end, "window": stub,
+                                     "updated_at": ctx.now().isoformat()})
+    write_json_atomic(ctx.root / paths.LAST_RUN, {"last_end": wib_end}, durable=ctx.durable)
+
+
+def _read_last_run(path: Path) -> datetime | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8")).get("last_end")
+        return parse_instant(raw) if isinstance(raw, str) else None
+    except FileNotFoundError:
+        return None
+    except (ValueError, AttributeError) as error:
+        # A damaged state file must not stop ingestion; the default look-back takes over.
+        log.warning("ingest.state_unreadable", path=str(path), error=str(error))
+        return None
