@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from daemon import commands, tail
 from daemon.config import Settings, config_path_from, load_settings
@@ -32,7 +33,7 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
     return options
 
 
-def build_parser(app: App | None) -> argparse.ArgumentParser:
+def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="idxd", description="IDX ownership filings daemon.",
                                      parents=[global_options(suppress=False)])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.FAILURE
 
 
-def dispatch(args: argparse.Namespace, settings: Settings, app: App) -> int:
+def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, Any]) -> int:
     root = settings.engine.root
     if args.command != "run":
         configure_logging(settings.engine.log_level, settings.engine.log_format, Stderr())

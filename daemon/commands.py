@@ -24,7 +24,7 @@ def open_ledger(root: Path) -> Ledger | None:
     return Ledger(path) if path.exists() else None
 
 
-def collect_status(root: Path, app: App, settings: Any = None) -> dict[str, Any]:
+def collect_status(root: Path, app: App[Any, Any], settings: Any = None) -> dict[str, Any]:
     """Everything `idxd status` shows, as plain data."""
     ledger = open_ledger(root)
     counts = ledger.counts() if ledger else {}
@@ -57,7 +57,7 @@ def collect_status(root: Path, app: App, settings: Any = None) -> dict[str, Any]
     return status
 
 
-def app_facts(app: App, settings: Any, get_state: Callable[[str], Any]) -> dict[str, Any]:
+def app_facts(app: App[Any, Any], settings: Any, get_state: Callable[[str], Any]) -> dict[str, Any]:
     """The application's own status facts, each with the age of its "at" time."""
     if app.status_extras is None or settings is None:
         return {}
@@ -77,7 +77,7 @@ def _age_s(iso: str) -> float | None:
     return round(time.time() - moment.timestamp(), 1)
 
 
-def _waiting_in_inbox(root: Path, stage: Stage, ledger: Ledger | None) -> int:
+def _waiting_in_inbox(root: Path, stage: Stage[Any], ledger: Ledger | None) -> int:
     """Files in the inbox whose current content the ledger has not finished (daemon stopped)."""
     inbox = root / stage.inbox
     if not inbox.is_dir():
@@ -128,7 +128,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} d"
 
 
-def drop_file(root: Path, app: App, source: Path, stage_name: str | None) -> Path:
+def drop_file(root: Path, app: App[Any, Any], source: Path, stage_name: str | None) -> Path:
     """Copy `source` atomically into the inbox of `stage_name` (or the stage that takes it)."""
     stage = app.stage_named(stage_name) if stage_name else _stage_for_name(app, source.name)
     if not stage.accepts(source.name):
@@ -137,7 +137,7 @@ def drop_file(root: Path, app: App, source: Path, stage_name: str | None) -> Pat
     return copy_atomic(source, root / stage.inbox / source.name)
 
 
-def _stage_for_name(app: App, name: str) -> Stage:
+def _stage_for_name(app: App[Any, Any], name: str) -> Stage[Any]:
     matches = [stage for stage in app.stages if stage.accepts(name)]
     if len(matches) != 1:
         choices = ", ".join(stage.name for stage in matches) or "none"

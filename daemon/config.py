@@ -13,13 +13,14 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from daemon.errors import ConfigError
 from daemon.metrics import check_available as check_metrics_available
 
 T = TypeVar("T")
 Number = TypeVar("Number", int, float)
+AppSettingsT = TypeVar("AppSettingsT")
 OBSERVERS = ("auto", "inotify", "polling")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "console")
@@ -43,7 +44,7 @@ class SettingsReader:
         raw, origin = self._raw(key, env_name)
         if raw is None:
             return default
-        value = _convert(raw, type(default), self._describe(key, origin), expected)
+        value: T = _convert(raw, type(default), self._describe(key, origin), expected)
         if check is not None and not check(value):
             raise ConfigError(f"{self._describe(key, origin)} must be {expected}, got {raw!r}.")
         return value
@@ -159,9 +160,11 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(Generic[AppSettingsT]):
+    """The engine's settings and the application's own, read together."""
+
     engine: EngineSettings
-    app: Any
+    app: AppSettingsT
     config_path: Path | None = None
 
     @property
@@ -242,7 +245,7 @@ def config_path_from(cli_value: str | None, env: Mapping[str, str]) -> Path | No
 
 def load_settings(
     config_path: Path | None, env: Mapping[str, str] | None = None, root_override: str | None = None
-) -> Settings:
+) -> Settings[Any]:
     """Read, override and validate every setting; raise ConfigError with one sentence."""
     from daemon.stages import load_app
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from daemon.stages import Stage
 from daemon.worker import Outcome
 
-Work = Callable[[Stage, str], Outcome]
-DoneCallback = Callable[[Stage, str, Outcome | BaseException], None]
+Work = Callable[[Stage[Any], str], Outcome]
+DoneCallback = Callable[[Stage[Any], str, Outcome | BaseException], None]
 
 
 class Dispatcher:
-    def __init__(self, stages: list[Stage], limits: dict[str, int], workers: int, work: Work,
+    def __init__(self, stages: list[Stage[Any]], limits: dict[str, int], workers: int, work: Work,
                  on_done: DoneCallback):
         self._stages = stages
         self.limits = limits
@@ -33,7 +34,7 @@ class Dispatcher:
         self._recheck: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idxd-worker")
 
-    def submit(self, stage: Stage, relative_path: str) -> None:
+    def submit(self, stage: Stage[Any], relative_path: str) -> None:
         if relative_path in self._running_paths:
             self._recheck.add(relative_path)
         elif relative_path not in self._queued:
@@ -50,7 +51,7 @@ class Dispatcher:
                     self._start(stage, self._queues[stage.name].popleft())
                     started = True
 
-    def finished(self, stage: Stage, relative_path: str) -> bool:
+    def finished(self, stage: Stage[Any], relative_path: str) -> bool:
         """Book-keeping when a run ends; True if the path changed meanwhile and needs a look."""
         self._running[stage.name] -= 1
         self._running_paths.discard(relative_path)
@@ -82,18 +83,18 @@ class Dispatcher:
     def shutdown(self, wait: bool) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
-    def _can_start(self, stage: Stage) -> bool:
+    def _can_start(self, stage: Stage[Any]) -> bool:
         return (bool(self._queues[stage.name]) and self.running_total() < self._workers
                 and self._running[stage.name] < self.limits.get(stage.name, stage.concurrency))
 
-    def _start(self, stage: Stage, relative_path: str) -> None:
+    def _start(self, stage: Stage[Any], relative_path: str) -> None:
         self._queued.discard(relative_path)
         self._running[stage.name] += 1
         self._running_paths.add(relative_path)
         future = self._pool.submit(self._work, stage, relative_path)
         future.add_done_callback(lambda done: self._report(stage, relative_path, done))
 
-    def _report(self, stage: Stage, relative_path: str, future: Future[Outcome]) -> None:
+    def _report(self, stage: Stage[Any], relative_path: str, future: Future[Outcome]) -> None:
         if future.cancelled():
             return
         error = future.exception()

@@ -27,8 +27,8 @@ STATUS_EVERY_S = 5.0
 
 
 class Heartbeat:
-    def __init__(self, app: App, settings: Callable[[], Settings], notifier: Notifier,
-                 ledger: Ledger, dispatcher: Dispatcher, settler: Settler,
+    def __init__(self, app: App[Any, Any], settings: Callable[[], Settings[Any]],
+                 notifier: Notifier, ledger: Ledger, dispatcher: Dispatcher, settler: Settler,
                  metrics: Metrics | None, inbox_count: int):
         self.app, self._settings, self.notifier = app, settings, notifier
         self.ledger, self.dispatcher, self.settler = ledger, dispatcher, settler

@@ -21,7 +21,8 @@ log = structlog.get_logger()
 
 
 class JobRunner:
-    def __init__(self, jobs: Sequence[TimerJob], ctx: Any, on_done: Callable[[str], None]):
+    def __init__(self, jobs: Sequence[TimerJob[Any, Any]], ctx: Any, on_done: Callable[[str],
+                 None]):
         self._jobs = {job.name: job for job in jobs}
         self._ctx, self._on_done = ctx, on_done
         self.running: set[str] = set()
@@ -41,7 +42,7 @@ class JobRunner:
     def shutdown(self, wait: bool) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
-    def _run(self, job: TimerJob) -> None:
+    def _run(self, job: TimerJob[Any, Any]) -> None:
         started = time.monotonic()
         try:
             with structlog.contextvars.bound_contextvars(job=job.name):

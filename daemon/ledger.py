@@ -206,7 +206,7 @@ class Ledger:
         with self._lock:
             row = self._db.execute("SELECT MIN(first_seen_at) FROM files WHERE state IN (?, ?)",
                                    (PENDING, RUNNING)).fetchone()
-        return row[0]
+        return None if row[0] is None else float(row[0])
 
     def rows_for(self, path: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass, replace
+from typing import Any
 
 from daemon.config import EngineSettings, Settings, changed_settings
 
 
 @dataclass(frozen=True)
 class ReloadPlan:
-    settings: Settings  # the new settings, restart-only values kept as they were
+    settings: Settings[Any]  # the new settings, restart-only values kept as they were
     applied: list[str]
     needs_restart: list[str]
 
 
-def plan_reload(current: Settings, new: Settings, app_restart_only: Set[str]) -> ReloadPlan:
+def plan_reload(current: Settings[Any], new: Settings[Any],
+                app_restart_only: Set[str]) -> ReloadPlan:
     changed = changed_settings(current, new)
     restart = [name for name in changed if _restart_only(name, app_restart_only)]
     kept = {name.removeprefix("engine."): getattr(current.engine, name.removeprefix("engine."))

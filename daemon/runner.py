@@ -47,8 +47,8 @@ RESCAN_JOB = "rescan"
 
 
 class Daemon:
-    def __init__(self, settings: Settings, app: App, env: dict[str, str] | None = None, *,
-                 until_idle: bool = False, timer_jobs: bool = True):
+    def __init__(self, settings: Settings[Any], app: App[Any, Any], env: dict[str,
+                 str] | None = None, *, until_idle: bool = False, timer_jobs: bool = True):
         self.settings, self.app = settings, app
         self.until_idle, self.with_timer_jobs = until_idle, timer_jobs
         self.failures = 0
@@ -111,7 +111,7 @@ class Daemon:
         for job in self.app.timer_jobs if self.with_timer_jobs else ():  # `once` runs none
             self.timer.add(job.name, self._period_of(job), now)
 
-    def _period_of(self, job: TimerJob) -> Callable[[], float]:
+    def _period_of(self, job: TimerJob[Any, Any]) -> Callable[[], float]:
         """Read each time, so a reloaded setting changes the period."""
         return lambda: job.period_s(self.settings.app)
 
@@ -178,10 +178,10 @@ class Daemon:
         if stage is not None:
             self.dispatcher.submit(stage, relative)
 
-    def _on_done(self, stage: Stage, relative: str, result: Outcome | BaseException) -> None:
+    def _on_done(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
         self._hint("done", (stage, relative, result))
 
-    def _finished(self, stage: Stage, relative: str, result: Outcome | BaseException) -> None:
+    def _finished(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
         if isinstance(result, BaseException):
             log.error("file.crashed", stage=stage.name, path=relative, error=repr(result))
         if isinstance(result, BaseException) or result.state in ("failed", "quarantined"):
@@ -281,7 +281,7 @@ class Daemon:
         return absolute_path[len(root) + 1:] if absolute_path.startswith(root + "/") else ""
 
 
-def run(settings: Settings, *, app: App | None = None, install_signals: bool = True,
+def run(settings: Settings[Any], *, app: App[Any, Any] | None = None, install_signals: bool = True,
         env: dict[str, str] | None = None, started: Callable[[Daemon], None] | None = None,
         until_idle: bool = False, timer_jobs: bool = True) -> int:
     """Run the daemon until a signal (or `Daemon.stopping`) stops it; returns the exit code.

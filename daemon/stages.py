@@ -14,10 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-Handler = Callable[[Path, Any], list[Path]]
-StatusExtras = Callable[[Any, Callable[[str], Any]], Mapping[str, Mapping[str, Any]]]
+from daemon.files import is_temporary_name
+from daemon.globs import example_name, patterns_overlap
+
+if TYPE_CHECKING:
+    from daemon.config import Settings
 
 
 class Context(Protocol):
@@ -26,12 +29,21 @@ class Context(Protocol):
     def close(self) -> None: ...
 
 
+AppSettingsT = TypeVar("AppSettingsT")  # the application's own settings object
+ContextT = TypeVar("ContextT", bound=Context)  # what its handlers and jobs receive
+GetState = Callable[[str], Any]
+
+
+class AppError(ValueError):
+    """An App declared inconsistently: raised at import, with one sentence."""
+
+
 @dataclass(frozen=True)
-class Stage:
+class Stage(Generic[ContextT]):
     name: str
     inbox: str  # directory relative to the root
     patterns: tuple[str, ...]
-    handler: Handler
+    handler: Callable[[Path, ContextT], list[Path]]
     concurrency: int = 1
 
     def accepts(self, name: str) -> bool:
@@ -39,12 +51,12 @@ class Stage:
 
 
 @dataclass(frozen=True)
-class TimerJob:
+class TimerJob(Generic[AppSettingsT, ContextT]):
     """A periodic job. `run(ctx, now)` gets the wall-clock time so tests need not patch time."""
 
     name: str
-    period_s: Callable[[Any], float]  # from settings, so SIGHUP can change it
-    run: Callable[[Any, datetime], None]
+    period_s: Callable[[AppSettingsT], float]  # from the app's settings: SIGHUP can change it
+    run: Callable[[ContextT, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -63,38 +75,42 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Command:
+class Command(Generic[AppSettingsT]):
     """An application subcommand of `idxd`: `configure(parser)` then `run(args, settings)`."""
 
     name: str
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, Any], int]
+    run: Callable[[argparse.Namespace, Settings[AppSettingsT]], int]
     needs_settings: bool = True
 
 
 @dataclass(frozen=True)
-class App:
+class App(Generic[AppSettingsT, ContextT]):
     name: str
-    stages: Sequence[Stage]
-    load_settings: Callable[[Mapping[str, Any], Mapping[str, str]], Any]
-    open_context: Callable[[Any], Context]
-    timer_jobs: Sequence[TimerJob] = ()
-    report_failure: Callable[[Any, Failure], None] | None = None
-    commands: Sequence[Command] = ()
+    stages: Sequence[Stage[ContextT]]
+    load_settings: Callable[[Mapping[str, Any], Mapping[str, str]], AppSettingsT]
+    open_context: Callable[[Settings[AppSettingsT]], ContextT]
+    timer_jobs: Sequence[TimerJob[AppSettingsT, ContextT]] = ()
+    report_failure: Callable[[ContextT, Failure], None] | None = None
+    commands: Sequence[Command[AppSettingsT]] = ()
     restart_only_settings: frozenset[str] = field(default_factory=frozenset)
     # Facts only the application knows, for `idxd status` and the metrics: name -> a dict
     # whose optional "at" is an ISO-8601 time (the engine adds its age). Called with the
     # settings and the ledger's `get_state` (None for every key when no ledger exists yet).
-    status_extras: StatusExtras | None = None
+    status_extras: Callable[[Settings[AppSettingsT], GetState],
+                            Mapping[str, Mapping[str, Any]]] | None = None
 
-    def stage_named(self, name: str) -> Stage:
+    def __post_init__(self) -> None:
+        check_stages(self.stages)
+
+    def stage_named(self, name: str) -> Stage[ContextT]:
         for stage in self.stages:
             if stage.name == name:
                 return stage
         raise KeyError(name)
 
-    def stage_for(self, relative_path: str) -> Stage | None:
+    def stage_for(self, relative_path: str) -> Stage[ContextT] | None:
         """The stage whose inbox holds `relative_path` and whose patterns take its name."""
         parent, _, name = relative_path.rpartition("/")
         for stage in self.stages:
@@ -103,7 +119,25 @@ class App:
         return None
 
 
-def load_app(reference: str) -> App:
+def check_stages(stages: Sequence[Stage[Any]]) -> None:
+    """Refuse a stage table the engine could not dispatch unambiguously."""
+    seen: dict[str, Stage[Any]] = {}
+    for stage in stages:
+        if stage.name in seen:
+            raise AppError(f"Two stages are named {stage.name!r}; stage names must be unique.")
+        for pattern in stage.patterns:
+            if is_temporary_name(example_name(pattern)) or not pattern:
+                raise AppError(f"The stage {stage.name} pattern {pattern!r} matches no file the "
+                               "engine processes (temporary names are never taken).")
+        for other in seen.values():
+            if other.inbox == stage.inbox and patterns_overlap(other.patterns, stage.patterns):
+                raise AppError(f"The stages {other.name} and {stage.name} both take files of "
+                               f"{stage.inbox}/ matching the same names; give each inbox one "
+                               "stage per name.")
+        seen[stage.name] = stage
+
+
+def load_app(reference: str) -> App[Any, Any]:
     """Import `module:attribute` and check it is an App."""
     import importlib
 

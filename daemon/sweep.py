@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from daemon.files import is_temporary_name
 from daemon.ledger import Ledger
@@ -19,16 +20,16 @@ from daemon.settle import Settler
 from daemon.stages import Stage
 
 
-def sweep_inboxes(root: Path, stages: Iterable[Stage], ledger: Ledger, settler: Settler,
-                  settle_ms: int, failed_retry_s: float) -> list[tuple[Stage, str]]:
-    found: list[tuple[Stage, str]] = []
+def sweep_inboxes(root: Path, stages: Iterable[Stage[Any]], ledger: Ledger, settler: Settler,
+                  settle_ms: int, failed_retry_s: float) -> list[tuple[Stage[Any], str]]:
+    found: list[tuple[Stage[Any], str]] = []
     for stage in stages:
         found += _sweep_stage(root, stage, ledger, settler, settle_ms, failed_retry_s)
     return found
 
 
-def _sweep_stage(root: Path, stage: Stage, ledger: Ledger, settler: Settler, settle_ms: int,
-                 failed_retry_s: float) -> list[tuple[Stage, str]]:
+def _sweep_stage(root: Path, stage: Stage[Any], ledger: Ledger, settler: Settler, settle_ms: int,
+                 failed_retry_s: float) -> list[tuple[Stage[Any], str]]:
     settled = ledger.settled_signatures(stage.name)
     recently_failed = ledger.recently_failed(stage.name, time.time() - failed_retry_s)
     young_after_ns = time.time_ns() - settle_ms * 1_000_000

@@ -29,7 +29,7 @@ from daemon.files import printable_name, sha256_file
 from daemon.ledger import FAILED, QUARANTINED, Claim, Ledger
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
-from daemon.stages import App, Failure, Handler, Stage
+from daemon.stages import App, Failure, Stage
 
 log = structlog.get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
@@ -43,8 +43,8 @@ class Outcome:
 
 
 class FileProcessor:
-    def __init__(self, app: App, ctx: Any, ledger: Ledger, settings: Callable[[], Settings],
-                 stopping: threading.Event):
+    def __init__(self, app: App[Any, Any], ctx: Any, ledger: Ledger,
+                 settings: Callable[[], Settings[Any]], stopping: threading.Event):
         self.app, self.ctx, self.ledger = app, ctx, ledger
         self._settings, self._stopping = settings, stopping
         self.on_retry: Callable[[str], None] | None = None  # the stage's name, per retry
@@ -53,7 +53,7 @@ class FileProcessor:
     def root(self) -> Path:
         return self._settings().engine.root
 
-    def process(self, stage: Stage, relative_path: str) -> Outcome:
+    def process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         try:
             return self._process(stage, relative_path)
         except Exception:
@@ -63,7 +63,7 @@ class FileProcessor:
             self.ledger.release_path(stage.name, printable_name(relative_path))
             return Outcome("crashed")
 
-    def _process(self, stage: Stage, relative_path: str) -> Outcome:
+    def _process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         path = self.root / relative_path
         try:
             info = os.lstat(path)
@@ -78,7 +78,7 @@ class FileProcessor:
                 return Outcome("skipped")
             return self._run(stage, path, shown, sha256, claim, info.st_mode)
 
-    def _run(self, stage: Stage, path: Path, relative_path: str, sha256: str, claim: Claim,
+    def _run(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str, claim: Claim,
              mode: int) -> Outcome:
         started, started_wall = time.monotonic(), time.time()
         log.info("file.received", attempt=claim.attempts + 1)
@@ -100,7 +100,7 @@ class FileProcessor:
         log.info("file.processed", duration_ms=round(duration_ms, 2), outputs=relative_outputs)
         return Outcome("done", tuple(relative_outputs))
 
-    def _call(self, stage: Stage, path: Path, claim: Claim) -> list[Path]:
+    def _call(self, stage: Stage[Any], path: Path, claim: Claim) -> list[Path]:
         def on_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             self.ledger.count_attempt(claim.row_id, repr(error))
@@ -114,7 +114,7 @@ class FileProcessor:
                                        self.ctx)
         return list(outputs or [])
 
-    def _give_up(self, stage: Stage, relative_path: str, sha256: str, claim: Claim,
+    def _give_up(self, stage: Stage[Any], relative_path: str, sha256: str, claim: Claim,
                  error: TransientError, started: float) -> Outcome:
         duration_ms = (time.monotonic() - started) * 1000
         engine = self._settings().engine
@@ -131,7 +131,7 @@ class FileProcessor:
                 details={"retry_in_s": engine.failed_retry_s}), quarantine_path="")
         return Outcome(FAILED)
 
-    def _quarantine(self, stage: Stage, path: Path, relative_path: str, sha256: str,
+    def _quarantine(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str,
                     claim: Claim, error: Exception, started: float, started_wall: float
                     ) -> Outcome:
         duration_ms = (time.monotonic() - started) * 1000
@@ -182,7 +182,8 @@ RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO,
                              errno.ENFILE, errno.ENOMEM, errno.EAGAIN})
 
 
-def _resource_errors_are_transient(handler: Handler, path: Path, ctx: Any) -> list[Path]:
+def _resource_errors_are_transient(handler: Callable[[Path, Any], list[Path]], path: Path,
+                                   ctx: Any) -> list[Path]:
     try:
         return handler(path, ctx)
     except OSError as error:

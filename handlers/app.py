@@ -13,15 +13,15 @@ from handlers.commands.demo import DEMO_COMMAND
 from handlers.commands.ingest import INGEST_COMMAND
 from handlers.commands.once import ONCE_COMMAND
 from handlers.commands.window import WINDOW_COMMAND
-from handlers.context import open_context
+from handlers.context import PipelineContext, open_context
 from handlers.hooks import report_failure, status_extras
 from handlers.jobs.company_refresh import COMPANY_MAP_JOB
 from handlers.jobs.ingest import INGEST_JOB
 from handlers.jobs.rollover import ROLLOVER_JOB
-from handlers.settings import load_pipeline_settings
+from handlers.settings import PipelineSettings, load_pipeline_settings
 from handlers.stages import bucketize, download, generate, parse
 
-STAGES: tuple[Stage, ...] = (
+STAGES: tuple[Stage[PipelineContext], ...] = (
     Stage("download", paths.inbox(paths.ANNOUNCEMENTS), ("*.json",), download.handle,
           concurrency=download.CONCURRENCY),
     Stage("parse", paths.inbox(paths.IDX_FORMS), ("*.pdf",), parse.handle, concurrency=2),
@@ -29,12 +29,13 @@ STAGES: tuple[Stage, ...] = (
     Stage("bucketize", paths.inbox(paths.ALERTS), ("*.json",), bucketize.handle, concurrency=1),
 )
 
-TIMER_JOBS: tuple[TimerJob, ...] = (INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB)
+TIMER_JOBS: tuple[TimerJob[PipelineSettings, PipelineContext], ...] = (
+    INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB)
 
-COMMANDS: tuple[Command, ...] = (WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND,
-                                 ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND)
+COMMANDS: tuple[Command[PipelineSettings], ...] = (
+    WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND, ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND)
 
-APP = App(
+APP: App[PipelineSettings, PipelineContext] = App(
     name="idxd",
     stages=STAGES,
     load_settings=load_pipeline_settings,

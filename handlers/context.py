@@ -1,8 +1,9 @@
-"""The shared context every IDX handler receives: root paths, settings, clock and the
-resources that talk to the outside world (HTTP client, sink, company map, mailer).
+"""The shared context every IDX stage, job and command receives: settings, clock, and the
+adapters that talk to the outside world (HTTP client, sink, company map, ledger state).
 
-It is built once when the daemon starts and closed once when it stops. Resources are created
-on first use, so a command that needs only the company map never opens a database.
+It is built once when the daemon starts and closed once when it stops. Each adapter is a typed
+property created on first use, so a command that needs only the company map never opens a
+database; tests hand ready fakes for the network edge to the constructor.
 """
 
 from __future__ import annotations
@@ -12,31 +13,76 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import httpx
 
 from daemon.config import Settings
 from daemon.ledger import Ledger
+from handlers.adapters.company_map import LoadedMap, load_local
+from handlers.adapters.http import build_client
+from handlers.adapters.sinks import Sink, open_sink
+
+if TYPE_CHECKING:  # the settings module imports the adapters this module builds
+    from handlers.settings import PipelineSettings
+
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Lazy(Generic[T]):
+    """One shared value, built on first use by whichever thread asks first."""
+
+    def __init__(self, build: Callable[[], T], close: Callable[[T], None] | None = None,
+                 value: T | None = None):
+        self._build, self._close, self._value = build, close, value
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+            return self._value
+
+    def replace(self, value: T) -> None:
+        with self._lock:
+            self._value = value
+
+    def close(self) -> None:
+        with self._lock:
+            value, self._value = self._value, None
+        if value is not None and self._close is not None:
+            self._close(value)
+
+
 @dataclass
 class PipelineContext:
-    settings: Settings
+    settings: Settings[PipelineSettings]
     clock: Callable[[], datetime] = utc_now
-    _resources: dict[str, Any] = field(default_factory=dict)
-    _closers: list[Callable[[], None]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    sink_override: Sink | None = None  # a ready sink (tests), instead of the configured one
+    _http: Lazy[httpx.Client] = field(init=False, repr=False)
+    _sink: Lazy[Sink] = field(init=False, repr=False)
+    _company_map: Lazy[LoadedMap] = field(init=False, repr=False)
+    _ledger: Lazy[Ledger] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._http = Lazy(lambda: build_client(self.config.http), httpx.Client.close)
+        # A sink handed in is its owner's to close.
+        self._sink = Lazy(lambda: open_sink(self.config.filings.sink, self.root),
+                          None if self.sink_override else Sink.close, self.sink_override)
+        self._company_map = Lazy(lambda: load_local(self.root))
+        self._ledger = Lazy(lambda: Ledger.open(self.root), Ledger.close)
 
     @property
     def root(self) -> Path:
         return self.settings.engine.root
 
     @property
-    def config(self) -> Any:
-        """The pipeline's own settings (`handlers.settings.PipelineSettings`)."""
+    def config(self) -> PipelineSettings:
+        """The pipeline's own settings."""
         return self.settings.app
 
     @property
@@ -44,43 +90,41 @@ class PipelineContext:
         return self.settings.engine.durable_writes
 
     @property
+    def http(self) -> httpx.Client:
+        """The one HTTP client for the exchange, with the settings' headers, proxy and TLS."""
+        return self._http.get()
+
+    @property
+    def sink(self) -> Sink:
+        """Where filings are stored (SQLite, Supabase or PostgreSQL, by the settings)."""
+        return self._sink.get()
+
+    @property
+    def company_map(self) -> LoadedMap:
+        """The company map in use: the local cache, else the bundled snapshot."""
+        return self._company_map.get()
+
+    def use_company_map(self, loaded: LoadedMap) -> None:
+        """After a refresh: every later reader sees the new map."""
+        self._company_map.replace(loaded)
+
+    @property
     def ledger(self) -> Ledger:
         """The engine's ledger; its key-value table holds the pipeline's durable state."""
-        ledger: Ledger = self.resource("ledger", lambda ctx: Ledger.open(ctx.root),
-                                       lambda value: value.close())
-        return ledger
+        return self._ledger.get()
 
-    def reload(self, settings: Settings) -> None:
-        """New settings after SIGHUP; resources already open keep theirs until restart."""
+    def reload(self, settings: Settings[PipelineSettings]) -> None:
+        """New settings after SIGHUP; adapters already open keep theirs until restart."""
         self.settings = settings
 
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
         return self.clock()
 
-    def path(self, *parts: str) -> Path:
-        return self.root.joinpath(*parts)
-
-    def resource(self, name: str, factory: Callable[[PipelineContext], Any],
-                 close: Callable[[Any], None] | None = None) -> Any:
-        """The shared resource `name`, created by `factory` on first use."""
-        with self._lock:
-            if name not in self._resources:
-                value = factory(self)
-                self._resources[name] = value
-                if close is not None:
-                    self._closers.append(lambda: close(value))
-            return self._resources[name]
-
-    def provide(self, name: str, value: Any) -> None:
-        """Put a ready-made resource in place (tests use this for fakes at the network edge)."""
-        self._resources[name] = value
-
     def close(self) -> None:
-        while self._closers:
-            self._closers.pop()()
-        self._resources.clear()
+        for lazy in (self._http, self._sink, self._ledger, self._company_map):
+            lazy.close()
 
 
-def open_context(settings: Settings) -> PipelineContext:
+def open_context(settings: Settings[PipelineSettings]) -> PipelineContext:
     return PipelineContext(settings=settings)

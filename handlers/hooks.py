@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from daemon.config import Settings
 from daemon.files import read_json_object
 from daemon.stages import Failure
 from handlers.adapters.company_map import bundled_paths, cache_paths, generated_at_of
@@ -23,11 +24,13 @@ from handlers.domain.alerts import build_alert, write_alert
 from handlers.jobs.ingest_state import STATE_KEY as INGEST_KEY
 from handlers.jobs.rollover import STATE_PREFIX as WINDOW_PREFIX
 from handlers.jobs.rollover import SUMMARY_KEY as ROLLOVER_KEY
+from handlers.settings import PipelineSettings
 
 GetState = Callable[[str], Any]
 
 
-def status_extras(settings: Any, get_state: GetState) -> dict[str, dict[str, Any]]:
+def status_extras(settings: Settings[PipelineSettings], get_state: GetState) -> dict[str, dict[str,
+                  Any]]:
     rollover = _mapping(get_state(ROLLOVER_KEY))
     return {
         "last_ingest": last_ingest(get_state),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from daemon.config import EngineSettings, Settings
+from handlers.adapters.sinks import Sink
 from handlers.context import PipelineContext
 from handlers.settings import load_pipeline_settings
 
@@ -30,12 +31,13 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., PipelineContext]]:
     made: list[PipelineContext] = []
 
     def build(document: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
-              root: Path | None = None, **engine: Any) -> PipelineContext:
+              root: Path | None = None, sink: Sink | None = None, **engine: Any
+              ) -> PipelineContext:
         settings = Settings(
             engine=EngineSettings(root=root or tmp_path / "root", durable_writes=False, **engine),
             app=load_pipeline_settings(document or {}, env or {}),
         )
-        ctx = PipelineContext(settings=settings)
+        ctx = PipelineContext(settings=settings, sink_override=sink)
         made.append(ctx)
         return ctx
 

@@ -1,6 +1,6 @@
 """The company map: symbol ("SRTG.JK") -> name, sector, sub-sector, last close price and date.
 
-Every stage that needs an issuer's name or sector calls `current_map(ctx)`. It is loaded once per
+Every stage that needs an issuer's name or sector reads `ctx.company_map`. It is loaded once per
 context from the local cache (`state/company/company_map.json`) or, when no cache exists yet,
 from the snapshot bundled with the package, and replaced in place after a refresh. This module
 owns the files and their meta (`generated_at`, `row_count`, the original's checksum); where the
@@ -20,7 +20,6 @@ from typing import Any
 from daemon.files import write_json_atomic
 from handlers import paths
 
-RESOURCE = "company_map"
 BUNDLED_DIR = paths.BUNDLED / "company"
 MAP_NAME = "company_map.json"
 META_NAME = "company_map.meta.json"
@@ -38,20 +37,9 @@ class LoadedMap:
     origin: str
 
 
-def current_map(ctx: Any) -> CompanyMap:
-    """The company map for this context, keyed `SYM.JK`; treat it as read-only."""
-    loaded: LoadedMap = ctx.resource(RESOURCE, load_local)
-    return loaded.rows
-
-
-def current_loaded(ctx: Any) -> LoadedMap:
-    loaded: LoadedMap = ctx.resource(RESOURCE, load_local)
-    return loaded
-
-
-def load_local(ctx: Any) -> LoadedMap:
+def load_local(root: Path) -> LoadedMap:
     """The cached map under the root, else the bundled snapshot."""
-    cache = cache_paths(ctx.root)
+    cache = cache_paths(root)
     if cache[0].is_file():
         return LoadedMap(_read_json(cache[0]), _read_meta(cache[1]), "cache")
     bundled = bundled_paths()
@@ -95,14 +83,13 @@ def build_meta(rows: Mapping[str, Mapping[str, Any]], *, source: str, table: str
     }
 
 
-def save_cache(ctx: Any, rows: CompanyMap, meta: dict[str, Any]) -> LoadedMap:
-    """Write map then meta (the meta names a complete map), and swap the context's copy."""
-    map_path, meta_path = cache_paths(ctx.root)
-    write_json_atomic(map_path, rows, durable=ctx.durable)
-    write_json_atomic(meta_path, meta, durable=ctx.durable)
-    loaded = LoadedMap(rows, meta, "cache")
-    ctx.provide(RESOURCE, loaded)
-    return loaded
+def save_cache(root: Path, rows: CompanyMap, meta: dict[str, Any], *,
+               durable: bool = True) -> LoadedMap:
+    """Write map then meta (the meta names a complete map); returns the map now in the cache."""
+    map_path, meta_path = cache_paths(root)
+    write_json_atomic(map_path, rows, durable=durable)
+    write_json_atomic(meta_path, meta, durable=durable)
+    return LoadedMap(rows, meta, "cache")
 
 
 def generated_at_of(meta: Mapping[str, Any]) -> datetime | None:

@@ -19,7 +19,6 @@ import structlog
 
 from daemon.config import SettingsReader
 
-RESOURCE = "idx_http"
 BROWSER_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36"
@@ -73,13 +72,6 @@ def build_client(settings: HttpSettings) -> httpx.Client:
         log.info("http.proxy_configured", proxy=proxy_label(settings.proxy))
     return httpx.Client(headers=browser_headers(settings), proxy=settings.proxy, verify=verify,
                          timeout=settings.timeout_s, follow_redirects=False, trust_env=False)
-
-
-def client(ctx: Any) -> httpx.Client:
-    """The context's shared client, created on first use and closed with the context."""
-    shared: httpx.Client = ctx.resource(
-        RESOURCE, lambda c: build_client(c.config.http), lambda value: value.close())
-    return shared
 
 
 def proxy_label(proxy: str | None) -> str | None:

@@ -15,12 +15,13 @@ import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.lock import holder_pid
 from daemon.stages import Command
 from handlers import paths
+from handlers.settings import PipelineSettings
 
 
 class OutsideRoot(Exception):
@@ -85,7 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="list what would be removed, remove nothing")
 
 
-def run_command(args: argparse.Namespace, settings: Any) -> int:
+def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     root = settings.engine.root
     pid = holder_pid(root)
     if pid is not None:

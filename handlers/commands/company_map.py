@@ -12,12 +12,14 @@ import argparse
 import json
 from typing import Any
 
+from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.stages import Command
 from handlers.adapters import company_map as cmap
-from handlers.adapters.company_source import SourceUnavailable
-from handlers.context import open_context
+from handlers.adapters.company_source import CompanyMapSettings, SourceUnavailable
+from handlers.context import PipelineContext, open_context
 from handlers.jobs import company_refresh as refresher
+from handlers.settings import PipelineSettings
 
 SUBCOMMANDS = ("get", "refresh", "reset", "status", "print")
 
@@ -26,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=SUBCOMMANDS, help="what to do with the company map")
 
 
-def run(args: argparse.Namespace, settings: Any) -> int:
+def run(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     ctx = open_context(settings)
     try:
         return ACTIONS[args.action](ctx)
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         ctx.close()
 
 
-def do_get(ctx: Any) -> int:
+def do_get(ctx: PipelineContext) -> int:
     try:
         loaded, how = refresher.get(ctx, ctx.now())
     except SourceUnavailable as error:
@@ -44,7 +46,7 @@ def do_get(ctx: Any) -> int:
     return ExitCode.OK
 
 
-def do_refresh(ctx: Any) -> int:
+def do_refresh(ctx: PipelineContext) -> int:
     try:
         loaded = refresher.refresh(ctx, ctx.now())
     except SourceUnavailable as error:
@@ -54,26 +56,26 @@ def do_refresh(ctx: Any) -> int:
     return ExitCode.OK
 
 
-def do_reset(ctx: Any) -> int:
+def do_reset(ctx: PipelineContext) -> int:
     loaded, how = refresher.reset(ctx, ctx.now())
     print(f"Reset from the {'source' if how == 'refreshed' else 'bundled snapshot'}. "
           f"Rows: {len(loaded.rows)}")
     return ExitCode.OK
 
 
-def do_status(ctx: Any) -> int:
+def do_status(ctx: PipelineContext) -> int:
     print(json.dumps(status(ctx), indent=2))
     return ExitCode.OK
 
 
-def do_print(ctx: Any) -> int:
-    print(json.dumps(cmap.current_map(ctx), indent=2, ensure_ascii=False))
+def do_print(ctx: PipelineContext) -> int:
+    print(json.dumps(ctx.company_map.rows, indent=2, ensure_ascii=False))
     return ExitCode.OK
 
 
-def status(ctx: Any) -> dict[str, Any]:
+def status(ctx: PipelineContext) -> dict[str, Any]:
     settings = ctx.config.company_map
-    loaded = cmap.current_loaded(ctx)
+    loaded = ctx.company_map
     now = ctx.now()
     age = refresher.age_h(loaded, now)
     last = ctx.ledger.get_state(refresher.ATTEMPT_KEY)
@@ -97,7 +99,7 @@ def status(ctx: Any) -> dict[str, Any]:
     }
 
 
-def is_offline(settings: Any, last_attempt: dict[str, Any] | None) -> bool:
+def is_offline(settings: CompanyMapSettings, last_attempt: dict[str, Any] | None) -> bool:
     """No source to refresh from, or the last attempt to reach it failed."""
     if not (settings.source_configured or settings.script):
         return True

@@ -19,7 +19,6 @@ import tempfile
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from daemon.config import EngineSettings, Settings
 from daemon.errors import ExitCode
@@ -33,7 +32,7 @@ from handlers.domain.announcements import batch_payload, select_in_window
 from handlers.domain.window_members import MailWindow, bucketed_alerts
 from handlers.domain.windows import WIB, Window, aligned_window
 from handlers.jobs.rollover import close_window, window_name
-from handlers.settings import load_pipeline_settings
+from handlers.settings import PipelineSettings, load_pipeline_settings
 from handlers.stages.download import sidecar_payload
 
 DEMO_DIR = paths.BUNDLED / "demo"
@@ -47,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "of a fresh temporary one")
 
 
-def run_command(args: argparse.Namespace, _settings: Any) -> int:
+def run_command(args: argparse.Namespace, _settings: Settings[PipelineSettings]) -> int:
     root = (args.dir or Path(tempfile.mkdtemp(prefix="idxd-demo-"))).resolve()
     settings = demo_settings(root)
     place_inputs(root, DEMO_WINDOW)
@@ -59,7 +58,7 @@ def run_command(args: argparse.Namespace, _settings: Any) -> int:
     return ExitCode.OK if drained == ExitCode.OK else ExitCode.FAILURE
 
 
-def demo_settings(root: Path) -> Settings:
+def demo_settings(root: Path) -> Settings[PipelineSettings]:
     engine = EngineSettings(root=root, log_level="warning", settle_ms=50, workers=2)
     return Settings(engine=engine, app=load_pipeline_settings(DEMO_DOCUMENT, {}))
 

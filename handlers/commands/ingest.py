@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
+from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.stages import Command
 from handlers.commands.window import add_window_arguments, is_auto, window_from_args
 from handlers.context import open_context
 from handlers.jobs.ingest import ingest_auto, run_guarded
+from handlers.settings import PipelineSettings
 
 
-def run_command(args: argparse.Namespace, settings: Any) -> int:
+def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     ctx = open_context(settings)
     try:
         if is_auto(args):

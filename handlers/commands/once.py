@@ -18,8 +18,8 @@ from contextlib import closing
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.lock import RootLock
 from daemon.progress import ProgressBar
@@ -33,6 +33,7 @@ from handlers.domain.windows import Window
 from handlers.jobs.ingest import run_guarded
 from handlers.jobs.ingest_state import save_last_end
 from handlers.jobs.rollover import SENDING, close_window, window_name
+from handlers.settings import PipelineSettings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="do not ask the exchange; process what is already in the inboxes")
 
 
-def run_command(args: argparse.Namespace, settings: Any) -> int:
+def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     settings = _absolute_root(settings)
     ctx = open_context(settings)
     try:
@@ -54,8 +55,8 @@ def run_command(args: argparse.Namespace, settings: Any) -> int:
     return run_window(settings, window, ingest=not args.no_ingest, auto=is_auto(args))
 
 
-def run_window(settings: Any, window: Window, *, ingest: bool = True, auto: bool = False,
-               now: datetime | None = None) -> int:
+def run_window(settings: Settings[PipelineSettings], window: Window, *, ingest: bool = True,
+               auto: bool = False, now: datetime | None = None) -> int:
     """Ingest, drain, close; returns the exit code."""
     fetched = True
     if ingest:
@@ -78,7 +79,7 @@ def ingest_once(ctx: PipelineContext, window: Window, auto: bool) -> bool:
     return True
 
 
-def drain(settings: Any) -> int:
+def drain(settings: Settings[PipelineSettings]) -> int:
     bar = ProgressBar()
     if bar.enabled:  # the bar is the terminal's view; the logs would tear it apart
         settings = replace(settings, engine=replace(settings.engine, log_level="warning"))
@@ -95,7 +96,7 @@ def report(root: Path, window: Window, state: str) -> None:
           file=sys.stderr)
 
 
-def _absolute_root(settings: Any) -> Any:
+def _absolute_root(settings: Settings[PipelineSettings]) -> Settings[PipelineSettings]:
     root = Path(os.path.abspath(settings.engine.root))
     return replace(settings, engine=replace(settings.engine, root=root))
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from typing import Any
 
+from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.stages import Command
-from handlers.context import open_context
+from handlers.context import PipelineContext, open_context
 from handlers.domain import windows
 from handlers.jobs.ingest_state import load_last_end
+from handlers.settings import PipelineSettings
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +36,8 @@ def is_auto(args: argparse.Namespace) -> bool:
                                                                "from_date"))
 
 
-def window_from_args(args: argparse.Namespace, now: datetime, ctx: Any) -> windows.Window:
+def window_from_args(args: argparse.Namespace, now: datetime,
+                     ctx: PipelineContext) -> windows.Window:
     """The window the options describe; raises ValueError with a readable message."""
     if args.minutes is not None:
         return windows.last_minutes(now, _positive(args.minutes, "--minutes"))
@@ -53,7 +55,7 @@ def window_from_args(args: argparse.Namespace, now: datetime, ctx: Any) -> windo
                         lookback_min=ingest.lookback_min)
 
 
-def run_window(args: argparse.Namespace, settings: Any) -> int:
+def run_window(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     ctx = open_context(settings)
     try:
         window = window_from_args(args, ctx.now(), ctx)

@@ -23,13 +23,15 @@ from daemon.files import copy_atomic
 from daemon.stages import TimerJob
 from handlers.adapters import company_map as cmap
 from handlers.adapters.company_source import SourceUnavailable, count_rows, fetch_rows
+from handlers.context import PipelineContext
+from handlers.settings import PipelineSettings
 
 ATTEMPT_KEY = "company_map.last_attempt"
 SCRIPT_TIMEOUT_S = 300
 log = structlog.get_logger()
 
 
-def refresh(ctx: Any, now: datetime, subcommand: str = "refresh") -> cmap.LoadedMap:
+def refresh(ctx: PipelineContext, now: datetime, subcommand: str = "refresh") -> cmap.LoadedMap:
     """Rebuild from the source; raises SourceUnavailable and leaves the cache as it was."""
     try:
         loaded = _rebuild(ctx, now, subcommand)
@@ -37,15 +39,16 @@ def refresh(ctx: Any, now: datetime, subcommand: str = "refresh") -> cmap.Loaded
         _record(ctx, now, ok=False, error=str(error))
         log.warning("company_map.refresh_failed", error=str(error))
         raise
+    ctx.use_company_map(loaded)
     _record(ctx, now, ok=True, rows=len(loaded.rows))
     log.info("company_map.refreshed", rows=len(loaded.rows), checksum=loaded.meta["checksum"])
     return loaded
 
 
-def get(ctx: Any, now: datetime) -> tuple[cmap.LoadedMap, str]:
+def get(ctx: PipelineContext, now: datetime) -> tuple[cmap.LoadedMap, str]:
     """The map, rebuilt only when the source's row count changed: (map, how it was obtained)."""
     settings = ctx.config.company_map
-    loaded = cmap.current_loaded(ctx)
+    loaded = ctx.company_map
     try:
         if settings.script:
             return refresh(ctx, now, "get"), "script"
@@ -59,27 +62,27 @@ def get(ctx: Any, now: datetime) -> tuple[cmap.LoadedMap, str]:
         return ensure_local(ctx), "offline"
 
 
-def reset(ctx: Any, now: datetime) -> tuple[cmap.LoadedMap, str]:
+def reset(ctx: PipelineContext, now: datetime) -> tuple[cmap.LoadedMap, str]:
     """Remove the cache and its meta, then rebuild from the source or the bundled snapshot."""
     for path in cmap.cache_paths(ctx.root):
         path.unlink(missing_ok=True)
-    ctx.provide(cmap.RESOURCE, cmap.load_local(ctx))
+    ctx.use_company_map(cmap.load_local(ctx.root))
     try:
         return refresh(ctx, now), "refreshed"
     except SourceUnavailable:
         return ensure_local(ctx), "bundled"
 
 
-def ensure_local(ctx: Any) -> cmap.LoadedMap:
+def ensure_local(ctx: PipelineContext) -> cmap.LoadedMap:
     """The cache, seeded from the bundled snapshot when there is none yet."""
     map_path, meta_path = cmap.cache_paths(ctx.root)
     if not map_path.is_file():
         bundled_map, bundled_meta = cmap.bundled_paths()
         copy_atomic(bundled_meta, meta_path, durable=ctx.durable)
         copy_atomic(bundled_map, map_path, durable=ctx.durable)
-        log.warning("company_map.seeded_from_bundle", rows=len(cmap.load_local(ctx).rows))
-    loaded = cmap.load_local(ctx)
-    ctx.provide(cmap.RESOURCE, loaded)
+        log.warning("company_map.seeded_from_bundle", rows=len(cmap.load_local(ctx.root).rows))
+    loaded = cmap.load_local(ctx.root)
+    ctx.use_company_map(loaded)
     return loaded
 
 
@@ -94,21 +97,21 @@ def is_stale(loaded: cmap.LoadedMap, now: datetime, max_age_h: float) -> bool:
     return loaded.origin != "cache" or not loaded.rows or age is None or age >= max_age_h
 
 
-def run_timer(ctx: Any, now: datetime) -> None:
+def run_timer(ctx: PipelineContext, now: datetime) -> None:
     settings = ctx.config.company_map
     if not (settings.source_configured or settings.script):
         return  # nothing to refresh from; `status` reports the map's age
-    if is_stale(cmap.current_loaded(ctx), now, settings.max_age_h):
+    if is_stale(ctx.company_map, now, settings.max_age_h):
         # A failure is logged and recorded; the pipeline keeps the map it has.
         with contextlib.suppress(SourceUnavailable):
             refresh(ctx, now)
 
 
-def period_s(settings: Any) -> float:
-    return float(getattr(settings, "app", settings).company_map.check_period_s)
+def period_s(settings: PipelineSettings) -> float:
+    return settings.company_map.check_period_s
 
 
-def _rebuild(ctx: Any, now: datetime, subcommand: str) -> cmap.LoadedMap:
+def _rebuild(ctx: PipelineContext, now: datetime, subcommand: str) -> cmap.LoadedMap:
     settings = ctx.config.company_map
     if settings.script:
         return _run_script(ctx, now, subcommand)
@@ -117,10 +120,10 @@ def _rebuild(ctx: Any, now: datetime, subcommand: str) -> cmap.LoadedMap:
         # An empty answer is far likelier a permissions problem than a delisted market.
         raise SourceUnavailable(f"the table {settings.table} returned no rows")
     meta = cmap.build_meta(rows, source=settings.table, table=settings.table, generated_at=now)
-    return cmap.save_cache(ctx, rows, meta)
+    return cmap.save_cache(ctx.root, rows, meta, durable=ctx.durable)
 
 
-def _run_script(ctx: Any, now: datetime, subcommand: str) -> cmap.LoadedMap:
+def _run_script(ctx: PipelineContext, now: datetime, subcommand: str) -> cmap.LoadedMap:
     """The operator's script writes the map to `COMPANY_MAP_FILE`; we add a meta if it didn't."""
     script = str(ctx.config.company_map.script)
     command = [sys.executable, script] if script.endswith(".py") else [script]
@@ -135,16 +138,15 @@ def _run_script(ctx: Any, now: datetime, subcommand: str) -> cmap.LoadedMap:
     if done.returncode != 0 or not map_path.is_file():
         tail = (done.stderr or done.stdout).strip()[-300:]
         raise SourceUnavailable(f"the company map script exited {done.returncode}: {tail}")
-    loaded = cmap.load_local(ctx)
+    loaded = cmap.load_local(ctx.root)
     if loaded.meta.get("checksum") != cmap.checksum(loaded.rows):
         meta = cmap.build_meta(loaded.rows, source="script", table=ctx.config.company_map.table,
                                generated_at=now)
-        loaded = cmap.save_cache(ctx, loaded.rows, meta)
-    ctx.provide(cmap.RESOURCE, loaded)
+        loaded = cmap.save_cache(ctx.root, loaded.rows, meta, durable=ctx.durable)
     return loaded
 
 
-def _record(ctx: Any, now: datetime, *, ok: bool, **details: Any) -> None:
+def _record(ctx: PipelineContext, now: datetime, *, ok: bool, **details: Any) -> None:
     ctx.ledger.set_state(ATTEMPT_KEY, {"at": now.isoformat(), "ok": ok, **details})
 
 

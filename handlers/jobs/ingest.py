@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -25,13 +25,16 @@ from daemon.files import write_atomic
 from daemon.stages import TimerJob
 from handlers import paths
 from handlers.adapters import idx_api
-from handlers.adapters.http import client
+from handlers.context import PipelineContext
 from handlers.domain import windows
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.domain.announcements import batch_payload, select_in_window
 from handlers.jobs.ingest_state import load_last_end, save_last_end
 
 IDX_API_URL = "https://www.idx.co.id/primary/NewsAnnouncement/GetAllAnnouncement"
+if TYPE_CHECKING:  # the settings module imports this one
+    from handlers.settings import PipelineSettings
+
 log = structlog.get_logger()
 
 
@@ -68,12 +71,12 @@ def read_ingest_settings(document: Mapping[str, Any], env: Mapping[str, str]) ->
     )
 
 
-def ingest_window(ctx: Any, window: windows.Window,
+def ingest_window(ctx: PipelineContext, window: windows.Window,
                   sleep: idx_api.Sleep = time.sleep) -> tuple[Path, int]:
     """Fetch, filter and write the window's batch; returns (file, number of announcements)."""
     settings: IngestSettings = ctx.config.ingest
     log.info("ingest.started", window=window.stub)
-    items = idx_api.fetch_window(client(ctx), settings, window, sleep)
+    items = idx_api.fetch_window(ctx.http, settings, window, sleep)
     records = select_in_window(items, window)
     path = write_batch(ctx, window, batch_payload(window, records, settings.api_url))
     log.info("ingest.written", window=window.stub, path=str(path), fetched=len(items),
@@ -81,7 +84,7 @@ def ingest_window(ctx: Any, window: windows.Window,
     return path, len(records)
 
 
-def write_batch(ctx: Any, window: windows.Window, payload: dict[str, Any]) -> Path:
+def write_batch(ctx: PipelineContext, window: windows.Window, payload: dict[str, Any]) -> Path:
     """Write the batch atomically; identical content already there is left untouched."""
     path = ctx.root / paths.ANNOUNCEMENTS / f"{window.stub}.json"
     data = (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
@@ -90,7 +93,7 @@ def write_batch(ctx: Any, window: windows.Window, payload: dict[str, Any]) -> Pa
     return path
 
 
-def ingest_auto(ctx: Any, now: datetime, sleep: idx_api.Sleep = time.sleep) -> bool:
+def ingest_auto(ctx: PipelineContext, now: datetime, sleep: idx_api.Sleep = time.sleep) -> bool:
     """One automatic window; the state advances only after its file is on disk."""
     settings: IngestSettings = ctx.config.ingest
     window = windows.auto(now, load_last_end(ctx), overlap_min=settings.overlap_min,
@@ -101,7 +104,7 @@ def ingest_auto(ctx: Any, now: datetime, sleep: idx_api.Sleep = time.sleep) -> b
     return True
 
 
-def run_guarded(ctx: Any, window: windows.Window, sleep: idx_api.Sleep) -> bool:
+def run_guarded(ctx: PipelineContext, window: windows.Window, sleep: idx_api.Sleep) -> bool:
     """`ingest_window`, with failures logged (and a refusal alerted) instead of raised."""
     try:
         ingest_window(ctx, window, sleep)
@@ -115,7 +118,8 @@ def run_guarded(ctx: Any, window: windows.Window, sleep: idx_api.Sleep) -> bool:
     return True
 
 
-def alert_refusal(ctx: Any, window: windows.Window, error: idx_api.ExchangeRefused) -> None:
+def alert_refusal(ctx: PipelineContext, window: windows.Window,
+                  error: idx_api.ExchangeRefused) -> None:
     # Named by the refused day and status only: a refusal repeated at every tick lands on the
     # same alert file instead of one alert per tick.
     details = {"status": error.status, "day": error.day.isoformat(), "page": error.page}
@@ -124,14 +128,13 @@ def alert_refusal(ctx: Any, window: windows.Window, error: idx_api.ExchangeRefus
     write_alert(ctx.root, alert, durable=ctx.durable)
 
 
-def run_timer(ctx: Any, now: datetime) -> None:
+def run_timer(ctx: PipelineContext, now: datetime) -> None:
     if ctx.config.ingest.enabled:
         ingest_auto(ctx, now)
 
 
-def period_s(settings: Any) -> float:
-    """The tick period, whether the engine passes the whole settings or the pipeline's."""
-    return float(getattr(settings, "app", settings).ingest.period_s)
+def period_s(settings: PipelineSettings) -> float:
+    return settings.ingest.period_s
 
 
 INGEST_JOB = TimerJob(name="ingest", period_s=period_s, run=run_timer)

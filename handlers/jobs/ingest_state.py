@@ -12,19 +12,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from daemon.files import write_json_atomic
 from handlers import paths
+from handlers.context import PipelineContext
 from handlers.domain.windows import parse_instant, to_wib
 
 STATE_KEY = "ingest.last_end"
 log = structlog.get_logger()
 
 
-def load_last_end(ctx: Any) -> datetime | None:
+def load_last_end(ctx: PipelineContext) -> datetime | None:
     """The ledger's value first; else a `last_run.json` from the original or an operator."""
     state = ctx.ledger.get_state(STATE_KEY)
     if isinstance(state, dict) and isinstance(state.get("last_end"), str):
@@ -32,7 +32,7 @@ def load_last_end(ctx: Any) -> datetime | None:
     return _read_last_run(ctx.root / paths.LAST_RUN)
 
 
-def save_last_end(ctx: Any, end: datetime, *, stub: str | None = None) -> None:
+def save_last_end(ctx: PipelineContext, end: datetime, *, stub: str | None = None) -> None:
     """Record `end`; call only once the window's announcements file is durable."""
     wib_end = to_wib(end).isoformat()
     ctx.ledger.set_state(STATE_KEY, {"last_end": wib_end, "window": stub,

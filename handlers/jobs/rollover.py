@@ -26,6 +26,7 @@ from handlers import paths
 from handlers.adapters.artifacts import build_zip
 from handlers.adapters.mail.message import AlertFile, Digest, build_message
 from handlers.adapters.mail.smtp import MailUnavailable, deliver, outbox_path, write_outbox
+from handlers.context import PipelineContext
 from handlers.domain.window_members import (
     MailWindow,
     Members,
@@ -35,6 +36,7 @@ from handlers.domain.window_members import (
 )
 from handlers.domain.windows import aligned_window, to_wib
 from handlers.jobs.ingest_state import load_last_end
+from handlers.settings import PipelineSettings
 
 STATE_PREFIX = "rollover.window."
 SUMMARY_KEY = "app.rollover"
@@ -42,7 +44,7 @@ SENDING, SENT, CLOSED, WAITING = "sending", "sent", "closed", "waiting"
 log = structlog.get_logger()
 
 
-def run_timer(ctx: Any, now: datetime) -> None:
+def run_timer(ctx: PipelineContext, now: datetime) -> None:
     if not ctx.config.rollover.enabled:
         return
     retry_unsent(ctx, now)
@@ -52,7 +54,7 @@ def run_timer(ctx: Any, now: datetime) -> None:
         _update_summary(ctx, next_start=mail_window.window.end.isoformat())
 
 
-def due_windows(ctx: Any, now: datetime) -> Iterator[MailWindow]:
+def due_windows(ctx: PipelineContext, now: datetime) -> Iterator[MailWindow]:
     """Aligned windows from the cursor on whose end plus the grace period has passed."""
     settings = ctx.config.rollover
     period = timedelta(seconds=settings.period_s)
@@ -67,13 +69,14 @@ def due_windows(ctx: Any, now: datetime) -> Iterator[MailWindow]:
         window = aligned_window(window.end, settings.period_s)
 
 
-def retry_unsent(ctx: Any, now: datetime) -> None:
+def retry_unsent(ctx: PipelineContext, now: datetime) -> None:
     for key, state in ctx.ledger.states_with_prefix(STATE_PREFIX).items():
         if state.get("state") == SENDING:
             send_stored(ctx, key.removeprefix(STATE_PREFIX), state, now)
 
 
-def close_window(ctx: Any, mail_window: MailWindow, now: datetime, *, force: bool = False) -> str:
+def close_window(ctx: PipelineContext, mail_window: MailWindow, now: datetime, *,
+                 force: bool = False) -> str:
     """Close `mail_window` if it is ready (or `force`); returns its state afterwards."""
     name = window_name(mail_window)
     state = ctx.ledger.get_state(STATE_PREFIX + name) or {}
@@ -93,7 +96,7 @@ def close_window(ctx: Any, mail_window: MailWindow, now: datetime, *, force: boo
     return _close(ctx, mail_window, members, pending, now)
 
 
-def _close(ctx: Any, mail_window: MailWindow, members: Members, pending: list[str],
+def _close(ctx: PipelineContext, mail_window: MailWindow, members: Members, pending: list[str],
            now: datetime) -> str:
     name, settings = window_name(mail_window), ctx.config.rollover
     artifact = build_zip(ctx.root, name, members.artifacts(settings.with_pdfs), created_at=now,
@@ -120,7 +123,7 @@ def _close(ctx: Any, mail_window: MailWindow, members: Members, pending: list[st
     return send_stored(ctx, name, state, now)
 
 
-def send_stored(ctx: Any, name: str, state: dict[str, Any], now: datetime) -> str:
+def send_stored(ctx: PipelineContext, name: str, state: dict[str, Any], now: datetime) -> str:
     """Deliver the stored `.eml`; mark the window sent only once the server accepted it."""
     try:
         transport = deliver(ctx.config.mail, ctx.root / state["eml"])
@@ -139,18 +142,18 @@ def send_stored(ctx: Any, name: str, state: dict[str, Any], now: datetime) -> st
     return SENT
 
 
-def _mark_sent(ctx: Any, name: str, state: dict[str, Any]) -> None:
+def _mark_sent(ctx: PipelineContext, name: str, state: dict[str, Any]) -> None:
     _mark(ctx, name, state)
     _update_summary(ctx, last_email={key: state.get(key) for key in (
         "window", "message_id", "sent_at", "transport", "eml")})
 
 
-def _mark(ctx: Any, name: str, state: dict[str, Any]) -> None:
+def _mark(ctx: PipelineContext, name: str, state: dict[str, Any]) -> None:
     ctx.ledger.set_state(STATE_PREFIX + name, state)
     _update_summary(ctx, last_window={"window": name, "state": state["state"]})
 
 
-def _update_summary(ctx: Any, **changes: Any) -> None:
+def _update_summary(ctx: PipelineContext, **changes: Any) -> None:
     summary = ctx.ledger.get_state(SUMMARY_KEY, {}) or {}
     ctx.ledger.set_state(SUMMARY_KEY, {**summary, **changes})
 
@@ -160,7 +163,7 @@ def window_name(mail_window: MailWindow) -> str:
     return f"once-{mail_window.stub}" if mail_window.inclusive else mail_window.stub
 
 
-def _not_ingested(ctx: Any, mail_window: MailWindow) -> list[str]:
+def _not_ingested(ctx: PipelineContext, mail_window: MailWindow) -> list[str]:
     """The exchange has not been asked up to the window's end yet (ingest is on)."""
     if not ctx.config.ingest.enabled:
         return []
@@ -171,7 +174,7 @@ def _not_ingested(ctx: Any, mail_window: MailWindow) -> list[str]:
     return [f"{inbox} (not yet fetched up to {mail_window.window.end:%H:%M} WIB)"]
 
 
-def late_alerts(ctx: Any, now: datetime) -> list[Path]:
+def late_alerts(ctx: PipelineContext, now: datetime) -> list[Path]:
     """Alerts filed under a recent window that had closed already, and never emailed since."""
     states = ctx.ledger.states_with_prefix(STATE_PREFIX)
     included = {path for state in states.values() for path in state.get("alerts") or []}
@@ -186,7 +189,7 @@ def late_alerts(ctx: Any, now: datetime) -> list[Path]:
     return late
 
 
-def _relative(ctx: Any, path: Path) -> str:
+def _relative(ctx: PipelineContext, path: Path) -> str:
     return path.relative_to(ctx.root).as_posix()
 
 
@@ -202,8 +205,8 @@ def filing_counts(paths: list[Path]) -> dict[str, int]:
     return dict(counts)
 
 
-def period_s(settings: Any) -> float:
-    return float(getattr(settings, "app", settings).rollover.tick_s)
+def period_s(settings: PipelineSettings) -> float:
+    return settings.rollover.tick_s
 
 
 ROLLOVER_JOB = TimerJob(name="rollover", period_s=period_s, run=run_timer)

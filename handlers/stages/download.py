@@ -23,8 +23,8 @@ from daemon.config import SettingsReader
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic, write_json_atomic
 from handlers import paths
-from handlers.adapters.http import client
 from handlers.adapters.pdf_fetch import FetchMissing, FetchRefused, FetchUnavailable, fetch_pdf
+from handlers.context import PipelineContext
 from handlers.domain import attachments as names
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.domain.announcements import read_batch
@@ -69,7 +69,7 @@ class DownloadPending(TransientError):
     code = "download_failed"
 
 
-def handle(path: Path, ctx: Any) -> list[Path]:
+def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     stub, records = _read(path)
     outputs: list[Path] = []
     pending: list[str] = []
@@ -88,8 +88,8 @@ def _read(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
                             {"doc": {"filename": path.name}}) from None
 
 
-def download_announcement(ctx: Any, record: dict[str, Any], stub: str | None, source: str,
-                          pending: list[str]) -> list[Path]:
+def download_announcement(ctx: PipelineContext, record: dict[str, Any], stub: str | None,
+                          source: str, pending: list[str]) -> list[Path]:
     attachments = record.get("attachments") or []
     if not any(names.is_idx_format(a) for a in attachments):
         alert_non_idx(ctx, record, attachments)
@@ -99,7 +99,7 @@ def download_announcement(ctx: Any, record: dict[str, Any], stub: str | None, so
     return outputs
 
 
-def download_attachment(ctx: Any, record: dict[str, Any], attachment: dict[str, Any],
+def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str, Any],
                         stub: str | None, source: str, pending: list[str]) -> list[Path]:
     pdf = ctx.root / paths.DOWNLOAD_KINDS[names.kind_of(attachment)] / names.local_name(
         record, attachment)
@@ -108,7 +108,7 @@ def download_attachment(ctx: Any, record: dict[str, Any], attachment: dict[str, 
         return [sidecar, pdf] if pdf.is_file() else []
     settings: DownloadSettings = ctx.config.download
     try:
-        body = fetch_pdf(client(ctx), attachment["url"], allowed_hosts=settings.allowed_hosts,
+        body = fetch_pdf(ctx.http, attachment["url"], allowed_hosts=settings.allowed_hosts,
                          max_bytes=settings.max_bytes, max_redirects=settings.max_redirects)
     except FetchRefused as error:
         alert(ctx, error.code, record, attachment, pdf, reason=error.reason, error=str(error))
@@ -159,13 +159,14 @@ def _failure_key(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> st
     return FAILURES_KEY + names.attachment_key(record, attachment)[:32]
 
 
-def _gave_up(ctx: Any, record: Mapping[str, Any], attachment: Mapping[str, Any]) -> bool:
+def _gave_up(ctx: PipelineContext, record: Mapping[str, Any], attachment: Mapping[str,
+             Any]) -> bool:
     failures = ctx.ledger.get_state(_failure_key(record, attachment), {}) or {}
     return int(failures.get("count", 0)) >= ctx.config.download.attempts
 
 
-def _count_failure(ctx: Any, record: dict[str, Any], attachment: dict[str, Any], pdf: Path,
-                   error: str, pending: list[str]) -> None:
+def _count_failure(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str, Any],
+                   pdf: Path, error: str, pending: list[str]) -> None:
     key = _failure_key(record, attachment)
     count = int((ctx.ledger.get_state(key, {}) or {}).get("count", 0)) + 1
     ctx.ledger.set_state(key, {"count": count, "url": attachment["url"], "error": error})
@@ -177,7 +178,7 @@ def _count_failure(ctx: Any, record: dict[str, Any], attachment: dict[str, Any],
         pending.append(pdf.name)
 
 
-def alert(ctx: Any, code: str, record: Mapping[str, Any], attachment: Mapping[str, Any],
+def alert(ctx: PipelineContext, code: str, record: Mapping[str, Any], attachment: Mapping[str, Any],
           pdf: Path, **details: Any) -> Path:
     doc = {"filename": pdf.name, "url": attachment.get("url"),
            "original_name": names.original_name(attachment)}
@@ -188,7 +189,8 @@ def alert(ctx: Any, code: str, record: Mapping[str, Any], attachment: Mapping[st
     return write_alert(ctx.root, built, durable=ctx.durable)
 
 
-def alert_non_idx(ctx: Any, record: Mapping[str, Any], attachments: list[dict[str, Any]]) -> None:
+def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any], attachments: list[dict[str,
+                  Any]]) -> None:
     links = [a.get("url") for a in attachments]
     doc = {"filename": f"{names.safe_part(str(record.get('ticker') or ''), 12)}_"
                        f"{names.attachment_key(record, {})[:10]}", "links": links}

@@ -22,14 +22,14 @@ import structlog
 from daemon.errors import RejectedInput
 from daemon.files import write_json_atomic
 from handlers import paths
-from handlers.adapters.company_map import current_map
-from handlers.adapters.sinks import SinkRefused, sink_for
+from handlers.adapters.sinks import SinkRefused
 from handlers.context import PipelineContext
 from handlers.domain import alerts
 from handlers.domain.filings.aggregate import aggregate, split_legs
 from handlers.domain.filings.rows import Filing, build_filing, document_url, normalize_symbol
 from handlers.domain.filings.validate import Reason, reason, rejecting, validate
 from handlers.domain.ksei.records import ParsedForm
+from handlers.filings_config import FilingsSettings
 
 SCHEMA = "idxd.filings/1"
 INSERTED, PRESENT, REJECTED, ERROR = "inserted", "already_present", "rejected", "error"
@@ -47,7 +47,7 @@ class Judged:
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     form = read_form(path)
     settings = ctx.config.filings
-    company = current_map(ctx).get(normalize_symbol(form.symbol))
+    company = ctx.company_map.rows.get(normalize_symbol(form.symbol))
     legs = split_legs(form)
     if not legs:
         return _no_chain(path, ctx, form)
@@ -76,7 +76,7 @@ def store(ctx: PipelineContext, accepted: list[Judged]) -> None:
     """Insert the accepted filings once; TransientError propagates (the file waits)."""
     if not accepted:
         return
-    sink = sink_for(ctx)
+    sink = ctx.sink
     try:
         inserted = sink.insert([j.filing.row for j in accepted])
         earlier = [j.filing.row["dedup_key"] for j in accepted
@@ -95,7 +95,7 @@ def store(ctx: PipelineContext, accepted: list[Judged]) -> None:
 
 
 def _alert_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
-               settings: Any) -> Path | None:
+               settings: FilingsSettings) -> Path | None:
     blocking = rejecting(item.reasons, settings)
     if item.outcome == ERROR:
         reasons = [reason("sink_error", {"error": item.error}, scope="system"), *item.reasons]

@@ -21,7 +21,6 @@ from rapidfuzz import fuzz, process
 from daemon.errors import RejectedInput
 from daemon.files import fit_name, sha256_file, write_json_atomic
 from handlers import paths
-from handlers.adapters.company_map import current_map
 from handlers.adapters.pdf_text import extract_text
 from handlers.context import PipelineContext
 from handlers.domain.ksei.form import FormFields, parse_form
@@ -36,7 +35,7 @@ NAME_MAX_BYTES = 255  # the usual filesystem limit on one name
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     announcement = read_sidecar(path)
     try:
-        form = parse_pdf(path, announcement, current_map(ctx))
+        form = parse_pdf(path, announcement, ctx.company_map.rows)
     except RejectedInput as error:
         error.details = {"doc": document_context(path, announcement),
                          "announcement": announcement, **error.details}

@@ -1,10 +1,10 @@
-"""current_map(ctx): what the parser and generator read, and the original's checksum."""
+"""ctx.company_map.rows: what the parser and generator read, and the original's checksum."""
 
 from __future__ import annotations
 
 import json
 
-from handlers.adapters.company_map import checksum, current_map, save_cache
+from handlers.adapters.company_map import checksum, save_cache
 from tests.conftest import FIXTURES
 
 
@@ -23,15 +23,15 @@ def test_checksum_changes_when_a_price_changes() -> None:
 
 def test_current_map_falls_back_to_the_bundled_snapshot(make_ctx) -> None:
     ctx = make_ctx()
-    company = current_map(ctx)["SRTG.JK"]
+    company = ctx.company_map.rows["SRTG.JK"]
     assert company["company_name"].startswith("PT Saratoga")
-    assert len(current_map(ctx)) == 957
+    assert len(ctx.company_map.rows) == 957
 
 
 def test_current_map_prefers_the_cache_and_follows_a_save(make_ctx) -> None:
     ctx = make_ctx()
     row = {"company_name": "PT New Listing Tbk", "sector": "Energy", "sub_sector": "Oil",
            "last_close_price": 100.0, "latest_close_date": "2026-05-01"}
-    save_cache(ctx, {"NEWX.JK": row}, {"row_count": 1})
-    assert current_map(ctx) == {"NEWX.JK": row}
-    assert list(current_map(make_ctx(root=ctx.root))) == ["NEWX.JK"]
+    ctx.use_company_map(save_cache(ctx.root, {"NEWX.JK": row}, {"row_count": 1}))
+    assert ctx.company_map.rows == {"NEWX.JK": row}
+    assert list(make_ctx(root=ctx.root).company_map.rows) == ["NEWX.JK"]

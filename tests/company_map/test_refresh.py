@@ -35,7 +35,7 @@ def seed_cache(ctx, generated_at: datetime, rows: dict | None = None) -> None:
                                 "latest_close_date": "2026-04-01"}}
     meta = cmap.build_meta(rows, source="test", table="idx_company_report",
                            generated_at=generated_at)
-    cmap.save_cache(ctx, rows, meta)
+    ctx.use_company_map(cmap.save_cache(ctx.root, rows, meta))
 
 
 def test_a_refresh_pages_through_the_table_and_reproduces_the_bundled_checksum(
@@ -50,7 +50,7 @@ def test_a_refresh_pages_through_the_table_and_reproduces_the_bundled_checksum(
     assert loaded.meta["row_count"] == 957 and loaded.meta["generated_at"] == "2026-04-24T12:00:00Z"
     on_disk = json.loads(cmap.cache_paths(ctx.root)[1].read_text())
     assert on_disk["checksum"] == bundled_meta()["checksum"]
-    assert cmap.current_map(ctx)["SRTG.JK"]["sector"] == "Financials"
+    assert ctx.company_map.rows["SRTG.JK"]["sector"] == "Financials"
     assert source.requests[0].args["select"] == "symbol,company_name,sector,sub_sector," \
                                                 "last_close_price,latest_close_date"
 
@@ -62,11 +62,11 @@ def test_a_stale_map_is_refreshed_by_the_timer_and_a_fresh_one_is_not(
     seed_cache(ctx, NOW - timedelta(hours=11))
 
     refresher.run_timer(ctx, NOW)
-    assert source.requests == [] and list(cmap.current_map(ctx)) == ["AAAA.JK"]
+    assert source.requests == [] and list(ctx.company_map.rows) == ["AAAA.JK"]
 
     refresher.run_timer(ctx, NOW + timedelta(hours=1, minutes=1))
-    assert len(cmap.current_map(ctx)) == 957
-    assert cmap.current_loaded(ctx).meta["generated_at"] == "2026-04-24T13:01:00Z"
+    assert len(ctx.company_map.rows) == 957
+    assert ctx.company_map.meta["generated_at"] == "2026-04-24T13:01:00Z"
 
 
 def test_get_keeps_the_cache_when_the_row_count_is_unchanged(make_ctx, httpserver) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from handlers.adapters.sinks import sink_for
 from handlers.domain.filings.aggregate import aggregate, split_legs
 from handlers.domain.ksei.records import ParsedForm, TransactionRow
 from handlers.stages import generate
@@ -47,7 +46,7 @@ def test_multi_type_form_splits_into_chained_filings(make_ctx):
     assert rows[1]["share_percentage_after"] == "6.978"
     assert (rows[0]["price"], rows[1]["price"]) == ("140.000", "135.000")
     assert [f["outcome"] for f in filings] == ["inserted", "inserted"]
-    assert len(sink_for(ctx).rows()) == 2
+    assert len(ctx.sink.rows()) == 2
 
 
 def test_others_rows_take_what_buys_and_sells_leave():
@@ -66,4 +65,4 @@ def test_a_chain_that_cannot_explain_the_holdings_is_alerted_not_dropped(make_ct
     alert = json.loads(outputs[1].read_text())
     assert (alert["category"], alert["code"]) == ("not_inserted", "mixed_transaction_type")
     assert alert["symbol"] == "SRTG.JK" and alert["holder_name"] == "Unitras Pertama"
-    assert sink_for(ctx).rows() == []
+    assert ctx.sink.rows() == []

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from handlers.adapters.sinks import sink_for
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, expected_filings, from_example
 
@@ -25,7 +24,7 @@ def stored(make_ctx):
     ctx = make_ctx()
     outputs = [generate.handle(drop(ctx.root, f"form-{i}.json", from_example(ex)), ctx)
                for i, ex in enumerate(examples())]
-    return ctx, outputs, sink_for(ctx).rows()
+    return ctx, outputs, ctx.sink.rows()
 
 
 def test_rows_match_the_original_in_every_database_column(stored):

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from handlers.adapters.sinks import sink_for
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, form, from_example, row
 
@@ -19,7 +18,7 @@ def test_same_file_twice_leaves_one_row_and_identical_outputs(make_ctx):
     content = first[0].read_bytes()
     second = generate.handle(path, ctx)
     assert second == first and second[0].read_bytes() == content
-    assert len(sink_for(ctx).rows()) == 1
+    assert len(ctx.sink.rows()) == 1
 
 
 def test_replay_after_a_crash_between_insert_and_ledger(make_ctx, monkeypatch):
@@ -33,11 +32,11 @@ def test_replay_after_a_crash_between_insert_and_ledger(make_ctx, monkeypatch):
         patch.setattr(generate, "write_json_atomic", crash)
         with pytest.raises(OSError):
             generate.handle(path, ctx)
-    assert len(sink_for(ctx).rows()) == 1  # the insert happened, the outcome was never written
+    assert len(ctx.sink.rows()) == 1  # the insert happened, the outcome was never written
     (output,) = generate.handle(path, ctx)
     record = json.loads(output.read_text())
     assert [f["outcome"] for f in record["filings"]] == ["inserted"]
-    assert len(sink_for(ctx).rows()) == 1
+    assert len(ctx.sink.rows()) == 1
 
 
 def test_same_filing_from_another_document_is_already_present(make_ctx):
@@ -50,7 +49,7 @@ def test_same_filing_from_another_document_is_already_present(make_ctx):
     (output,) = generate.handle(drop(ctx.root, "b.json", again), ctx)
     record = json.loads(output.read_text())
     assert [f["outcome"] for f in record["filings"]] == ["already_present"]
-    assert len(sink_for(ctx).rows()) == 1
+    assert len(ctx.sink.rows()) == 1
 
 
 def test_warning_alert_is_written_once(make_ctx):

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from handlers.adapters.sinks import sink_for
 from handlers.stages import generate
 from tests.filings.forms import drop, form, row
 
@@ -58,7 +57,7 @@ def test_each_code_is_raised_and_routed(make_ctx, name):
     assert code in [r["code"] for r in alert["reasons"]]
     assert alert["category"] == category
     (filing,) = result["filings"]
-    stored = len(sink_for(ctx).rows())
+    stored = len(ctx.sink.rows())
     if category == REJECT:
         assert (filing["outcome"], stored) == ("rejected", 0)
         assert alert["code"] in ctx.config.filings.reject_codes  # headed by a rejecting code
@@ -90,10 +89,10 @@ def test_warning_alert_names_the_market_reference(make_ctx):
 
 def test_publish_time_missing_dates_the_filing_by_its_last_transaction(make_ctx):
     ctx, _, _ = run(make_ctx, CASES["publish_time_missing"][0])
-    assert sink_for(ctx).rows()[0]["timestamp"] == "2026-04-24T00:00:00"
+    assert ctx.sink.rows()[0]["timestamp"] == "2026-04-24T00:00:00"
 
 
 def test_reject_codes_are_a_setting(make_ctx):
     ctx = make_ctx(env={"FILINGS_REJECT_CODES": "missing_required_field"})
     generate.handle(drop(ctx.root, "p.json", CASES["percent_discrepancy"][0]), ctx)
-    assert len(sink_for(ctx).rows()) == 1
+    assert len(ctx.sink.rows()) == 1

@@ -38,7 +38,7 @@ def ctx(make_ctx: Callable[..., PipelineContext]) -> PipelineContext:
 
 def inbox_pdf(ctx: PipelineContext, parsed: ParsedForm, *, sidecar: dict[str, Any] | None,
               layout: FormLayout | None = None) -> Path:
-    path = build_form_pdf(parsed, ctx.path("downloads", "idx-format", PDF_NAME), layout=layout)
+    path = build_form_pdf(parsed, ctx.root / "downloads" / "idx-format" / PDF_NAME, layout=layout)
     if sidecar is not None:
         write_json_atomic(path.with_name(PDF_NAME + ".meta.json"), sidecar, durable=False)
     return path
@@ -48,7 +48,7 @@ def test_writes_the_parsed_record_with_its_announcement(
         ctx: PipelineContext, examples: dict[str, ParsedForm]) -> None:
     pdf = inbox_pdf(ctx, examples["SRTG.JK"], sidecar=SIDECAR)
     (output,) = handle(pdf, ctx)
-    assert output == ctx.path("data", "parsed", "LK-24042026-7431-00.pdf-0.json")
+    assert output == ctx.root / "data" / "parsed" / "LK-24042026-7431-00.pdf-0.json"
     record = json.loads(output.read_text(encoding="utf-8"))
     assert record["schema"] == SCHEMA
     assert record["announcement"] == SIDECAR
@@ -108,7 +108,7 @@ def test_equal_holdings_are_written_with_the_review_flag(ctx: PipelineContext) -
 
 
 def test_a_rejection_carries_the_document_and_the_announcement(ctx: PipelineContext) -> None:
-    pdf = ctx.path("downloads", "idx-format", PDF_NAME)
+    pdf = ctx.root / "downloads" / "idx-format" / PDF_NAME
     pdf.parent.mkdir(parents=True)
     pdf.write_bytes(b"")
     write_json_atomic(pdf.with_name(PDF_NAME + ".meta.json"), SIDECAR, durable=False)
@@ -118,7 +118,7 @@ def test_a_rejection_carries_the_document_and_the_announcement(ctx: PipelineCont
     assert caught.value.details["doc"] == {"filename": PDF_NAME, "url": URL,
                                            "title": SIDECAR["title"]}
     assert caught.value.details["announcement"] == SIDECAR
-    assert not ctx.path("data", "parsed").exists()
+    assert not (ctx.root / "data" / "parsed").exists()
 
 
 def test_the_operator_alert_names_the_code_and_the_announcement(
@@ -133,7 +133,7 @@ def test_the_operator_alert_names_the_code_and_the_announcement(
         quarantine_path=f"quarantine/parse/{PDF_NAME}", code=error.code,
         error_type="RejectedInput", message=error.message, details=error.details, attempts=1,
         sha256="0" * 64))
-    (alert_file,) = ctx.path("alerts").iterdir()
+    (alert_file,) = (ctx.root / "alerts").iterdir()
     alert = json.loads(alert_file.read_text(encoding="utf-8"))
     assert (alert["code"], alert["stage"]) == ("symbol_missing", "parser")
     assert alert["context"]["doc"]["url"] == URL

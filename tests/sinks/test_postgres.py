@@ -10,7 +10,6 @@ import psycopg
 import pytest
 
 from daemon.errors import TransientError
-from handlers.adapters.sinks import sink_for
 from handlers.adapters.sinks.postgres import PostgresSink
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
@@ -30,7 +29,7 @@ def test_schema_is_applied_and_rows_are_exact(make_ctx, pg_cluster, pg_table):
     ctx = pg_ctx(make_ctx, pg_cluster, pg_table)
     for i, example in enumerate(examples()):
         generate.handle(drop(ctx.root, f"f{i}.json", from_example(example)), ctx)
-    rows = sink_for(ctx).rows()
+    rows = ctx.sink.rows()
     assert [r["symbol"] for r in rows] == ["SRTG.JK", "BYAN.JK"]
     assert rows[1]["price"] == Decimal("12248.217")
     assert rows[0]["share_percentage_after"] == Decimal("24.841")

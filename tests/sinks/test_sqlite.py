@@ -7,7 +7,6 @@ import sqlite3
 import pytest
 
 from daemon.errors import TransientError
-from handlers.adapters.sinks import sink_for
 from handlers.adapters.sinks.sqlite import SqliteSink
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
@@ -30,14 +29,14 @@ def test_rows_survive_a_new_context(make_ctx, tmp_path):
     first.close()
     again = make_ctx(root=root)
     generate.handle(drop(root, "srtg.json", from_example(examples()[0])), again)
-    assert len(sink_for(again).rows()) == 1
+    assert len(again.sink.rows()) == 1
 
 
 def test_a_locked_database_is_transient(make_ctx):
-    ctx = make_ctx()
-    path = ctx.root / "state" / "filings.sqlite3"
+    root = make_ctx().root
+    path = root / "state" / "filings.sqlite3"
     sink = SqliteSink(path, busy_timeout_s=0.05)
-    ctx.provide("sink", sink)
+    ctx = make_ctx(root=root, sink=sink)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     parsed = drop(ctx.root, "srtg.json", from_example(examples()[0]))

@@ -9,7 +9,6 @@ import pytest
 from structlog.testing import capture_logs
 
 from daemon.errors import TransientError
-from handlers.adapters.sinks import sink_for
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
 from tests.sinks.fake_postgrest import FakePostgrest
@@ -50,7 +49,7 @@ def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
 def test_reads_are_paginated_until_the_exact_count(ctx, postgrest):
     for n in range(5):
         postgrest.rows[f"k{n}"] = {"id": n + 1, "dedup_key": f"k{n}", "source": f"s{n}"}
-    rows = sink_for(ctx).rows()
+    rows = ctx.sink.rows()
     assert [r["dedup_key"] for r in rows] == ["k0", "k1", "k2", "k3", "k4"]
     gets = [s for s in postgrest.seen if s.method == "GET"]
     assert [(g.args["offset"], g.args["limit"]) for g in gets] == [("0", "2"), ("2", "2"),

@@ -1,29 +1,20 @@
 """Where filings are stored: one small interface, three backends, chosen by settings.
 
-`sink_for(ctx)` returns the context's shared sink, opened on first use from
-`ctx.config.filings.sink` (`SINK=sqlite|supabase|postgres`, or `[sink] kind`) and closed with
-the context. Tests put a ready sink in place with `ctx.provide("sink", ...)`.
+`open_sink(settings, root)` opens the backend that `[sink] kind` (or `SINK=sqlite|supabase|
+postgres`) names; the context opens it on first use as `ctx.sink` and closes it with itself.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from handlers.adapters.sinks.base import Sink, SinkRefused
 from handlers.filings_config import SinkSettings
 
-RESOURCE = "sink"
-
-__all__ = ["RESOURCE", "Sink", "SinkRefused", "open_sink", "sink_for"]
+__all__ = ["Sink", "SinkRefused", "open_sink"]
 
 
-def sink_for(ctx: Any) -> Sink:
-    sink: Sink = ctx.resource(RESOURCE, open_sink, close_sink)
-    return sink
-
-
-def open_sink(ctx: Any) -> Sink:
-    settings: SinkSettings = ctx.config.filings.sink
+def open_sink(settings: SinkSettings, root: Path) -> Sink:
     if settings.kind == "supabase":
         from handlers.adapters.sinks.supabase import SupabaseSink
 
@@ -38,8 +29,4 @@ def open_sink(ctx: Any) -> Sink:
     from handlers.adapters.sinks.sqlite import SqliteSink
 
     path = settings.sqlite_path
-    return SqliteSink(path if path.is_absolute() else ctx.root / path, settings.table)
-
-
-def close_sink(sink: Sink) -> None:
-    sink.close()
+    return SqliteSink(path if path.is_absolute() else root / path, settings.table)
