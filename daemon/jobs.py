@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from daemon.retry import Interrupted
 from daemon.stages import TimerJob
 
 log = structlog.get_logger()
@@ -49,6 +50,8 @@ class JobRunner:
                 job.run(self._ctx, datetime.now(UTC))
             log.debug("timer.ran", job=job.name,
                       duration_ms=round((time.monotonic() - started) * 1e3))
+        except Interrupted:
+            log.info("timer.interrupted", job=job.name)
         except Exception:
             log.exception("timer.failed", job=job.name)
         finally:

@@ -70,7 +70,7 @@ class Daemon:
         self.ledger = Ledger.open(self.root)
         recovered = self.ledger.recover()
         stale = remove_stale_temp_files(self.root)
-        self.ctx = self.app.open_context(self.settings)
+        self.ctx = self.app.open_context(self.settings, self.stopping)
         self.processor = FileProcessor(self.app, self.ctx, self.ledger, lambda: self.settings,
                                        self.stopping)
         engine = self.settings.engine

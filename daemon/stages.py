@@ -21,6 +21,7 @@ from daemon.globs import example_name, patterns_overlap
 
 if TYPE_CHECKING:
     from daemon.config import Settings
+    from daemon.retry import StopEvent
 
 
 class Context(Protocol):
@@ -45,6 +46,9 @@ class Stage(Generic[ContextT]):
     patterns: tuple[str, ...]
     handler: Callable[[Path, ContextT], list[Path]]
     concurrency: int = 1
+    # The stage's own retry budget, read from its context (so SIGHUP can change it); None:
+    # the engine's `retry_attempts`.
+    retry_attempts: Callable[[ContextT], int] | None = None
 
     def accepts(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.patterns)
@@ -90,7 +94,8 @@ class App(Generic[AppSettingsT, ContextT]):
     name: str
     stages: Sequence[Stage[ContextT]]
     load_settings: Callable[[Mapping[str, Any], Mapping[str, str]], AppSettingsT]
-    open_context: Callable[[Settings[AppSettingsT]], ContextT]
+    # Called with the settings and the engine's stop signal, which the context's waits obey.
+    open_context: Callable[[Settings[AppSettingsT], StopEvent], ContextT]
     timer_jobs: Sequence[TimerJob[AppSettingsT, ContextT]] = ()
     report_failure: Callable[[ContextT, Failure], None] | None = None
     commands: Sequence[Command[AppSettingsT]] = ()

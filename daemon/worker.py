@@ -109,10 +109,17 @@ class FileProcessor:
             log.warning("file.retrying", attempt=claim.attempts + state.attempt_number,
                         error=str(error), wait_s=round(state.upcoming_sleep, 2))
 
-        retrying = build_retrying(self._settings().engine, self._stopping, on_retry)
+        retrying = build_retrying(self._settings().engine, self._stopping, on_retry,
+                                  attempts=self._attempts(stage))
         outputs: list[Path] = retrying(_resource_errors_are_transient, stage.handler, path,
                                        self.ctx)
         return list(outputs or [])
+
+    def _attempts(self, stage: Stage[Any]) -> int:
+        """The stage's retry budget, else the engine's."""
+        if stage.retry_attempts is not None:
+            return stage.retry_attempts(self.ctx)
+        return self._settings().engine.retry_attempts
 
     def _give_up(self, stage: Stage[Any], relative_path: str, sha256: str, claim: Claim,
                  error: TransientError, started: float) -> Outcome:
@@ -126,7 +133,7 @@ class FileProcessor:
             self._report(ErrorRecord(
                 stage=stage.name, source_path=relative_path, sha256=sha256,
                 code=RETRIES_EXHAUSTED, error_type=type(error).__name__, message=str(error),
-                attempts=engine.retry_attempts, first_attempt_at=utc_iso(time.time()),
+                attempts=self._attempts(stage), first_attempt_at=utc_iso(time.time()),
                 failed_at=utc_iso(time.time()),
                 details={"retry_in_s": engine.failed_retry_s}), quarantine_path="")
         return Outcome(FAILED)

@@ -23,7 +23,7 @@ from handlers.stages import bucketize, download, generate, parse
 
 STAGES: tuple[Stage[PipelineContext], ...] = (
     Stage("download", paths.inbox(paths.ANNOUNCEMENTS), ("*.json",), download.handle,
-          concurrency=download.CONCURRENCY),
+          concurrency=download.CONCURRENCY, retry_attempts=download.retry_attempts),
     Stage("parse", paths.inbox(paths.IDX_FORMS), ("*.pdf",), parse.handle, concurrency=2),
     Stage("generate", paths.inbox(paths.PARSED), ("*.json",), generate.handle, concurrency=2),
     Stage("bucketize", paths.inbox(paths.ALERTS), ("*.json",), bucketize.handle, concurrency=1),

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
+import structlog
+from tenacity import RetryCallState, Retrying
 
 from daemon.config import Settings
 from daemon.ledger import Ledger
+from daemon.retry import StopEvent, build_retrying, interruptible_wait
 from handlers.adapters.company_map import LoadedMap, load_local
 from handlers.adapters.http import build_client
 from handlers.adapters.sinks import Sink, open_sink
@@ -27,6 +30,7 @@ if TYPE_CHECKING:  # the settings module imports the adapters this module builds
     from handlers.settings import PipelineSettings
 
 T = TypeVar("T")
+log = structlog.get_logger()
 
 
 def utc_now() -> datetime:
@@ -61,6 +65,9 @@ class Lazy(Generic[T]):
 @dataclass
 class PipelineContext:
     settings: Settings[PipelineSettings]
+    # The engine's stop signal: every wait of the pipeline (a backoff, a polite pause) ends
+    # early, raising `Interrupted`, once it is set.
+    stopping: StopEvent = field(default_factory=threading.Event)
     clock: Callable[[], datetime] = utc_now
     sink_override: Sink | None = None  # a ready sink (tests), instead of the configured one
     _http: Lazy[httpx.Client] = field(init=False, repr=False)
@@ -117,6 +124,15 @@ class PipelineContext:
         """New settings after SIGHUP; adapters already open keep theirs until restart."""
         self.settings = settings
 
+    def retrying(self, *, attempts: int, initial_s: float) -> Retrying:
+        """The engine's retry policy with this caller's budget, for a job's own requests."""
+        return build_retrying(self.settings.engine, self.stopping, attempts=attempts,
+                              initial_s=initial_s, on_retry=_log_retry)
+
+    def pause(self, seconds: float) -> None:
+        """A polite pause between two requests; a stop ends it with `Interrupted`."""
+        interruptible_wait(self.stopping)(seconds)
+
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
         return self.clock()
@@ -126,5 +142,12 @@ class PipelineContext:
             lazy.close()
 
 
-def open_context(settings: Settings[PipelineSettings]) -> PipelineContext:
-    return PipelineContext(settings=settings)
+def open_context(settings: Settings[PipelineSettings],
+                 stopping: StopEvent | None = None) -> PipelineContext:
+    return PipelineContext(settings=settings, stopping=stopping or threading.Event())
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("request.retrying", attempt=state.attempt_number, error=str(error),
+                wait_s=round(state.upcoming_sleep, 2))

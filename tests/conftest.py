@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from daemon.config import EngineSettings, Settings
+from daemon.retry import StopEvent
 from handlers.adapters.sinks import Sink
 from handlers.context import PipelineContext
 from handlers.settings import load_pipeline_settings
@@ -31,13 +33,14 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., PipelineContext]]:
     made: list[PipelineContext] = []
 
     def build(document: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
-              root: Path | None = None, sink: Sink | None = None, **engine: Any
-              ) -> PipelineContext:
+              root: Path | None = None, sink: Sink | None = None,
+              stopping: StopEvent | None = None, **engine: Any) -> PipelineContext:
         settings = Settings(
             engine=EngineSettings(root=root or tmp_path / "root", durable_writes=False, **engine),
             app=load_pipeline_settings(document or {}, env or {}),
         )
-        ctx = PipelineContext(settings=settings, sink_override=sink)
+        ctx = PipelineContext(settings=settings, sink_override=sink,
+                              stopping=stopping or threading.Event())
         made.append(ctx)
         return ctx
 

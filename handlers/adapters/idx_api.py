@@ -1,21 +1,21 @@
 """Asking the exchange for the ownership announcements of a window, page by page.
 
 One query per WIB calendar day of the window (the exchange was seen to clip multi-day ranges),
-paginated until a short or empty page. Timeouts, network errors, 429 and 5xx are retried here
-with backoff, because this runs in a timer job, not a handler; a polite pause separates every
-request. Exhausted retries raise `TransientError`; any other 4xx raises `ExchangeRefused`, and
-either way the caller leaves the ingest state where it was.
+paginated until a short or empty page. Timeouts, network errors, 429 and 5xx raise
+`TransientError`, which the caller's retry policy (the engine's, with the ingest budget) retries;
+a polite pause separates every request. Exhausted retries re-raise `TransientError`; any other
+4xx raises `ExchangeRefused`, and either way the caller leaves the ingest state where it was.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
+from tenacity import Retrying
 
 from daemon.errors import TransientError
 from handlers.domain.windows import Window
@@ -23,7 +23,7 @@ from handlers.domain.windows import Window
 if TYPE_CHECKING:
     from handlers.jobs.ingest import IngestSettings
 
-Sleep = Callable[[float], None]
+Pause = Callable[[float], None]
 log = structlog.get_logger()
 
 
@@ -36,42 +36,28 @@ class ExchangeRefused(Exception):
 
 
 def fetch_window(http: httpx.Client, settings: IngestSettings, window: Window,
-                 sleep: Sleep = time.sleep) -> list[dict[str, Any]]:
+                 retrying: Retrying, pause: Pause) -> list[dict[str, Any]]:
     """Every item the exchange lists for the window's days (not yet filtered by time)."""
     items: list[dict[str, Any]] = []
     for index, day in enumerate(window.days()):
         if index:
-            sleep(settings.pause_s)
-        items += fetch_day(http, settings, day, sleep)
+            pause(settings.pause_s)
+        items += fetch_day(http, settings, day, retrying, pause)
     return items
 
 
-def fetch_day(http: httpx.Client, settings: IngestSettings, day: date,
-              sleep: Sleep) -> list[dict[str, Any]]:
+def fetch_day(http: httpx.Client, settings: IngestSettings, day: date, retrying: Retrying,
+              pause: Pause) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in range(1, settings.max_pages + 1):
         if page > 1:
-            sleep(settings.pause_s)
-        batch = fetch_page(http, settings, day, page, sleep)
+            pause(settings.pause_s)
+        batch: list[dict[str, Any]] = retrying(_request_page, http, settings, day, page)
         items += batch
         if len(batch) < settings.page_size:
             return items
     log.warning("ingest.page_limit_reached", day=day.isoformat(), pages=settings.max_pages)
     return items
-
-
-def fetch_page(http: httpx.Client, settings: IngestSettings, day: date, page: int,
-               sleep: Sleep) -> list[dict[str, Any]]:
-    for attempt in range(1, settings.attempts + 1):
-        try:
-            return _request_page(http, settings, day, page)
-        except TransientError as error:
-            log.warning("ingest.page_retrying", day=day.isoformat(), page=page,
-                        attempt=attempt, error=str(error))
-            if attempt == settings.attempts:
-                raise
-            sleep(settings.backoff_s * 2 ** (attempt - 1))
-    raise AssertionError("unreachable: attempts is at least 1")
 
 
 def query_params(settings: IngestSettings, day: date, page: int) -> dict[str, str | int]:

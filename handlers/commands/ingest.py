@@ -7,7 +7,6 @@ would; with explicit window options it leaves that state alone, as the original 
 from __future__ import annotations
 
 import argparse
-import time
 
 from daemon.config import Settings
 from daemon.errors import ExitCode
@@ -24,7 +23,7 @@ def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) 
         if is_auto(args):
             return ExitCode.OK if ingest_auto(ctx, ctx.now()) else ExitCode.FAILURE
         window = window_from_args(args, ctx.now(), ctx)
-        return ExitCode.OK if run_guarded(ctx, window, time.sleep) else ExitCode.FAILURE
+        return ExitCode.OK if run_guarded(ctx, window) else ExitCode.FAILURE
     except ValueError as error:
         print(f"idxd ingest: {error}")
         return ExitCode.BAD_CONFIG

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from contextlib import closing
 from dataclasses import replace
 from datetime import datetime
@@ -72,7 +71,7 @@ def run_window(settings: Settings[PipelineSettings], window: Window, *, ingest: 
 
 
 def ingest_once(ctx: PipelineContext, window: Window, auto: bool) -> bool:
-    if not run_guarded(ctx, window, time.sleep):
+    if not run_guarded(ctx, window):
         return False
     if auto:  # like the timer: the state advances only once the file is on disk
         save_last_end(ctx, window.end, stub=window.stub)

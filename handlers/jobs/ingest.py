@@ -10,7 +10,6 @@ end advance, so a failed tick leaves the window to the next one. `idxd ingest`
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,12 +70,12 @@ def read_ingest_settings(document: Mapping[str, Any], env: Mapping[str, str]) ->
     )
 
 
-def ingest_window(ctx: PipelineContext, window: windows.Window,
-                  sleep: idx_api.Sleep = time.sleep) -> tuple[Path, int]:
+def ingest_window(ctx: PipelineContext, window: windows.Window) -> tuple[Path, int]:
     """Fetch, filter and write the window's batch; returns (file, number of announcements)."""
     settings: IngestSettings = ctx.config.ingest
     log.info("ingest.started", window=window.stub)
-    items = idx_api.fetch_window(ctx.http, settings, window, sleep)
+    retrying = ctx.retrying(attempts=settings.attempts, initial_s=settings.backoff_s)
+    items = idx_api.fetch_window(ctx.http, settings, window, retrying, ctx.pause)
     records = select_in_window(items, window)
     path = write_batch(ctx, window, batch_payload(window, records, settings.api_url))
     log.info("ingest.written", window=window.stub, path=str(path), fetched=len(items),
@@ -93,21 +92,21 @@ def write_batch(ctx: PipelineContext, window: windows.Window, payload: dict[str,
     return path
 
 
-def ingest_auto(ctx: PipelineContext, now: datetime, sleep: idx_api.Sleep = time.sleep) -> bool:
+def ingest_auto(ctx: PipelineContext, now: datetime) -> bool:
     """One automatic window; the state advances only after its file is on disk."""
     settings: IngestSettings = ctx.config.ingest
     window = windows.auto(now, load_last_end(ctx), overlap_min=settings.overlap_min,
                           lookback_min=settings.lookback_min)
-    if not run_guarded(ctx, window, sleep):
+    if not run_guarded(ctx, window):
         return False
     save_last_end(ctx, window.end, stub=window.stub)
     return True
 
 
-def run_guarded(ctx: PipelineContext, window: windows.Window, sleep: idx_api.Sleep) -> bool:
+def run_guarded(ctx: PipelineContext, window: windows.Window) -> bool:
     """`ingest_window`, with failures logged (and a refusal alerted) instead of raised."""
     try:
-        ingest_window(ctx, window, sleep)
+        ingest_window(ctx, window)
     except TransientError as error:
         log.warning("ingest.failed", window=window.stub, error=str(error), retry="next tick")
         return False

@@ -4,9 +4,10 @@ IDX-format forms land in `downloads/idx-format/` (the parse stage's inbox), ever
 `downloads/non-idx-format/` for a human, with a `non_idx_document` alert when an announcement has
 no IDX-format form at all. A `<pdf>.meta.json` sidecar is written before its PDF, so a PDF on
 disk is the done-marker: a re-run skips it. The handler fetches each attachment once per call;
-network errors, 429 and 5xx raise `TransientError` so the engine retries the whole batch (done
-attachments skipped). Those failures are counted per attachment in the ledger, and once the
-count reaches `attempts` the attachment gets a `download_failed` alert instead of another retry.
+when network errors, 429 or 5xx leave some unfetched it raises `TransientError`, and the engine's
+retry policy (with the `[download] attempts` budget) calls it again, done attachments skipped.
+When that budget runs out the batch is marked failed, a `retries_exhausted` alert names what is
+missing, and the rescan tries it again every `failed_retry_s`: no attachment is given up.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from handlers.domain import attachments as names
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.domain.announcements import read_batch
 
-FAILURES_KEY = "download.failures."
 # Politeness towards the exchange: handlers never pause, so few downloads run at once.
 CONCURRENCY = 1
 log = structlog.get_logger()
@@ -40,7 +40,7 @@ class DownloadSettings:
     allowed_hosts: tuple[str, ...] = ("www.idx.co.id", "idx.co.id")
     max_mb: float = 25.0
     max_redirects: int = 5
-    attempts: int = 5  # failed calls per attachment before `download_failed`
+    attempts: int = 5  # the retry budget of a batch with attachments still to fetch
 
     @property
     def max_bytes(self) -> int:
@@ -65,8 +65,6 @@ def read_download_settings(document: Mapping[str, Any], env: Mapping[str, str]
 
 class DownloadPending(TransientError):
     """Some attachments could not be fetched this time; the batch is worth another call."""
-
-    code = "download_failed"
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
@@ -104,8 +102,8 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     pdf = ctx.root / paths.DOWNLOAD_KINDS[names.kind_of(attachment)] / names.local_name(
         record, attachment)
     sidecar = paths.sidecar_of(pdf)
-    if pdf.is_file() or _gave_up(ctx, record, attachment):
-        return [sidecar, pdf] if pdf.is_file() else []
+    if pdf.is_file():
+        return [sidecar, pdf]
     settings: DownloadSettings = ctx.config.download
     try:
         body = fetch_pdf(ctx.http, attachment["url"], allowed_hosts=settings.allowed_hosts,
@@ -118,7 +116,8 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
               status=error.status)
         return []
     except FetchUnavailable as error:
-        _count_failure(ctx, record, attachment, pdf, str(error), pending)
+        log.warning("download.unavailable", url=attachment["url"], error=str(error))
+        pending.append(pdf.name)
         return []
     meta = sidecar_payload(record, attachment, stub, source, pdf, body)
     write_json_atomic(sidecar, meta, durable=ctx.durable)  # before the PDF: the parser reads it
@@ -155,29 +154,6 @@ def announcement_summary(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _failure_key(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> str:
-    return FAILURES_KEY + names.attachment_key(record, attachment)[:32]
-
-
-def _gave_up(ctx: PipelineContext, record: Mapping[str, Any], attachment: Mapping[str,
-             Any]) -> bool:
-    failures = ctx.ledger.get_state(_failure_key(record, attachment), {}) or {}
-    return int(failures.get("count", 0)) >= ctx.config.download.attempts
-
-
-def _count_failure(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str, Any],
-                   pdf: Path, error: str, pending: list[str]) -> None:
-    key = _failure_key(record, attachment)
-    count = int((ctx.ledger.get_state(key, {}) or {}).get("count", 0)) + 1
-    ctx.ledger.set_state(key, {"count": count, "url": attachment["url"], "error": error})
-    log.warning("download.unavailable", url=attachment["url"], error=error, failures=count)
-    if count >= ctx.config.download.attempts:
-        alert(ctx, "download_failed", record, attachment, pdf, reason="unavailable",
-              attempts=count, error=error)
-    else:
-        pending.append(pdf.name)
-
-
 def alert(ctx: PipelineContext, code: str, record: Mapping[str, Any], attachment: Mapping[str, Any],
           pdf: Path, **details: Any) -> Path:
     doc = {"filename": pdf.name, "url": attachment.get("url"),
@@ -197,3 +173,8 @@ def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any], attachments: 
     built = build_alert(code="non_idx_document", timestamp=ctx.now().isoformat(), doc=doc,
                         announcement=announcement_summary(record), details={"links": links})
     write_alert(ctx.root, built, durable=ctx.durable)
+
+
+def retry_attempts(ctx: PipelineContext) -> int:
+    """The stage's retry budget: the engine's policy with `[download] attempts`."""
+    return ctx.config.download.attempts

@@ -61,6 +61,6 @@ APP = App(
             Stage("b", "in/b", ("*.txt",), handle_b, concurrency=4),
             Stage("c", "in/c", ("*.txt",), handle_c, concurrency=4)),
     load_settings=_load,
-    open_context=lambda settings: BenchContext(settings.engine.root,
+    open_context=lambda settings, _stopping: BenchContext(settings.engine.root,
                                                settings.engine.durable_writes),
 )

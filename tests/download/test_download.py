@@ -11,7 +11,7 @@ from werkzeug import Response
 
 from daemon.errors import RejectedInput, TransientError
 from handlers.domain.announcements import normalize_item
-from handlers.stages.download import handle
+from handlers.stages.download import handle, retry_attempts
 from tests.ingest.exchange import localized, minimal_pdf, multi_attachment_items, raw_items
 
 ALLOW_LOCAL = {"download": {"allowed_hosts": ["127.0.0.1", "localhost"], "attempts": 3}}
@@ -147,24 +147,31 @@ def test_a_redirect_inside_the_allow_list_is_followed(make_ctx, httpserver) -> N
     assert saved.read_bytes() == minimal_pdf("moved")
 
 
-def test_a_busy_server_is_retried_by_the_engine_then_alerted(make_ctx, httpserver) -> None:
+def test_a_busy_server_leaves_the_batch_to_retry_and_loses_no_attachment(
+        make_ctx, httpserver) -> None:
     good, busy = localized(raw_items()[:2], httpserver.url_for("/"))
     serve_pdfs(httpserver, [good])
-    httpserver.expect_request(url_path(normalize_item(busy)["attachments"][0]["url"])
-                              ).respond_with_data(b"busy", status=503)
-    ctx = make_ctx(ALLOW_LOCAL)  # attempts = 3
+    busy_path = url_path(normalize_item(busy)["attachments"][0]["url"])
+    httpserver.expect_oneshot_request(busy_path).respond_with_data(b"busy", status=503)
+    httpserver.expect_oneshot_request(busy_path).respond_with_data(b"busy", status=503)
+    ctx = make_ctx(ALLOW_LOCAL)
     batch = write_batch(ctx.root, [good, busy])
 
-    for _ in range(2):
-        with pytest.raises(TransientError):
+    for _ in range(2):  # every call while the server is busy asks the engine to retry
+        with pytest.raises(TransientError, match="1 attachment"):
             handle(batch, ctx)
-        assert alert_codes(ctx.root) == []
-    handle(batch, ctx)  # the third failure is the last: an alert, and the batch is done
+    assert alert_codes(ctx.root) == []  # nothing is given up: no download_failed
+    serve_pdfs(httpserver, [busy])  # the server is back
+    handle(batch, ctx)
 
-    assert alert_codes(ctx.root) == ["download_failed"]
-    assert len(pdfs(ctx.root, "idx-format")) == 1
+    assert len(pdfs(ctx.root, "idx-format")) == 2
     good_requests = [e for e, _ in httpserver.log if "7431" in e.path]
     assert len(good_requests) == 1  # the good one was not fetched again by the retries
+
+
+def test_the_download_stage_retries_with_its_own_budget(make_ctx) -> None:
+    assert retry_attempts(make_ctx(ALLOW_LOCAL)) == 3
+    assert retry_attempts(make_ctx()) == 5
 
 
 def test_an_unreadable_batch_is_rejected(make_ctx, tmp_path) -> None:

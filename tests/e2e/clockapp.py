@@ -17,7 +17,7 @@ from handlers.context import PipelineContext, utc_now
 OFFSET_FILE = "clock-offset-s"
 
 
-def open_context(settings: Any) -> PipelineContext:
+def open_context(settings: Any, stopping: Any) -> PipelineContext:
     offset_file = settings.engine.root / OFFSET_FILE
 
     def now() -> datetime:
@@ -27,7 +27,7 @@ def open_context(settings: Any) -> PipelineContext:
             offset_s = 0.0
         return utc_now() + timedelta(seconds=offset_s)
 
-    return PipelineContext(settings=settings, clock=now)
+    return PipelineContext(settings=settings, stopping=stopping, clock=now)
 
 
 def on_context_clock(job: TimerJob) -> TimerJob:

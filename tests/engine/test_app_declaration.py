@@ -18,7 +18,7 @@ def handle(path: Path, ctx: object) -> list[Path]:
 
 def declare(*stages: Stage[object]) -> App[object, object]:
     return App(name="t", stages=stages, load_settings=lambda document, env: None,
-               open_context=lambda settings: None)
+               open_context=lambda settings, stopping: None)
 
 
 def test_two_stages_with_one_name_are_refused() -> None:

@@ -38,6 +38,14 @@ def test_transient_failures_beyond_the_retries_leave_the_file_in_place_as_failed
     wait_for((root / "alerts" / "a-down.txt-retries_exhausted.alert").exists)
 
 
+def test_a_stage_with_its_own_retry_budget_stops_there(start_daemon, root: Path) -> None:
+    start_daemon(retry_attempts=6, testapp={"a_retry_attempts": 2})
+    drop(root, "in/a", "down.txt", "transient:99")
+    ledger = Ledger.open(root)
+    wait_for(lambda: [row["state"] for row in ledger.rows_for("in/a/down.txt")] == ["failed"])
+    assert (root / "attempts" / "down.txt").read_text() == "2"  # the stage's 2, not the 6
+
+
 def test_bad_input_is_quarantined_with_its_reason_and_an_alert(start_daemon, root: Path) -> None:
     start_daemon()
     drop(root, "in/a", "bad.txt", "reject")

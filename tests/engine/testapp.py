@@ -27,6 +27,7 @@ from daemon.stages import App, Failure, Stage, TimerJob
 class TestSettings:
     tick_s: float = 3600.0
     label: str = "default"
+    a_retry_attempts: int | None = None  # stage a's own retry budget (else the engine's)
 
 
 @dataclass
@@ -45,7 +46,8 @@ class TestContext:
 def load_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> TestSettings:
     table = document.get("testapp", {})
     return TestSettings(tick_s=float(table.get("tick_s", 3600.0)),
-                        label=str(table.get("label", "default")))
+                        label=str(table.get("label", "default")),
+                        a_retry_attempts=table.get("a_retry_attempts"))
 
 
 # How many stage-a handlers run at once, and the most seen (for the concurrency-limit test).
@@ -125,12 +127,14 @@ def tick(ctx: TestContext, now: datetime) -> None:
 APP = App(
     name="testapp",
     stages=(
-        Stage("a", "in/a", ("*.txt",), handle_a, concurrency=2),
+        Stage("a", "in/a", ("*.txt",), handle_a, concurrency=2,
+              retry_attempts=lambda ctx: ctx.settings.app.a_retry_attempts
+              or ctx.settings.engine.retry_attempts),
         Stage("b", "in/b", ("*.txt",), handle_b, concurrency=2),
         Stage("c", "in/c", ("*.txt",), handle_c, concurrency=2),
     ),
     load_settings=load_settings,
-    open_context=lambda settings: TestContext(settings.engine.root, settings),
+    open_context=lambda settings, _stopping: TestContext(settings.engine.root, settings),
     timer_jobs=(TimerJob("tick", lambda settings: settings.tick_s, tick),),
     report_failure=report_failure,
     restart_only_settings=frozenset(),

@@ -82,10 +82,14 @@ def ingest_document(exchange_url: str, **ingest: Any) -> dict[str, Any]:
 
 
 class SleepRecorder:
-    """Stands in for time.sleep: records the pauses instead of waiting."""
+    """Stands in for the engine's stop signal: records every wait instead of waiting."""
 
     def __init__(self) -> None:
         self.pauses_s: list[float] = []
 
-    def __call__(self, seconds: float) -> None:
-        self.pauses_s.append(seconds)
+    def wait(self, timeout: float | None = None) -> bool:
+        self.pauses_s.append(timeout or 0.0)
+        return False  # never stopping
+
+    def is_set(self) -> bool:
+        return False

@@ -37,10 +37,10 @@ def test_a_window_crossing_midnight_queries_both_days_and_keeps_only_the_window(
     items = [moved(srtg, "2026-04-24T22:59:59", "before"), moved(srtg, "2026-04-24T23:30:00", "a"),
              moved(srtg, "2026-04-25T00:30:00", "b"), moved(srtg, "2026-04-25T01:00:01", "after")]
     exchange = FakeExchange(httpserver, items)
-    ctx = make_ctx(ingest_document(exchange.url))
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
     window = windows.explicit(date(2026, 4, 24), "23:00", "01:00")
 
-    path, count = ingest_window(ctx, window, SleepRecorder())
+    path, count = ingest_window(ctx, window)
 
     assert {day for day, _ in exchange.requests} == {"20260424", "20260425"}
     assert path.name == "20260424_2300_20260425_0100.json"
@@ -50,12 +50,12 @@ def test_a_window_crossing_midnight_queries_both_days_and_keeps_only_the_window(
 
 def test_the_auto_window_resumes_from_a_real_last_run_file(make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, [moved(raw_items()[0], "2026-06-21T00:40:00", "x")])
-    ctx = make_ctx(ingest_document(exchange.url))
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
     (ctx.root / "state").mkdir(parents=True)
     shutil.copy(FIXTURES / "last_run.json", ctx.root / "state" / "last_run.json")
     now = datetime(2026, 6, 21, 1, 0, tzinfo=WIB)
 
-    assert ingest_auto(ctx, now, SleepRecorder())
+    assert ingest_auto(ctx, now)
 
     # last_end 00:18:48 minus the 5-minute overlap
     [path] = announcement_files(ctx.root)
@@ -69,43 +69,43 @@ def test_the_auto_window_resumes_from_a_real_last_run_file(make_ctx, httpserver)
 def test_pagination_stops_on_a_short_page_with_a_pause_between_requests(
         make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, raw_items())  # 5 items, pages of 2
-    ctx = make_ctx(ingest_document(exchange.url))
-    sleep = SleepRecorder()
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
 
-    path, count = ingest_window(ctx, windows.whole_days(date(2026, 4, 24), date(2026, 4, 24)),
-                                sleep)
+    path, count = ingest_window(ctx, windows.whole_days(date(2026, 4, 24), date(2026, 4, 24)))
 
     assert exchange.requests == [("20260424", 1), ("20260424", 2), ("20260424", 3)]
     assert count == 5 and batch(path)["count"] == 5
-    assert sleep.pauses_s == [0.25, 0.25]
+    assert ctx.stopping.pauses_s == [0.25, 0.25]
 
 
 def test_a_429_is_retried_with_backoff(make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, raw_items())
     exchange.fail("20260424", 1, 429)
-    ctx = make_ctx(ingest_document(exchange.url))
-    sleep = SleepRecorder()
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
 
-    _, count = ingest_window(ctx, windows.whole_days(date(2026, 4, 24), date(2026, 4, 24)), sleep)
+    _, count = ingest_window(ctx, windows.whole_days(date(2026, 4, 24), date(2026, 4, 24)))
 
     assert count == 5
     assert exchange.requests[:2] == [("20260424", 1), ("20260424", 1)]
-    assert sleep.pauses_s[0] == 0.5  # the backoff, before the politeness pauses
+    # The backoff comes first, before the politeness pauses: the engine's policy waits the
+    # ingest's initial backoff plus a jitter of up to as much again.
+    assert 0.5 <= ctx.stopping.pauses_s[0] <= 1.0
+    assert ctx.stopping.pauses_s[1:] == [0.25, 0.25]
 
 
 def test_a_500_on_page_2_leaves_the_state_and_the_next_tick_succeeds(make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, raw_items())
     exchange.fail("20260424", 2, 500, 502, 503)  # every attempt of this tick
-    ctx = make_ctx(ingest_document(exchange.url))
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
     seeded = {"last_end": "2026-04-24T16:00:00+07:00"}
     (ctx.root / "state").mkdir(parents=True)
     (ctx.root / "state" / "last_run.json").write_text(json.dumps(seeded))
 
-    assert not ingest_auto(ctx, datetime(2026, 4, 24, 17, 10, tzinfo=WIB), SleepRecorder())
+    assert not ingest_auto(ctx, datetime(2026, 4, 24, 17, 10, tzinfo=WIB))
     assert announcement_files(ctx.root) == []
     assert json.loads((ctx.root / "state" / "last_run.json").read_text()) == seeded
 
-    assert ingest_auto(ctx, datetime(2026, 4, 24, 17, 20, tzinfo=WIB), SleepRecorder())
+    assert ingest_auto(ctx, datetime(2026, 4, 24, 17, 20, tzinfo=WIB))
     [path] = announcement_files(ctx.root)
     assert path.name == "20260424_1555_20260424_1720.json"
     assert [r["ticker"] for r in batch(path)["announcements"]] == ["ESSA", "WINR", "BYAN", "SRTG"]
@@ -115,10 +115,10 @@ def test_a_500_on_page_2_leaves_the_state_and_the_next_tick_succeeds(make_ctx, h
 def test_a_refusal_is_alerted_once_and_the_window_waits(make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, raw_items())
     exchange.fail("20260424", 1, 403, 403)
-    ctx = make_ctx(ingest_document(exchange.url))
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
 
     for minute in (10, 20):
-        assert not ingest_auto(ctx, datetime(2026, 4, 24, 17, minute, tzinfo=WIB), SleepRecorder())
+        assert not ingest_auto(ctx, datetime(2026, 4, 24, 17, minute, tzinfo=WIB))
 
     alerts = list((ctx.root / "alerts").glob("*.json"))
     assert [json.loads(a.read_text())["code"] for a in alerts] == ["ingest_failed"]
@@ -129,10 +129,9 @@ def test_a_refusal_is_alerted_once_and_the_window_waits(make_ctx, httpserver) ->
 def test_items_are_normalized_and_deduplicated_by_id(make_ctx, httpserver) -> None:
     items = multi_attachment_items()
     exchange = FakeExchange(httpserver, [*items, items[0]])  # the exchange repeats an item
-    ctx = make_ctx(ingest_document(exchange.url))
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
 
-    path, count = ingest_window(ctx, windows.explicit(date(2026, 7, 24), "16:00", "19:00"),
-                                SleepRecorder())
+    path, count = ingest_window(ctx, windows.explicit(date(2026, 7, 24), "16:00", "19:00"))
 
     records = {r["ticker"]: r for r in batch(path)["announcements"]}
     assert count == 6 and sorted(records) == ["DOSS", "HOME", "MKNT", "MKTR", "TOBA", "TOTO"]
@@ -148,11 +147,11 @@ def test_items_are_normalized_and_deduplicated_by_id(make_ctx, httpserver) -> No
 
 def test_an_unchanged_window_is_not_rewritten(make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, raw_items())
-    ctx = make_ctx(ingest_document(exchange.url))
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
     window = windows.explicit(date(2026, 4, 24), "13:00", "18:00")
-    path, _ = ingest_window(ctx, window, SleepRecorder())
+    path, _ = ingest_window(ctx, window)
     first = path.stat().st_mtime_ns, path.read_bytes()
 
-    ingest_window(ctx, window, SleepRecorder())
+    ingest_window(ctx, window)
 
     assert (path.stat().st_mtime_ns, path.read_bytes()) == first
