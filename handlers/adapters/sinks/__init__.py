@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.adapters.sinks.base import Sink, SinkRefused
-from handlers.filings_config import SinkSettings
+from handlers.settings import SinkSettings
 
 RESOURCE = "sink"
 
