@@ -1,118 +1,249 @@
 """Settings: one TOML file plus environment overrides, validated into frozen objects.
 
-The engine reads the `[daemon]` table (overridden by `IDXD_*` variables); the application
-reads the rest through its own `load_settings`. `SettingsReader` is the small toolkit both
-use, so every bad value is reported the same way: one sentence naming the value, where it came
-from, and what was expected. Secrets come from the environment only.
+A setting is declared once, as a field of a frozen dataclass: `name: type = setting(default,
+"ENV_NAME", …)` gives its type, default, bounds, environment names (the first one set wins over
+the TOML key), whether it is a secret (environment only, never in a repr) and whether SIGHUP can
+apply it. A class of settings names its TOML table in `TABLE`; a field whose type is another
+such class nests it. `read_declared` reads a class from the document and the environment; a bad
+value, an unknown key or table, or an unknown `IDXD_*` variable is one sentence (`ConfigError`).
+The engine's own settings are `EngineSettings` (`[daemon]`); the application declares the rest.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+import types
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import Field, dataclass, field, fields, is_dataclass, replace
+from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from daemon.errors import ConfigError
 from daemon.metrics import check_available as check_metrics_available
 
 T = TypeVar("T")
-Number = TypeVar("Number", int, float)
 AppSettingsT = TypeVar("AppSettingsT")
-OBSERVERS = ("auto", "inotify", "polling")
-LOG_LEVELS = ("debug", "info", "warning", "error")
-LOG_FORMATS = ("auto", "json", "console")
+ENV_PREFIX = "IDXD_"  # every variable with this prefix must be a declared setting
+CONFIG_ENV = "IDXD_CONFIG"
+SPEC = "setting"  # the dataclass field metadata key of a declaration
 
 
-class SettingsReader:
-    """Reads typed values from a TOML table, letting an environment variable win."""
+@dataclass(frozen=True)
+class Bound:
+    """What a value must satisfy, and how an error sentence says so."""
 
-    def __init__(self, table: Mapping[str, Any], env: Mapping[str, str], section: str):
-        self.table, self.env, self.section = table, env, section
-
-    def get(
-        self,
-        key: str,
-        default: T,
-        env_name: str | None = None,
-        *,
-        check: Callable[[T], bool] | None = None,
-        expected: str = "",
-    ) -> T:
-        raw, origin = self._raw(key, env_name)
-        if raw is None:
-            return default
-        value: T = _convert(raw, type(default), self._describe(key, origin), expected)
-        if check is not None and not check(value):
-            raise ConfigError(f"{self._describe(key, origin)} must be {expected}, got {raw!r}.")
-        return value
-
-    def whole(self, key: str, default: int, env_name: str | None = None, *, minimum: int = 0,
-              maximum: int | None = None, unit: str = "") -> int:
-        """A whole number within [minimum, maximum]."""
-        expected = f"a whole number{unit} " + (f"from {minimum} to {maximum}" if maximum
-                                               is not None else f"≥ {minimum}")
-        return self.get(key, default, env_name, expected=expected,
-                        check=lambda v: minimum <= v and (maximum is None or v <= maximum))
-
-    def positive(self, key: str, default: Number, env_name: str | None = None) -> Number:
-        return self.get(key, default, env_name, check=lambda v: v > 0,
-                        expected="a number greater than 0")
-
-    def at_least_zero(self, key: str, default: Number, env_name: str | None = None) -> Number:
-        return self.get(key, default, env_name, check=lambda v: v >= 0, expected="a number ≥ 0")
-
-    def optional_str(self, key: str, env_name: str | None = None) -> str | None:
-        raw, _ = self._raw(key, env_name)
-        return None if raw in (None, "") else str(raw)
-
-    def choice(
-        self, key: str, default: str, choices: tuple[str, ...], env_name: str | None = None
-    ) -> str:
-        value = self.get(
-            key,
-            default,
-            env_name,
-            check=lambda v: v in choices,
-            expected="one of " + ", ".join(choices),
-        )
-        return value
-
-    def _raw(self, key: str, env_name: str | None) -> tuple[Any, str]:
-        if env_name and self.env.get(env_name, "") != "":
-            return self.env[env_name], f"environment variable {env_name}"
-        if key in self.table:
-            return self.table[key], f"[{self.section}] {key}"
-        return None, ""
-
-    @staticmethod
-    def _describe(key: str, origin: str) -> str:
-        return f"The setting {key} (from {origin})"
+    test: Callable[[Any], bool]
+    expected: str
 
 
-def _convert(raw: Any, kind: type, described: str, expected: str) -> Any:
+POSITIVE = Bound(lambda v: v > 0, "a number greater than 0")
+AT_LEAST_ZERO = Bound(lambda v: v >= 0, "a number ≥ 0")
+
+
+def whole(minimum: int = 0, maximum: int | None = None, unit: str = "") -> Bound:
+    """A whole number within [minimum, maximum]."""
+    span = f"from {minimum} to {maximum}" if maximum is not None else f"≥ {minimum}"
+    return Bound(lambda v: minimum <= v and (maximum is None or v <= maximum),
+                 f"a whole number{unit} {span}")
+
+
+def one_of(*choices: str) -> Bound:
+    return Bound(lambda v: v in choices, "one of " + ", ".join(choices))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one setting is read; see `setting`."""
+
+    env: tuple[str, ...]
+    key: str | None
+    bound: Bound | None
+    convert: Callable[[Any], Any] | None
+    secret: bool
+    live: bool
+    default_from: Callable[[Any], Any] | None
+
+
+def setting(default: T, *env: str, key: str | None = None, bound: Bound | None = None,
+            convert: Callable[[Any], Any] | None = None, secret: bool = False,
+            live: bool = True, shown: bool = True,
+            default_from: Callable[[Any], Any] | None = None) -> T:
+    """Declare a setting. `env` are its variables in order of preference; `key` its TOML key
+    when not the field's name; `convert` replaces the conversion the field's type implies; a
+    `secret` is read from the environment only and, like `shown=False`, kept out of reprs;
+    `live=False` means SIGHUP cannot apply it; `default_from(settings)` computes the default
+    from the other settings of the same class."""
+    spec = Spec(env, key, bound, convert, secret, live, default_from)
+    shown = shown and not secret
+    if isinstance(default, dict):
+        return cast(T, field(default_factory=lambda: dict(default), repr=shown,
+                             metadata={SPEC: spec}))
+    return field(default=default, repr=shown, metadata={SPEC: spec})
+
+
+@dataclass(frozen=True)
+class Declared:
+    path: str  # dotted attribute path from the class declarations() started at
+    table: str
+    key: str
+    spec: Spec
+
+
+def declarations(cls: type, prefix: str = "") -> Iterator[Declared]:
+    """Every setting of a class of settings, nested classes included."""
+    for item, kind in _members(cls):
+        spec = item.metadata.get(SPEC)
+        if spec is not None:
+            yield Declared(prefix + item.name, cls.TABLE, spec.key or item.name, spec)  # type: ignore[attr-defined]
+        else:
+            yield from declarations(kind, f"{prefix}{item.name}.")
+
+
+@cache
+def _members(cls: type) -> tuple[tuple[Field[Any], Any], ...]:
+    hints = get_type_hints(cls)
+    members = tuple((item, hints[item.name]) for item in fields(cls))
+    for item, kind in members:
+        if SPEC not in item.metadata and not is_dataclass(kind):
+            raise TypeError(f"{cls.__name__}.{item.name} is neither a setting nor a class of "
+                            "settings")
+    return members
+
+
+def read_declared(cls: type[T], document: Mapping[str, Any], env: Mapping[str, str]) -> T:
+    """An instance of `cls`, each setting from the environment, else its table, else default."""
+    name: str = getattr(cls, "TABLE", "")
+    table = _table(document, name) if name else {}
+    _check_keys(cast(type, cls), name, table)
+    values: dict[str, Any] = {}
+    derived: dict[str, Callable[[Any], Any]] = {}
+    for item, kind in _members(cast(type, cls)):
+        spec = item.metadata.get(SPEC)
+        if spec is None:
+            values[item.name] = read_declared(kind, document, env)
+        elif (value := _read_one(item, kind, spec, name, table, env)) is not _UNSET:
+            values[item.name] = value
+        elif spec.default_from is not None:
+            derived[item.name] = spec.default_from
+    settings = cls(**values)
+    if derived:  # defaults computed from the other settings, once those are known
+        settings = replace(settings, **{key: get(settings) for key, get in derived.items()})  # type: ignore[type-var]
+    return settings
+
+
+_UNSET = object()
+
+
+def _read_one(item: Field[Any], kind: Any, spec: Spec, table_name: str,
+              table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    raw, origin = _raw(spec, spec.key or item.name, table_name, table, env)
+    if raw is None:
+        return _UNSET
+    kind = _kind(kind)
+    expected = spec.bound.expected if spec.bound else f"a {getattr(kind, '__name__', kind)}"
+    wrong = ConfigError(f"The setting {spec.key or item.name} (from {origin}) must be "
+                        f"{expected}, got {raw!r}.")
     try:
-        if kind is bool:
-            return _to_bool(raw)
-        if kind is int and not isinstance(raw, bool):
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError
-            return int(raw)
-        if kind is float and not isinstance(raw, bool):
-            return float(raw)
-        if kind is str:
-            return str(raw)
-        if kind in (tuple, list):
-            return _to_tuple(raw)
-    except (TypeError, ValueError):
-        pass
-    else:
-        if kind not in (int, float, bool, str, tuple, list):
-            return raw
-    wanted = expected or f"a {kind.__name__}"
-    raise ConfigError(f"{described} must be {wanted}, got {raw!r}.")
+        value = spec.convert(raw) if spec.convert else _convert(raw, kind)
+    except (TypeError, ValueError, ArithmeticError):
+        raise wrong from None
+    if spec.bound is not None and not spec.bound.test(value):
+        raise wrong
+    return None if value == "" and item.default is None else value
+
+
+def _raw(spec: Spec, key: str, table_name: str, table: Mapping[str, Any],
+         env: Mapping[str, str]) -> tuple[Any, str]:
+    for name in spec.env:
+        if (env.get(name) or "").strip():
+            return env[name], f"environment variable {name}"
+    if key in table:
+        return table[key], f"[{table_name}] {key}"
+    return None, ""
+
+
+def _table(document: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = document.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"The setting [{name}] must be a table, got {table!r}.")
+    return table
+
+
+def _check_keys(cls: type, table_name: str, table: Mapping[str, Any]) -> None:
+    known = {(spec.key or item.name): spec for item, _ in _members(cls)
+             if (spec := item.metadata.get(SPEC)) is not None}
+    for key in table:
+        spec = known.get(key)
+        if spec is None:
+            raise unknown(f"setting [{table_name}] {key}", key, known)
+        if spec.secret:
+            raise ConfigError(f"The setting [{table_name}] {key} must come from the environment "
+                              f"variable {spec.env[0]}, not from the configuration file.")
+
+
+def check_names(document: Mapping[str, Any], env: Mapping[str, str],
+                classes: Iterable[type]) -> None:
+    """Every table of the document and every `IDXD_*` variable must be declared somewhere."""
+    declared = [item for cls in classes if is_dataclass(cls) for item in declarations(cls)]
+    tables = {item.table for item in declared}
+    for name in document:
+        if name not in tables:
+            raise unknown(f"table [{name}]", name, tables, "[{}]")
+    names = {CONFIG_ENV} | {name for item in declared for name in item.spec.env
+                            if name.startswith(ENV_PREFIX)}
+    for name in env:
+        if name.startswith(ENV_PREFIX) and name not in names:
+            # Compared without the prefix, which every candidate shares.
+            raise unknown(f"environment variable {name}", name.removeprefix(ENV_PREFIX),
+                          {known.removeprefix(ENV_PREFIX) for known in names},
+                          ENV_PREFIX + "{}")
+
+
+def unknown(what: str, name: str, known: Iterable[str], shape: str = "{}") -> ConfigError:
+    """`unknown <what>; did you mean <nearest>?`, one sentence."""
+    nearest = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean {shape.format(nearest[0])}?" if nearest else "."
+    return ConfigError(f"unknown {what}{hint}")
+
+
+def _kind(hint: Any) -> Any:
+    """The class a value is converted to: `str | None` is str, `tuple[str, ...]` is tuple."""
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    return get_origin(hint) or hint
+
+
+def _convert(raw: Any, kind: Any) -> Any:
+    if kind is bool:
+        return _to_bool(raw)
+    if kind in (int, float, Decimal) and isinstance(raw, bool):
+        raise ValueError(raw)
+    if kind is int:
+        if isinstance(raw, float) and not raw.is_integer():
+            raise ValueError(raw)
+        return int(raw)
+    if kind in (float, Decimal):
+        number = float(raw)
+        return Decimal(str(number)) if kind is Decimal else number
+    if kind is tuple:
+        return to_tuple(raw)
+    if kind in (str, Path):
+        return kind(str(raw))
+    return raw
 
 
 def _to_bool(raw: Any) -> bool:
@@ -126,88 +257,12 @@ def _to_bool(raw: Any) -> bool:
     raise ValueError(raw)
 
 
-def _to_tuple(raw: Any) -> tuple[str, ...]:
+def to_tuple(raw: Any) -> tuple[str, ...]:
     if isinstance(raw, str):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if isinstance(raw, list | tuple):
         return tuple(str(part) for part in raw)
     raise ValueError(raw)
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    root: Path = Path("./var")
-    app: str = "handlers.app:APP"
-    settle_ms: int = 500
-    rescan_s: float = 60.0
-    workers: int = 4
-    drain_timeout_s: float = 30.0
-    observer: str = "auto"
-    poll_interval_s: float = 1.0
-    retry_attempts: int = 5
-    retry_initial_s: float = 1.0
-    retry_max_s: float = 30.0
-    failed_retry_s: float = 300.0
-    durable_writes: bool = True
-    log_level: str = "info"
-    log_format: str = "auto"
-    metrics_port: int = 0  # Prometheus on 127.0.0.1; 0 = off
-    stage_concurrency: Mapping[str, int] = field(default_factory=dict)
-
-    # Settings that only take effect at start; SIGHUP logs them instead of applying them.
-    RESTART_ONLY = frozenset({"root", "app", "workers", "observer", "poll_interval_s",
-                              "metrics_port"})
-
-
-@dataclass(frozen=True)
-class Settings(Generic[AppSettingsT]):
-    """The engine's settings and the application's own, read together."""
-
-    engine: EngineSettings
-    app: AppSettingsT
-    config_path: Path | None = None
-
-    @property
-    def root(self) -> Path:
-        return self.engine.root
-
-
-def read_engine_settings(table: Mapping[str, Any], env: Mapping[str, str]) -> EngineSettings:
-    reader = SettingsReader(table, env, "daemon")
-    base = EngineSettings()
-    settings = EngineSettings(
-        root=Path(reader.get("root", str(base.root), "IDXD_ROOT")),
-        app=reader.get("app", base.app, "IDXD_APP"),
-        settle_ms=reader.whole("settle_ms", base.settle_ms, "IDXD_SETTLE_MS",
-                               unit=" of milliseconds"),
-        rescan_s=reader.positive("rescan_s", base.rescan_s, "IDXD_RESCAN_S"),
-        workers=reader.whole("workers", base.workers, "IDXD_WORKERS", minimum=1, maximum=256),
-        drain_timeout_s=reader.positive(
-            "drain_timeout_s", base.drain_timeout_s, "IDXD_DRAIN_TIMEOUT_S"
-        ),
-        observer=reader.choice("observer", base.observer, OBSERVERS, "IDXD_OBSERVER"),
-        poll_interval_s=reader.positive(
-            "poll_interval_s", base.poll_interval_s, "IDXD_POLL_INTERVAL_S"
-        ),
-        retry_attempts=reader.whole("retry_attempts", base.retry_attempts,
-                                    "IDXD_RETRY_ATTEMPTS", minimum=1),
-        retry_initial_s=reader.positive(
-            "retry_initial_s", base.retry_initial_s, "IDXD_RETRY_INITIAL_S"
-        ),
-        retry_max_s=reader.positive("retry_max_s", base.retry_max_s, "IDXD_RETRY_MAX_S"),
-        failed_retry_s=reader.positive(
-            "failed_retry_s", base.failed_retry_s, "IDXD_FAILED_RETRY_S"
-        ),
-        durable_writes=reader.get("durable_writes", base.durable_writes, "IDXD_DURABLE_WRITES"),
-        log_level=reader.choice("log_level", base.log_level, LOG_LEVELS, "IDXD_LOG_LEVEL"),
-        log_format=reader.choice("log_format", base.log_format, LOG_FORMATS, "IDXD_LOG_FORMAT"),
-        metrics_port=reader.get("metrics_port", base.metrics_port, "IDXD_METRICS_PORT",
-                                check=lambda v: 0 <= v <= 65535,
-                                expected="a port number from 1 to 65535, or 0 for off"),
-        stage_concurrency=_read_concurrency(table.get("stage_concurrency", {})),
-    )
-    check_metrics_available(settings.metrics_port)
-    return settings
 
 
 def _read_concurrency(table: Any) -> dict[str, int]:
@@ -226,6 +281,52 @@ def _read_concurrency(table: Any) -> dict[str, int]:
     return result
 
 
+@dataclass(frozen=True)
+class EngineSettings:
+    TABLE: ClassVar[str] = "daemon"
+
+    root: Path = setting(Path("./var"), "IDXD_ROOT", live=False)
+    app: str = setting("handlers.app:APP", "IDXD_APP", live=False)
+    settle_ms: int = setting(500, "IDXD_SETTLE_MS", bound=whole(unit=" of milliseconds"))
+    rescan_s: float = setting(60.0, "IDXD_RESCAN_S", bound=POSITIVE)
+    workers: int = setting(4, "IDXD_WORKERS", bound=whole(1, 256), live=False)
+    drain_timeout_s: float = setting(30.0, "IDXD_DRAIN_TIMEOUT_S", bound=POSITIVE)
+    observer: str = setting("auto", "IDXD_OBSERVER", bound=one_of("auto", "inotify", "polling"),
+                            live=False)
+    poll_interval_s: float = setting(1.0, "IDXD_POLL_INTERVAL_S", bound=POSITIVE, live=False)
+    retry_attempts: int = setting(5, "IDXD_RETRY_ATTEMPTS", bound=whole(1))
+    retry_initial_s: float = setting(1.0, "IDXD_RETRY_INITIAL_S", bound=POSITIVE)
+    retry_max_s: float = setting(30.0, "IDXD_RETRY_MAX_S", bound=POSITIVE)
+    failed_retry_s: float = setting(300.0, "IDXD_FAILED_RETRY_S", bound=POSITIVE)
+    durable_writes: bool = setting(True, "IDXD_DURABLE_WRITES")
+    log_level: str = setting("info", "IDXD_LOG_LEVEL",
+                             bound=one_of("debug", "info", "warning", "error"))
+    log_format: str = setting("auto", "IDXD_LOG_FORMAT", bound=one_of("auto", "json", "console"))
+    # Prometheus on 127.0.0.1; 0 = off.
+    metrics_port: int = setting(0, "IDXD_METRICS_PORT", live=False, bound=Bound(
+        lambda v: 0 <= v <= 65535, "a port number from 1 to 65535, or 0 for off"))
+    stage_concurrency: Mapping[str, int] = setting({}, convert=_read_concurrency)
+
+
+@dataclass(frozen=True)
+class Settings(Generic[AppSettingsT]):
+    """The engine's settings and the application's own, read together."""
+
+    engine: EngineSettings
+    app: AppSettingsT
+    config_path: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.engine.root
+
+
+def read_engine_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> EngineSettings:
+    settings = read_declared(EngineSettings, document, env)
+    check_metrics_available(settings.metrics_port)
+    return settings
+
+
 def read_toml(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -239,7 +340,7 @@ def read_toml(path: Path | None) -> dict[str, Any]:
 
 
 def config_path_from(cli_value: str | None, env: Mapping[str, str]) -> Path | None:
-    chosen = cli_value or env.get("IDXD_CONFIG") or None
+    chosen = cli_value or env.get(CONFIG_ENV) or None
     return Path(chosen) if chosen else None
 
 
@@ -251,7 +352,7 @@ def load_settings(
 
     env = dict(os.environ if env is None else env)
     document = read_toml(config_path)
-    engine = read_engine_settings(document.get("daemon", {}), env)
+    engine = read_engine_settings(document, env)
     if root_override:
         engine = replace(engine, root=Path(root_override))
     try:
@@ -261,6 +362,7 @@ def load_settings(
             f"The setting app = {engine.app!r} does not name an application: {error}."
         ) from None
     app_settings = app.load_settings(document, env)
+    check_names(document, env, (EngineSettings, type(app_settings)))
     _check_stage_names(engine, {stage.name for stage in app.stages})
     return Settings(engine=engine, app=app_settings, config_path=config_path)
 

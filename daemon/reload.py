@@ -1,14 +1,14 @@
 """What a SIGHUP may change: the new settings, split into what applies live and what waits
 for a restart (the root, the observer, the pool size…), which keeps its old value until then.
+Which is which comes from the settings' declarations (`setting(..., live=False)`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, is_dataclass, replace
 from typing import Any
 
-from daemon.config import EngineSettings, Settings, changed_settings
+from daemon.config import Settings, changed_settings, declarations
 
 
 @dataclass(frozen=True)
@@ -18,17 +18,29 @@ class ReloadPlan:
     needs_restart: list[str]
 
 
-def plan_reload(current: Settings[Any], new: Settings[Any],
-                app_restart_only: Set[str]) -> ReloadPlan:
+def plan_reload(current: Settings[Any], new: Settings[Any]) -> ReloadPlan:
     changed = changed_settings(current, new)
-    restart = [name for name in changed if _restart_only(name, app_restart_only)]
-    kept = {name.removeprefix("engine."): getattr(current.engine, name.removeprefix("engine."))
-            for name in restart if name.startswith("engine.")}
-    settings = replace(new, engine=replace(new.engine, **kept))
+    frozen = restart_only(current)
+    restart = [name for name in changed if name in frozen]
+    settings = new
+    for name in restart:
+        settings = _with(settings, name.split("."), _get(current, name.split(".")))
     return ReloadPlan(settings, [name for name in changed if name not in restart], restart)
 
 
-def _restart_only(name: str, app_restart_only: Set[str]) -> bool:
-    if name.startswith("engine."):
-        return name.removeprefix("engine.") in EngineSettings.RESTART_ONLY
-    return name.removeprefix("app.") in app_restart_only
+def restart_only(settings: Settings[Any]) -> frozenset[str]:
+    """Dotted names (`engine.workers`, `app.http.proxy`) of the settings SIGHUP cannot apply."""
+    parts = {"engine": type(settings.engine), "app": type(settings.app)}
+    return frozenset(f"{part}.{item.path}" for part, cls in parts.items() if is_dataclass(cls)
+                     for item in declarations(cls) if not item.spec.live)
+
+
+def _get(value: Any, path: list[str]) -> Any:
+    for name in path:
+        value = getattr(value, name)
+    return value
+
+
+def _with(value: Any, path: list[str], new: Any) -> Any:
+    head, *rest = path
+    return replace(value, **{head: _with(getattr(value, head), rest, new) if rest else new})

@@ -235,7 +235,7 @@ class Daemon:
             log.error("config.reload_failed", error=str(error))
             self.notifier.ready(self.heartbeat.status_line())
             return
-        self._apply(plan_reload(self.settings, new, self.app.restart_only_settings))
+        self._apply(plan_reload(self.settings, new))
         self.notifier.ready(self.heartbeat.status_line())
 
     def _apply(self, plan: ReloadPlan) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -99,7 +99,6 @@ class App(Generic[AppSettingsT, ContextT]):
     timer_jobs: Sequence[TimerJob[AppSettingsT, ContextT]] = ()
     report_failure: Callable[[ContextT, Failure], None] | None = None
     commands: Sequence[Command[AppSettingsT]] = ()
-    restart_only_settings: frozenset[str] = field(default_factory=frozenset)
     # Facts only the application knows, for `idxd status` and the metrics: name -> a dict
     # whose optional "at" is an ISO-8601 time (the engine adds its age). Called with the
     # settings and the ledger's `get_state` (None for every key when no ledger exists yet).

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 import structlog
@@ -25,9 +25,7 @@ from daemon.retry import StopEvent, build_retrying, interruptible_wait
 from handlers.adapters.company_map import LoadedMap, load_local
 from handlers.adapters.http import build_client
 from handlers.adapters.sinks import Sink, open_sink
-
-if TYPE_CHECKING:  # the settings module imports the adapters this module builds
-    from handlers.settings import PipelineSettings
+from handlers.settings import PipelineSettings
 
 T = TypeVar("T")
 log = structlog.get_logger()

@@ -1,33 +1,253 @@
-"""The pipeline's settings: one frozen object built from the TOML file and the environment.
+"""Every pipeline setting, declared once: type, default, bounds, TOML key, environment names.
 
-Each area (ingest, download, parse, filings, sink, mail, company map, rollover) owns its
-settings dataclass and reader in its own module; this module only composes them. Variable
-names of the original system (`SUPABASE_URL`, `ALERT_TO_EMAIL`, `PROXY`, …) are kept so its
-operators can move over.
+One class per TOML table (`[ingest]`, `[http]`, `[download]`, `[filings]`, `[sink]`,
+`[company_map]`, `[rollover]`, `[mail]`), composed into `PipelineSettings`. The original
+system's variable names (`SUPABASE_URL`, `ALERT_TO_EMAIL`, `PROXY`, `OVERLAP_MINUTES`, …) are
+kept with its fallbacks in order, so its operators can move over. Secrets (the Supabase key, the
+SMTP password) come from the environment only. The HTTP client and the sink are opened once, so
+their settings wait for a restart; every other pipeline setting applies on SIGHUP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
 
-from handlers.adapters.company_source import CompanyMapSettings, read_company_map_settings
-from handlers.adapters.http import HttpSettings, read_http_settings
-from handlers.filings_config import FilingsSettings, read_filings_settings
-from handlers.jobs.ingest import IngestSettings, read_ingest_settings
-from handlers.rollover_settings import (
-    MailSettings,
-    RolloverSettings,
-    read_mail_settings,
-    read_rollover_settings,
+from daemon.config import (
+    AT_LEAST_ZERO,
+    POSITIVE,
+    Bound,
+    one_of,
+    read_declared,
+    setting,
+    to_tuple,
+    whole,
 )
-from handlers.stages.download import DownloadSettings, read_download_settings
+from daemon.errors import ConfigError
+from handlers import paths
+from handlers.domain import windows
+
+IDX_API_URL = "https://www.idx.co.id/primary/NewsAnnouncement/GetAllAnnouncement"
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+SUPABASE_KEYS = ("SUPABASE_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY")
+SINK_KINDS = ("sqlite", "supabase", "postgres")
+SECURITY_MODES = ("starttls", "tls", "none")
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+DEFAULT_SENDER = "idxd@localhost"
+# Codes that keep a filing out of the database (everything else is a warning: inserted and
+# reported). The structural codes are the original's hard failures; a share transfer needs a
+# human to pair both sides; an unchanged holding is a pledge or reclassification to review.
+DEFAULT_REJECT_CODES = (
+    "missing_required_field", "invalid_price_transaction", "holdings_mismatch",
+    "mismatch_transaction_type", "mixed_transaction_type", "non_common_shares",
+    "transfer_uid_required", "percent_discrepancy", "holdings_unchanged",
+)
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    TABLE: ClassVar[str] = "ingest"
+
+    enabled: bool = setting(True, "IDXD_INGEST_ENABLED")
+    api_url: str = setting(IDX_API_URL, "IDXD_IDX_API_URL")
+    keywords: str = setting("ownership", "IDXD_INGEST_KEYWORDS")
+    page_size: int = setting(10, "IDXD_INGEST_PAGE_SIZE", bound=POSITIVE)
+    # Per day; a guard against an endless listing.
+    max_pages: int = setting(50, "IDXD_INGEST_MAX_PAGES", bound=POSITIVE)
+    period_s: float = setting(600.0, "IDXD_INGEST_PERIOD_S", bound=POSITIVE)
+    overlap_min: float = setting(float(windows.DEFAULT_OVERLAP_MIN), "OVERLAP_MINUTES",
+                                 bound=AT_LEAST_ZERO)
+    lookback_min: float = setting(float(windows.DEFAULT_LOOKBACK_MIN),
+                                  "IDXD_INGEST_LOOKBACK_MIN", bound=POSITIVE)
+    # Between two requests to the exchange, out of politeness.
+    pause_s: float = setting(1.0, "IDXD_INGEST_PAUSE_S", bound=AT_LEAST_ZERO)
+    attempts: int = setting(3, "IDXD_INGEST_ATTEMPTS", bound=POSITIVE)
+    backoff_s: float = setting(2.0, "IDXD_INGEST_BACKOFF_S", bound=AT_LEAST_ZERO)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    TABLE: ClassVar[str] = "http"
+
+    # A proxy URL may carry credentials: never in a repr.
+    proxy: str | None = setting(None, "PROXY", "HTTPS_PROXY", shown=False, live=False)
+    verify_tls: bool = setting(True, "IDXD_VERIFY_TLS", live=False)
+    ca_bundle: str | None = setting(None, "IDXD_CA_BUNDLE", live=False)
+    user_agent: str = setting(BROWSER_USER_AGENT, "IDXD_USER_AGENT", live=False)
+    timeout_s: float = setting(30.0, "IDXD_HTTP_TIMEOUT_S", live=False, bound=Bound(
+        lambda v: v > 0, "a number of seconds greater than 0"))
+
+
+def _hosts(raw: Any) -> tuple[str, ...]:
+    return tuple(host.strip().lower() for host in to_tuple(raw))
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    TABLE: ClassVar[str] = "download"
+
+    allowed_hosts: tuple[str, ...] = setting(
+        ("www.idx.co.id", "idx.co.id"), "IDXD_DOWNLOAD_ALLOWED_HOSTS", convert=_hosts,
+        bound=Bound(bool, "a non-empty list of host names"))
+    max_mb: float = setting(25.0, "IDXD_DOWNLOAD_MAX_MB", bound=POSITIVE)
+    max_redirects: int = setting(5, "IDXD_DOWNLOAD_MAX_REDIRECTS", bound=whole())
+    # The retry budget of a batch with attachments still to fetch.
+    attempts: int = setting(5, "IDXD_DOWNLOAD_ATTEMPTS", bound=POSITIVE)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class SinkSettings:
+    TABLE: ClassVar[str] = "sink"
+
+    kind: str = setting("sqlite", "SINK", bound=one_of(*SINK_KINDS), live=False)
+    table: str = setting("idx_filings", "FILINGS_TABLE", live=False, bound=Bound(
+        lambda v: v.replace("_", "").isalnum(), "a table name of letters, digits and underscores"))
+    # Relative to the root.
+    sqlite_path: Path = setting(paths.FILINGS_DB, "FILINGS_SQLITE_PATH", live=False)
+    supabase_url: str | None = setting(None, "SUPABASE_URL", live=False)
+    supabase_key: str | None = setting(None, *SUPABASE_KEYS, secret=True, live=False)
+    timeout_s: float = setting(30.0, "SUPABASE_TIMEOUT", live=False,
+                               bound=Bound(lambda v: v > 0, "a number of seconds > 0"))
+    # May carry a password: never in a repr.
+    database_url: str | None = setting(None, "DATABASE_URL", shown=False, live=False)
+    page_size: int = setting(1000, "FILINGS_PAGE_SIZE", live=False,
+                             bound=Bound(lambda v: 1 <= v <= 10000, "from 1 to 10000"))
+
+
+@dataclass(frozen=True)
+class FilingsSettings:
+    TABLE: ClassVar[str] = "filings"
+
+    within_doc_ratio_low: Decimal = setting(Decimal("0.5"), "FILINGS_WITHIN_DOC_RATIO_LOW",
+                                            bound=AT_LEAST_ZERO)
+    within_doc_ratio_high: Decimal = setting(Decimal("1.5"), "FILINGS_WITHIN_DOC_RATIO_HIGH",
+                                             bound=AT_LEAST_ZERO)
+    market_ratio_low: Decimal = setting(Decimal("0.6"), "FILINGS_MARKET_RATIO_LOW",
+                                        bound=AT_LEAST_ZERO)
+    market_ratio_high: Decimal = setting(Decimal("1.4"), "FILINGS_MARKET_RATIO_HIGH",
+                                         bound=AT_LEAST_ZERO)
+    zero_missing_x10_min: Decimal = setting(Decimal(8), "FILINGS_ZERO_MISSING_X10_MIN",
+                                            bound=AT_LEAST_ZERO)
+    zero_missing_x10_max: Decimal = setting(Decimal(15), "FILINGS_ZERO_MISSING_X10_MAX",
+                                            bound=AT_LEAST_ZERO)
+    zero_missing_x100_min: Decimal = setting(Decimal(80), "FILINGS_ZERO_MISSING_X100_MIN",
+                                             bound=AT_LEAST_ZERO)
+    zero_missing_x100_max: Decimal = setting(Decimal(150), "FILINGS_ZERO_MISSING_X100_MAX",
+                                             bound=AT_LEAST_ZERO)
+    percent_tol_pp: Decimal = setting(Decimal("0.25"), "FILINGS_PERCENT_TOL_PP",
+                                      bound=AT_LEAST_ZERO)
+    price_lookback_days: int = setting(14, "FILINGS_PRICE_LOOKBACK_DAYS",
+                                       bound=whole(unit=" of days"))
+    reject_codes: tuple[str, ...] = setting(DEFAULT_REJECT_CODES, "FILINGS_REJECT_CODES")
+    sink: SinkSettings = field(default_factory=SinkSettings)
+
+    @property
+    def zero_missing_x10(self) -> tuple[Decimal, Decimal]:
+        return self.zero_missing_x10_min, self.zero_missing_x10_max
+
+    @property
+    def zero_missing_x100(self) -> tuple[Decimal, Decimal]:
+        return self.zero_missing_x100_min, self.zero_missing_x100_max
+
+
+@dataclass(frozen=True)
+class CompanyMapSettings:
+    TABLE: ClassVar[str] = "company_map"
+
+    supabase_url: str | None = setting(None, "SUPABASE_URL")
+    supabase_key: str | None = setting(None, *SUPABASE_KEYS, secret=True)
+    schema: str = setting("public", "COMPANY_SCHEMA")
+    table: str = setting("idx_company_report", "COMPANY_REPORT_TABLE")
+    page_size: int = setting(1000, "IDXD_COMPANY_MAP_PAGE_SIZE", bound=POSITIVE)
+    max_age_h: float = setting(12.0, "IDXD_COMPANY_MAP_MAX_AGE_H", bound=POSITIVE)
+    check_period_s: float = setting(3600.0, "IDXD_COMPANY_MAP_CHECK_PERIOD_S", bound=POSITIVE)
+    timeout_s: float = setting(30.0, "SUPABASE_TIMEOUT", bound=POSITIVE)
+    allow_offline: bool = setting(True, "COMPANY_MAP_ALLOW_OFFLINE")
+    script: str | None = setting(None, "COMPANY_MAP_SCRIPT")
+
+    @property
+    def source_configured(self) -> bool:
+        return bool(self.supabase_url and self.supabase_key)
+
+
+@dataclass(frozen=True)
+class RolloverSettings:
+    TABLE: ClassVar[str] = "rollover"
+
+    enabled: bool = setting(True, "IDXD_ROLLOVER_ENABLED")
+    # The email window; must divide a day.
+    period_s: int = setting(7200, "IDXD_ROLLOVER_PERIOD_S", bound=Bound(
+        lambda v: v > 0 and 86400 % v == 0,
+        "a number of seconds that divides a day (7200 = 2 h)"))
+    # After a window's end, for late files to land.
+    grace_s: float = setting(900.0, "IDXD_ROLLOVER_GRACE_S", bound=AT_LEAST_ZERO)
+    # After a window's end, it closes whatever is still pending.
+    max_wait_s: float = setting(6 * 3600.0, "IDXD_ROLLOVER_MAX_WAIT_S", bound=AT_LEAST_ZERO)
+    tick_s: float = setting(60.0, "IDXD_ROLLOVER_TICK_S", bound=POSITIVE)
+    # Windows older than this are not closed after a long outage.
+    catch_up_days: float = setting(3.0, "IDXD_ROLLOVER_CATCH_UP_DAYS", bound=POSITIVE)
+    with_pdfs: bool = setting(False, "IDXD_ARTIFACTS_WITH_PDFS")  # PDFs in the artifacts zip
+    attach_budget_bytes: int = setting(7_500_000, "ATTACH_BUDGET_BYTES", bound=AT_LEAST_ZERO)
+    # A digest email even for a window with no alerts.
+    send_empty: bool = setting(False, "IDXD_EMAIL_SEND_EMPTY")
+
+
+def _addresses(raw: Any) -> tuple[str, ...]:
+    """A comma-separated list (or a TOML array) of addresses, each once, in order."""
+    addresses = [part.strip() for part in ",".join(to_tuple(raw)).split(",") if part.strip()]
+    for address in addresses:
+        if "@" not in address or any(ch.isspace() for ch in address):
+            raise ConfigError(f"The e-mail address {address!r} in the alert recipients is not "
+                              "valid.")
+    return tuple(dict.fromkeys(addresses))
+
+
+def _sender(raw: Any) -> str:
+    return str(raw).strip() or DEFAULT_SENDER
+
+
+def _recipients(kind: str) -> tuple[str, ...]:
+    """The original's variables for one recipient field, the first one set winning."""
+    return tuple(f"ALERT_{kind}_EMAIL{suffix}" for suffix in ("", "_INSERTED", "_NOT_INSERTED"))
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    TABLE: ClassVar[str] = "mail"
+
+    # None: the outbox is the only transport.
+    smtp_host: str | None = setting(None, "SMTP_HOST")
+    smtp_port: int = setting(587, "SMTP_PORT", bound=Bound(lambda v: 0 < v < 65536,
+                                                           "a TCP port number"),
+                             default_from=lambda mail: DEFAULT_PORTS[mail.security])
+    smtp_user: str | None = setting(None, "SMTP_USER")
+    smtp_password: str | None = setting(None, "SMTP_PASSWORD", secret=True)
+    security: str = setting("starttls", "SMTP_SECURITY", bound=one_of(*SECURITY_MODES))
+    timeout_s: float = setting(30.0, "SMTP_TIMEOUT_S", bound=POSITIVE)
+    sender: str = setting(DEFAULT_SENDER, "ALERT_FROM_EMAIL", "SES_FROM_EMAIL", key="from",
+                          convert=_sender)
+    to: tuple[str, ...] = setting((), *_recipients("TO"), convert=_addresses)
+    cc: tuple[str, ...] = setting((), *_recipients("CC"), convert=_addresses)
+    bcc: tuple[str, ...] = setting((), *_recipients("BCC"), convert=_addresses)
+
+    @property
+    def envelope_recipients(self) -> list[str]:
+        return list(dict.fromkeys([*self.to, *self.cc, *self.bcc]))
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    """Filled in by `load_pipeline_settings`; each field is one area's settings."""
+    """Each field is one area's settings, read by `load_pipeline_settings`."""
 
     filings: FilingsSettings = field(default_factory=FilingsSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
@@ -39,12 +259,14 @@ class PipelineSettings:
 
 
 def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:
-    return PipelineSettings(
-        filings=read_filings_settings(document, env),
-        http=read_http_settings(document, env),
-        ingest=read_ingest_settings(document, env),
-        download=read_download_settings(document, env),
-        company_map=read_company_map_settings(document, env),
-        rollover=read_rollover_settings(document, env),
-        mail=read_mail_settings(document, env),
-    )
+    settings = read_declared(PipelineSettings, document, env)
+    _check_sink(settings.filings.sink)
+    return settings
+
+
+def _check_sink(sink: SinkSettings) -> None:
+    if sink.kind == "supabase" and not (sink.supabase_url and sink.supabase_key):
+        raise ConfigError("The supabase sink needs SUPABASE_URL and SUPABASE_KEY in the "
+                          "environment.")
+    if sink.kind == "postgres" and not sink.database_url:
+        raise ConfigError("The postgres sink needs DATABASE_URL (or [sink] database_url).")

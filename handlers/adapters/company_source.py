@@ -10,62 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import structlog
 
-from daemon.config import SettingsReader
 from handlers.adapters.company_map import FIELDS, CompanyMap
+from handlers.settings import CompanyMapSettings
 
 COLUMNS = "symbol," + ",".join(FIELDS)
 log = structlog.get_logger()
-
-
-@dataclass(frozen=True)
-class CompanyMapSettings:
-    supabase_url: str | None = None
-    supabase_key: str | None = None  # a secret: never logged, never in reprs
-    schema: str = "public"
-    table: str = "idx_company_report"
-    page_size: int = 1000
-    max_age_h: float = 12.0
-    check_period_s: float = 3600.0
-    timeout_s: float = 30.0
-    allow_offline: bool = True
-    script: str | None = None
-
-    @property
-    def source_configured(self) -> bool:
-        return bool(self.supabase_url and self.supabase_key)
-
-    def __repr__(self) -> str:
-        key = "<set>" if self.supabase_key else None
-        return (f"CompanyMapSettings(supabase_url={self.supabase_url!r}, supabase_key={key!r}, "
-                f"table={self.table!r}, max_age_h={self.max_age_h}, script={self.script!r})")
-
-
-def read_company_map_settings(document: Mapping[str, Any], env: Mapping[str, str]
-                              ) -> CompanyMapSettings:
-    reader = SettingsReader(document.get("company_map", {}), env, "company_map")
-    base = CompanyMapSettings()
-    key = next((env[name] for name in ("SUPABASE_KEY", "SUPABASE_SERVICE_ROLE_KEY",
-                                       "SUPABASE_ANON_KEY") if env.get(name)), None)
-    return CompanyMapSettings(
-        supabase_url=reader.optional_str("supabase_url", "SUPABASE_URL"),
-        supabase_key=key,
-        schema=reader.get("schema", base.schema, "COMPANY_SCHEMA"),
-        table=reader.get("table", base.table, "COMPANY_REPORT_TABLE"),
-        page_size=reader.positive("page_size", base.page_size, "IDXD_COMPANY_MAP_PAGE_SIZE"),
-        max_age_h=reader.positive("max_age_h", base.max_age_h, "IDXD_COMPANY_MAP_MAX_AGE_H"),
-        check_period_s=reader.positive("check_period_s", base.check_period_s,
-                                  "IDXD_COMPANY_MAP_CHECK_PERIOD_S"),
-        timeout_s=reader.positive("timeout_s", base.timeout_s, "SUPABASE_TIMEOUT"),
-        allow_offline=reader.get("allow_offline", base.allow_offline,
-                                 "COMPANY_MAP_ALLOW_OFFLINE"),
-        script=reader.optional_str("script", "COMPANY_MAP_SCRIPT"),
-    )
 
 
 class SourceUnavailable(Exception):

@@ -21,7 +21,7 @@ from daemon.errors import TransientError
 from handlers.domain.windows import Window
 
 if TYPE_CHECKING:
-    from handlers.jobs.ingest import IngestSettings
+    from handlers.settings import IngestSettings
 
 Pause = Callable[[float], None]
 log = structlog.get_logger()

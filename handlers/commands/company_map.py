@@ -16,10 +16,10 @@ from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.stages import Command
 from handlers.adapters import company_map as cmap
-from handlers.adapters.company_source import CompanyMapSettings, SourceUnavailable
+from handlers.adapters.company_source import SourceUnavailable
 from handlers.context import PipelineContext, open_context
 from handlers.jobs import company_refresh as refresher
-from handlers.settings import PipelineSettings
+from handlers.settings import CompanyMapSettings, PipelineSettings
 
 SUBCOMMANDS = ("get", "refresh", "reset", "status", "print")
 

@@ -10,15 +10,12 @@ end advance, so a failed tick leaves the window to the next one. `idxd ingest`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from daemon.config import SettingsReader
 from daemon.errors import TransientError
 from daemon.files import write_atomic
 from daemon.stages import TimerJob
@@ -29,45 +26,9 @@ from handlers.domain import windows
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.domain.announcements import batch_payload, select_in_window
 from handlers.jobs.ingest_state import load_last_end, save_last_end
-
-IDX_API_URL = "https://www.idx.co.id/primary/NewsAnnouncement/GetAllAnnouncement"
-if TYPE_CHECKING:  # the settings module imports this one
-    from handlers.settings import PipelineSettings
+from handlers.settings import IngestSettings, PipelineSettings
 
 log = structlog.get_logger()
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    enabled: bool = True
-    api_url: str = IDX_API_URL
-    keywords: str = "ownership"
-    page_size: int = 10
-    max_pages: int = 50  # per day; a guard against an endless listing
-    period_s: float = 600.0
-    overlap_min: float = float(windows.DEFAULT_OVERLAP_MIN)
-    lookback_min: float = float(windows.DEFAULT_LOOKBACK_MIN)
-    pause_s: float = 1.0  # between two requests to the exchange, out of politeness
-    attempts: int = 3
-    backoff_s: float = 2.0
-
-
-def read_ingest_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> IngestSettings:
-    reader = SettingsReader(document.get("ingest", {}), env, "ingest")
-    base = IngestSettings()
-    return IngestSettings(
-        enabled=reader.get("enabled", base.enabled, "IDXD_INGEST_ENABLED"),
-        api_url=reader.get("api_url", base.api_url, "IDXD_IDX_API_URL"),
-        keywords=reader.get("keywords", base.keywords, "IDXD_INGEST_KEYWORDS"),
-        page_size=reader.positive("page_size", base.page_size, "IDXD_INGEST_PAGE_SIZE"),
-        max_pages=reader.positive("max_pages", base.max_pages, "IDXD_INGEST_MAX_PAGES"),
-        period_s=reader.positive("period_s", base.period_s, "IDXD_INGEST_PERIOD_S"),
-        overlap_min=reader.at_least_zero("overlap_min", base.overlap_min, "OVERLAP_MINUTES"),
-        lookback_min=reader.positive("lookback_min", base.lookback_min, "IDXD_INGEST_LOOKBACK_MIN"),
-        pause_s=reader.at_least_zero("pause_s", base.pause_s, "IDXD_INGEST_PAUSE_S"),
-        attempts=reader.positive("attempts", base.attempts, "IDXD_INGEST_ATTEMPTS"),
-        backoff_s=reader.at_least_zero("backoff_s", base.backoff_s, "IDXD_INGEST_BACKOFF_S"),
-    )
 
 
 def ingest_window(ctx: PipelineContext, window: windows.Window) -> tuple[Path, int]:

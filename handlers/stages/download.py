@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from daemon.config import SettingsReader
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic, write_json_atomic
 from handlers import paths
@@ -29,38 +27,11 @@ from handlers.context import PipelineContext
 from handlers.domain import attachments as names
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.domain.announcements import read_batch
+from handlers.settings import DownloadSettings
 
 # Politeness towards the exchange: handlers never pause, so few downloads run at once.
 CONCURRENCY = 1
 log = structlog.get_logger()
-
-
-@dataclass(frozen=True)
-class DownloadSettings:
-    allowed_hosts: tuple[str, ...] = ("www.idx.co.id", "idx.co.id")
-    max_mb: float = 25.0
-    max_redirects: int = 5
-    attempts: int = 5  # the retry budget of a batch with attachments still to fetch
-
-    @property
-    def max_bytes(self) -> int:
-        return int(self.max_mb * 1024 * 1024)
-
-
-def read_download_settings(document: Mapping[str, Any], env: Mapping[str, str]
-                           ) -> DownloadSettings:
-    reader = SettingsReader(document.get("download", {}), env, "download")
-    base = DownloadSettings()
-    hosts = reader.get("allowed_hosts", base.allowed_hosts, "IDXD_DOWNLOAD_ALLOWED_HOSTS",
-                       check=bool, expected="a non-empty list of host names")
-    return DownloadSettings(
-        allowed_hosts=tuple(host.strip().lower() for host in hosts),
-        max_mb=reader.positive("max_mb", base.max_mb, "IDXD_DOWNLOAD_MAX_MB"),
-        max_redirects=reader.get("max_redirects", base.max_redirects,
-                                 "IDXD_DOWNLOAD_MAX_REDIRECTS", check=lambda v: v >= 0,
-                                 expected="a whole number ≥ 0"),
-        attempts=reader.positive("attempts", base.attempts, "IDXD_DOWNLOAD_ATTEMPTS"),
-    )
 
 
 class DownloadPending(TransientError):

@@ -29,7 +29,7 @@ from handlers.domain.filings.aggregate import aggregate, split_legs
 from handlers.domain.filings.rows import Filing, build_filing, document_url, normalize_symbol
 from handlers.domain.filings.validate import Reason, reason, rejecting, validate
 from handlers.domain.ksei.records import ParsedForm
-from handlers.filings_config import FilingsSettings
+from handlers.settings import FilingsSettings
 
 SCHEMA = "idxd.filings/1"
 INSERTED, PRESENT, REJECTED, ERROR = "inserted", "already_present", "rejected", "error"

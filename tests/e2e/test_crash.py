@@ -3,7 +3,7 @@
 The real daemon (`python -m daemon run`) ingests from a local exchange that publishes ~240
 announcements over about a minute, downloads and parses their forms, stores filings in the
 SQLite sink, buckets alerts into one-minute windows and emails each window through a real SMTP
-server. It is killed `IDXD_CRASH_ROUNDS` times (30 by default) at a random moment 0.1–1.5 s after
+server. It is killed `TEST_CRASH_ROUNDS` times (30 by default) at a random moment 0.1–1.5 s after
 it has started, then run once more until everything has settled. Then: every filing is in the
 sink exactly once, every window's email went out with one Message-ID (a resend after a crash is
 the same message), every alert is in one email, no file is pending, nothing is half-written.
@@ -28,7 +28,7 @@ from tests.e2e.exchange import Exchange
 from tests.e2e.mailbox import Mailbox, email_problems, smtp_env, smtp_server, window_states
 from tests.e2e.scenario import Scenario
 
-ROUNDS = int(os.environ.get("IDXD_CRASH_ROUNDS", "30"))
+ROUNDS = int(os.environ.get("TEST_CRASH_ROUNDS", "30"))
 WINDOW_S = 60
 
 
@@ -56,7 +56,7 @@ def finished(root: Path, scenario: Scenario) -> bool:
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(
         tmp_path: Path, exchange: Exchange) -> None:
-    seed = int(os.environ.get("IDXD_CRASH_SEED", time.time_ns() % 10_000))
+    seed = int(os.environ.get("TEST_CRASH_SEED", time.time_ns() % 10_000))
     rng, root, mailbox = random.Random(seed), tmp_path / "root", Mailbox()
     scenario = Scenario(count=240, first=datetime.now(UTC) - timedelta(seconds=55),
                         spread_s=60.0)

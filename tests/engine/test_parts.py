@@ -134,7 +134,7 @@ def test_a_reload_keeps_restart_only_values_until_a_restart(tmp_path: Path) -> N
     config = write_config(tmp_path / "c.toml", tmp_path / "root", settle_ms=100, workers=2)
     current = load_settings(config, env={})
     write_config(config, tmp_path / "elsewhere", settle_ms=300, workers=8)
-    plan = plan_reload(current, load_settings(config, env={}), frozenset())
+    plan = plan_reload(current, load_settings(config, env={}))
     assert plan.applied == ["engine.settle_ms"]
     assert sorted(plan.needs_restart) == ["engine.root", "engine.workers"]
     assert plan.settings.engine.settle_ms == 300

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from daemon.config import read_declared, setting
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic
 from daemon.stages import App, Failure, Stage, TimerJob
@@ -25,9 +26,11 @@ from daemon.stages import App, Failure, Stage, TimerJob
 
 @dataclass(frozen=True)
 class TestSettings:
-    tick_s: float = 3600.0
-    label: str = "default"
-    a_retry_attempts: int | None = None  # stage a's own retry budget (else the engine's)
+    TABLE: ClassVar[str] = "testapp"
+
+    tick_s: float = setting(3600.0)
+    label: str = setting("default")
+    a_retry_attempts: int | None = setting(None)  # stage a's own retry budget
 
 
 @dataclass
@@ -44,10 +47,7 @@ class TestContext:
 
 
 def load_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> TestSettings:
-    table = document.get("testapp", {})
-    return TestSettings(tick_s=float(table.get("tick_s", 3600.0)),
-                        label=str(table.get("label", "default")),
-                        a_retry_attempts=table.get("a_retry_attempts"))
+    return read_declared(TestSettings, document, env)
 
 
 # How many stage-a handlers run at once, and the most seen (for the concurrency-limit test).
@@ -137,5 +137,4 @@ APP = App(
     open_context=lambda settings, _stopping: TestContext(settings.engine.root, settings),
     timer_jobs=(TimerJob("tick", lambda settings: settings.tick_s, tick),),
     report_failure=report_failure,
-    restart_only_settings=frozenset(),
 )

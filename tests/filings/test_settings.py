@@ -7,7 +7,11 @@ from decimal import Decimal
 import pytest
 
 from daemon.errors import ConfigError
-from handlers.filings_config import read_filings_settings
+from handlers.settings import FilingsSettings, load_pipeline_settings
+
+
+def read_filings_settings(document: dict, env: dict) -> FilingsSettings:
+    return load_pipeline_settings(document, env).filings
 
 
 def test_defaults_are_the_originals():

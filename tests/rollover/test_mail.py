@@ -9,7 +9,7 @@ from handlers.adapters.mail.message import AlertFile, Digest, build_message, spl
 from handlers.adapters.mail.text import suggested_action
 from handlers.domain.window_members import MailWindow
 from handlers.domain.windows import aligned_window
-from handlers.rollover_settings import MailSettings
+from handlers.settings import MailSettings
 from tests.rollover.conftest import WINDOW_START, alert_for
 
 

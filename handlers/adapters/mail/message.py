@@ -23,7 +23,7 @@ from typing import Any
 from handlers.adapters.mail import html as mail_html
 from handlers.adapters.mail.text import alert_lines, header_lines, late_lines, pending_lines
 from handlers.domain.window_members import MailWindow
-from handlers.rollover_settings import MailSettings
+from handlers.settings import MailSettings
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import structlog
 
 from daemon.files import write_atomic
 from handlers import paths
-from handlers.rollover_settings import MailSettings
+from handlers.settings import MailSettings
 
 log = structlog.get_logger()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from handlers.adapters.sinks.base import Sink, SinkRefused
-from handlers.filings_config import SinkSettings
+from handlers.settings import SinkSettings
 
 __all__ = ["Sink", "SinkRefused", "open_sink"]
 

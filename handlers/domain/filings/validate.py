@@ -21,7 +21,7 @@ from handlers.domain.filings.aggregate import OTHERS, implied_total_shares, kind
 from handlers.domain.filings.rows import Filing
 from handlers.domain.filings.tags import SHARE_TRANSFER
 from handlers.domain.ksei.records import BUY, SELL, ParsedForm, TransactionRow
-from handlers.filings_config import FilingsSettings
+from handlers.settings import FilingsSettings
 
 COMMON_SHARES = "saham biasa"
 Reason = dict[str, Any]
