@@ -87,6 +87,9 @@ class App:
     # whose optional "at" is an ISO-8601 time (the engine adds its age). Called with the
     # settings and the ledger's `get_state` (None for every key when no ledger exists yet).
     status_extras: StatusExtras | None = None
+    # Log keys `idxd tail` can filter on, each a `--<key>` option matching a substring of the
+    # key's value: JSON key -> the option's help text.
+    log_filters: Mapping[str, str] = field(default_factory=dict)
 
     def stage_named(self, name: str) -> Stage:
         for stage in self.stages:

@@ -1,10 +1,11 @@
 """`idxd tail`: the daemon's JSON log lines shown as its console log shows them.
 
-Lines come from a file, from standard input (`journalctl -u idxd -o cat -f | idxd tail`), or,
-with no argument on a terminal, from `journalctl -u idxd -o cat -f` itself. Each JSON line is
+Lines come from a file, from standard input (`journalctl -u <app> -o cat -f | idxd tail`), or,
+with no argument on a terminal, from `journalctl -u <app> -o cat -f` itself. Each JSON line is
 rendered by the same structlog `ConsoleRenderer` the daemon uses on a terminal
 (`daemon.logs.console_renderer`), so both views read alike. Filters keep a stage, a minimum
-level, a path substring or a window. Lines that are not JSON (a traceback, a library's print) pass
+level, a path substring, or a substring of any key the application names (`App.log_filters`,
+one `--<key>` option each). Lines that are not JSON (a traceback, a library's print) pass
 through unchanged, so nothing the daemon wrote is ever hidden by the viewer.
 """
 
@@ -21,7 +22,8 @@ from typing import IO, Any
 from daemon.logs import console_renderer
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
-JOURNAL_COMMAND = ("journalctl", "-u", "idxd", "-o", "cat", "-f")
+# Where argparse keeps an application filter's value, apart from tail's own options.
+FILTER_DEST = "log_filter_{}"
 
 Renderer = Callable[[dict[str, Any]], str]
 
@@ -45,21 +47,25 @@ def _rank(level: Any) -> int:
     return LEVELS.index(name) if name in LEVELS else LEVELS.index("info")
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser, log_filters: Mapping[str, str]) -> None:
+    """Tail's own options, then one `--<key>` per application filter (key -> help text)."""
     parser.add_argument("source", nargs="?", metavar="FILE|-",
                         help="log file, or - for standard input (default: the journal on a "
                              "terminal, else standard input)")
     parser.add_argument("--stage", help="only this stage's lines")
     parser.add_argument("--level", choices=LEVELS, help="only lines at this level or above")
     parser.add_argument("--file", help="only lines whose path contains this text")
-    parser.add_argument("--window", help="only lines about this window (stub or part of it)")
+    for key, help_text in log_filters.items():
+        parser.add_argument(f"--{key.replace('_', '-')}", dest=FILTER_DEST.format(key),
+                            metavar="TEXT", help=help_text)
     parser.add_argument("--color", "--colour", choices=("auto", "always", "never"),
                         default="auto", help="colour the output (default: on a terminal)")
 
 
-def filters_from(args: argparse.Namespace) -> Filters:
+def filters_from(args: argparse.Namespace, log_filters: Iterable[str]) -> Filters:
     """The filters asked for on the command line; `--file` is a substring of `path`."""
-    asked = {"path": args.file, "window": args.window}
+    asked = {"path": args.file} | {key: getattr(args, FILTER_DEST.format(key), None)
+                                   for key in log_filters}
     return Filters(args.stage, args.level, {key: text for key, text in asked.items() if text})
 
 
@@ -90,11 +96,16 @@ def _parse(text: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-def run(args: argparse.Namespace, _settings: Any = None) -> int:
+def journal_command(unit: str) -> tuple[str, ...]:
+    """Follow the unit's journal, one message (a JSON line) per line."""
+    return ("journalctl", "-u", unit, "-o", "cat", "-f")
+
+
+def run(args: argparse.Namespace, unit: str, log_filters: Iterable[str] = ()) -> int:
     out = sys.stdout
     colour = args.color == "always" or (args.color == "auto" and out.isatty())
-    show, filters = renderer(colour), filters_from(args)
-    with _Source(args.source, JOURNAL_COMMAND) as (lines, process):
+    show, filters = renderer(colour), filters_from(args, log_filters)
+    with _Source(args.source, journal_command(unit)) as (lines, process):
         try:
             for text in render(lines, filters, show):
                 out.write(text + "\n")

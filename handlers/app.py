@@ -43,4 +43,5 @@ APP = App(
     report_failure=report_failure,
     commands=COMMANDS,
     status_extras=status_extras,
+    log_filters={"window": "only lines about this window (stub or part of it)"},
 )

@@ -161,7 +161,9 @@ def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0 and "nope" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> None:
+def follow_journal(tmp_path: Path, *args: str,
+                   env: dict[str, str] | None = None) -> tuple[list[str], str]:
+    """Run `idxd tail` on a terminal with no file: the journalctl arguments and the output."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     journalctl = bin_dir / "journalctl"
@@ -170,13 +172,31 @@ def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> No
     journalctl.chmod(0o755)
     primary, secondary = pty.openpty()  # standard input is a terminal, as for a person typing
     try:
-        result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--color", "never"],
-                                cwd=REPO, stdin=secondary, capture_output=True, text=True,
-                                timeout=60, env={**os.environ, "PYTHONPATH": str(REPO),
-                                                 "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+        result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--color", "never",
+                                 *args], cwd=REPO, stdin=secondary, capture_output=True,
+                                text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO),
+                                     "PATH": f"{bin_dir}:{os.environ['PATH']}", **(env or {})})
     finally:
         os.close(primary)
         os.close(secondary)
-    assert (tmp_path / "args").read_text().split() == ["-u", "idxd", "-o", "cat", "-f"]
-    assert shows(result.stdout, EVENTS[3]) and "[error" in result.stdout
-    assert "stage=parse" in result.stdout and "path=downloads/idx-format/b.pdf" in result.stdout
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "args").read_text().split(), result.stdout
+
+
+def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> None:
+    journal_args, stdout = follow_journal(tmp_path)
+    assert journal_args == ["-u", "idxd", "-o", "cat", "-f"]
+    assert shows(stdout, EVENTS[3]) and "[error" in stdout
+    assert "stage=parse" in stdout and "path=downloads/idx-format/b.pdf" in stdout
+
+
+def test_the_application_names_the_journal_unit_and_the_extra_filters(tmp_path: Path) -> None:
+    other_app = {"IDXD_APP": "tests.engine.testapp:APP"}  # declares no log filters
+    journal_args, stdout = follow_journal(tmp_path, env=other_app)
+    assert journal_args == ["-u", "testapp", "-o", "cat", "-f"]
+    assert "file.quarantined" in stdout
+    result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--window", "x", "-"],
+                            cwd=REPO, input="", capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO), **other_app})
+    assert result.returncode == 2 and "--window" in result.stderr
