@@ -57,7 +57,8 @@ def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
     trace.add_argument("path")
     trace.add_argument("--json", action="store_true")
     add("check-config", "validate the settings and print them")
-    tail.configure(add("tail", "a readable view of the JSON log lines"))
+    tail.configure(add("tail", "a readable view of the JSON log lines"),
+                   app.log_filters if app else {})
     for command in app.commands if app else ():
         command.configure(add(command.name, command.help))
     return parser
@@ -112,7 +113,7 @@ def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, An
     if args.command == "trace":
         return _trace(root, args)
     if args.command == "tail":
-        return tail.run(args)
+        return tail.run(args, app.name, app.log_filters)
     if args.command == "check-config":
         print(f"configuration is valid; root {root.resolve()}")
         return ExitCode.OK

@@ -2,7 +2,8 @@
 
 Event names are stable `noun.verb` strings (`file.received`, `file.processed`, …). Context
 such as stage, path and sha256 is bound per file with `bound_contextvars`, so every line a
-handler logs carries it. Values whose key looks secret are masked before rendering.
+handler logs carries it. Values whose key looks secret are masked before rendering. The
+console view is built by `console_renderer`, which `idxd tail` uses too.
 """
 
 from __future__ import annotations
@@ -30,11 +31,16 @@ def mask_secrets(_logger: Any, _name: str,
     return event
 
 
+def console_renderer(colours: bool) -> structlog.dev.ConsoleRenderer:
+    """The human view of an event, built here only, so the console log and `idxd tail` match."""
+    return structlog.dev.ConsoleRenderer(colors=colours)
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
     """Route structlog and the standard library through one renderer on `stream`."""
     stream = stream or _Stdout()
     use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
-    renderer: Any = (structlog.dev.ConsoleRenderer(colors=True) if use_console
+    renderer: Any = (console_renderer(colours=True) if use_console
                      else structlog.processors.JSONRenderer(default=str))
     numeric_level = logging.getLevelName(level.upper())
     structlog.configure(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -104,9 +104,13 @@ class App(Generic[AppSettingsT, ContextT]):
     # settings and the ledger's `get_state` (None for every key when no ledger exists yet).
     status_extras: Callable[[Settings[AppSettingsT], GetState],
                             Mapping[str, Mapping[str, Any]]] | None = None
+    # Log keys `idxd tail` can filter on, each a `--<key>` option matching a substring of the
+    # key's value: JSON key -> the option's help text.
+    log_filters: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_stages(self.stages)
+        check_log_filters(self.log_filters)
 
     def stage_named(self, name: str) -> Stage[ContextT]:
         for stage in self.stages:
@@ -121,6 +125,17 @@ class App(Generic[AppSettingsT, ContextT]):
             if stage.inbox == parent and stage.accepts(name):
                 return stage
         return None
+
+
+# Options `idxd tail` has of its own (and the CLI's common ones): not a log filter's name.
+TAIL_OPTIONS = frozenset({"stage", "level", "file", "color", "colour", "config", "root", "help"})
+
+
+def check_log_filters(log_filters: Mapping[str, str]) -> None:
+    for key in log_filters:
+        if key.replace("_", "-") in TAIL_OPTIONS or not key.replace("_", "").isalnum():
+            raise AppError(f"The log filter {key!r} cannot be an option of idxd tail; name it "
+                           "after another log key.")
 
 
 def check_stages(stages: Sequence[Stage[Any]]) -> None:

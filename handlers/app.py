@@ -44,4 +44,5 @@ APP: App[PipelineSettings, PipelineContext] = App(
     report_failure=report_failure,
     commands=COMMANDS,
     status_extras=status_extras,
+    log_filters={"window": "only lines about this window (stub or part of it)"},
 )

@@ -69,3 +69,10 @@ def test_overlap_is_decided_by_the_names_both_patterns_take(first: str, second: 
 def test_a_class_that_only_allows_a_dot_first_is_a_temporary_name() -> None:
     with pytest.raises(AppError, match="matches no file"):
         declare(Stage("one", "in", ("[.]*",), handle))
+
+
+@pytest.mark.parametrize("key", ["stage", "color", "not a key"])
+def test_a_log_filter_named_like_an_option_of_tail_is_refused(key: str) -> None:
+    with pytest.raises(AppError, match="cannot be an option of idxd tail"):
+        App(name="t", stages=(), load_settings=lambda document, env: None,
+            open_context=lambda settings, stopping: None, log_filters={key: "help"})

@@ -1,11 +1,13 @@
-"""`idxd tail`: JSON lines become readable lines, filters keep what was asked for, anything
-that is not JSON passes through unchanged, and colour appears only when wanted."""
+"""`idxd tail`: JSON lines become the lines the console log shows (structlog's
+ConsoleRenderer), filters keep what was asked for, anything that is not JSON passes through
+unchanged, and colour appears only when wanted."""
 
 from __future__ import annotations
 
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ESC = "\033["
+COLOUR_CODE = re.compile(r"\033\[[0-9;]*m")
 
 EVENTS = [
     {"event": "daemon.started", "level": "info", "timestamp": "2026-11-27T17:04:05.401083Z",
@@ -30,6 +33,12 @@ EVENTS = [
      "window": "20261127_1600_20261127_1800", "alerts": 2},
 ]
 NOT_JSON = "Traceback (most recent call last): something printed by a library"
+NAMES = [event["event"] for event in EVENTS]
+# Logs one event through the daemon's own logging set-up, in the format given as argv[1].
+LOG_AN_EVENT = ("import sys, structlog; from daemon.logs import configure_logging; "
+                "configure_logging('info', sys.argv[1]); structlog.get_logger().warning("
+                "'file.retrying', stage='parse', path='downloads/idx-format/a.pdf', attempt=2, "
+                "error='database busy')")
 
 
 def tail(*args: str, stdin: str = "") -> list[str]:
@@ -38,6 +47,46 @@ def tail(*args: str, stdin: str = "") -> list[str]:
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
+
+
+def tail_to_a_terminal(*args: str) -> str:
+    """What `idxd tail` writes when its standard output is a terminal."""
+    primary, secondary = pty.openpty()
+    try:
+        subprocess.run([sys.executable, "-m", "daemon", "tail", *args], cwd=REPO,
+                       stdin=subprocess.DEVNULL, stdout=secondary, check=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+        os.close(secondary)
+        return read_all(primary)
+    finally:
+        os.close(primary)
+
+
+def read_all(primary: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the writer has gone and everything it wrote was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def shows(line: str, event: dict[str, object]) -> bool:
+    """The line carries the event's name, level, time, and every other key as key=value."""
+    facts = [str(event["event"]), f"[{event['level']}", str(event["timestamp"])]
+    facts += [f"{key}=" for key in event if key not in ("event", "level", "timestamp")]
+    return all(fact in line for fact in facts)
+
+
+def log_an_event(fmt: str) -> str:
+    result = subprocess.run([sys.executable, "-c", LOG_AN_EVENT, fmt], cwd=REPO, check=True,
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    return result.stdout.strip()
 
 
 @pytest.fixture
@@ -53,11 +102,21 @@ def test_each_json_line_becomes_one_readable_line(log_file: Path) -> None:
     lines = tail(str(log_file), "--color", "never")
     assert len(lines) == len(EVENTS) + 1
     processed = lines[1]
-    assert processed.startswith("17:04:13.582 INFO    file.processed [download] "
-                                "data/announcements/batch-1.json")
-    assert "duration_ms=1.53" in processed and '["downloads/idx-format/a.pdf"]' in processed
+    assert shows(processed, EVENTS[1])
+    assert "stage=download" in processed and "path=data/announcements/batch-1.json" in processed
+    assert "duration_ms=1.53" in processed and "'downloads/idx-format/a.pdf'" in processed
     assert "{" not in lines[0] and "pid=35" in lines[0]
-    assert 'error="database busy"' in lines[3]
+    assert "error='database busy'" in lines[3]
+    json_lines = lines[:2] + lines[3:]
+    assert all(shows(line, event) for line, event in zip(json_lines, EVENTS, strict=True))
+
+
+def test_a_line_looks_as_the_console_log_shows_it() -> None:
+    console = log_an_event("console")
+    tailed = tail("--color", "always", stdin=log_an_event("json") + "\n")
+    assert len(tailed) == 1 and "file.retrying" in console
+    # The same but for the moment it was logged, which is the line's first field.
+    assert tailed[0].split(" ", 1)[1] == console.split(" ", 1)[1]
 
 
 def test_lines_that_are_not_json_pass_through_unchanged(log_file: Path) -> None:
@@ -66,7 +125,8 @@ def test_lines_that_are_not_json_pass_through_unchanged(log_file: Path) -> None:
 
 def test_filters_keep_a_stage_a_minimum_level_a_path_and_a_window(log_file: Path) -> None:
     def events(*args: str) -> list[str]:
-        return [line.split()[2] for line in tail(str(log_file), *args) if line != NOT_JSON]
+        return [name for line in tail(str(log_file), *args) if line != NOT_JSON
+                for name in NAMES if name in line]
 
     assert events("--stage", "parse") == ["file.retrying", "file.quarantined"]
     assert events("--level", "warning") == ["file.retrying", "file.quarantined"]
@@ -83,10 +143,15 @@ def test_reads_standard_input_as_journalctl_pipes_it(log_file: Path) -> None:
 
 def test_colour_only_when_asked_or_on_a_terminal(log_file: Path) -> None:
     assert not any(ESC in line for line in tail(str(log_file)))  # a pipe: auto means no colour
+    plain = tail(str(log_file), "--color", "never")
     coloured = tail(str(log_file), "--color", "always")
     quarantined = next(line for line in coloured if "file.quarantined" in line)
-    assert ESC + "31;1mERROR" in quarantined
+    assert ESC in quarantined and re.search(r"\033\[[0-9;]*merror", quarantined)
+    assert [COLOUR_CODE.sub("", line) for line in coloured] == plain  # the same, coloured
     assert NOT_JSON in coloured  # passed through untouched, no colour added
+    on_a_terminal = tail_to_a_terminal(str(log_file)).splitlines()
+    assert [COLOUR_CODE.sub("", line).rstrip("\r") for line in on_a_terminal] == plain
+    assert any(ESC in line for line in on_a_terminal)  # auto on a terminal: colour
 
 
 def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
@@ -96,7 +161,9 @@ def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0 and "nope" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> None:
+def follow_journal(tmp_path: Path, *args: str,
+                   env: dict[str, str] | None = None) -> tuple[list[str], str]:
+    """Run `idxd tail` on a terminal with no file: the journalctl arguments and the output."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     journalctl = bin_dir / "journalctl"
@@ -105,12 +172,31 @@ def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> No
     journalctl.chmod(0o755)
     primary, secondary = pty.openpty()  # standard input is a terminal, as for a person typing
     try:
-        result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--color", "never"],
-                                cwd=REPO, stdin=secondary, capture_output=True, text=True,
-                                timeout=60, env={**os.environ, "PYTHONPATH": str(REPO),
-                                                 "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+        result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--color", "never",
+                                 *args], cwd=REPO, stdin=secondary, capture_output=True,
+                                text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO),
+                                     "PATH": f"{bin_dir}:{os.environ['PATH']}", **(env or {})})
     finally:
         os.close(primary)
         os.close(secondary)
-    assert (tmp_path / "args").read_text().split() == ["-u", "idxd", "-o", "cat", "-f"]
-    assert "ERROR   file.quarantined [parse] downloads/idx-format/b.pdf" in result.stdout
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "args").read_text().split(), result.stdout
+
+
+def test_on_a_terminal_with_no_file_it_follows_the_journal(tmp_path: Path) -> None:
+    journal_args, stdout = follow_journal(tmp_path)
+    assert journal_args == ["-u", "idxd", "-o", "cat", "-f"]
+    assert shows(stdout, EVENTS[3]) and "[error" in stdout
+    assert "stage=parse" in stdout and "path=downloads/idx-format/b.pdf" in stdout
+
+
+def test_the_application_names_the_journal_unit_and_the_extra_filters(tmp_path: Path) -> None:
+    other_app = {"IDXD_APP": "tests.engine.testapp:APP"}  # declares no log filters
+    journal_args, stdout = follow_journal(tmp_path, env=other_app)
+    assert journal_args == ["-u", "testapp", "-o", "cat", "-f"]
+    assert "file.quarantined" in stdout
+    result = subprocess.run([sys.executable, "-m", "daemon", "tail", "--window", "x", "-"],
+                            cwd=REPO, input="", capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO), **other_app})
+    assert result.returncode == 2 and "--window" in result.stderr
