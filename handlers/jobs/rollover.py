@@ -60,8 +60,13 @@ def due_windows(ctx: PipelineContext, now: datetime) -> Iterator[MailWindow]:
     period = timedelta(seconds=settings.period_s)
     floor = to_wib(now) - timedelta(days=settings.catch_up_days)
     stored = ctx.ledger.get_state(SUMMARY_KEY, {}).get("next_start")
-    cursor = to_wib(datetime.fromisoformat(stored)) if stored else \
-        aligned_window(now, settings.period_s).start - period
+    if stored:
+        cursor = to_wib(datetime.fromisoformat(stored))
+    else:
+        # The first tick starts at the window before now and says so at once: a window still
+        # waiting when the daemon is stopped is where the next start resumes, not skipped.
+        cursor = aligned_window(now, settings.period_s).start - period
+        _update_summary(ctx, next_start=cursor.isoformat())
     window = aligned_window(max(cursor, floor), settings.period_s)
     while window.end + timedelta(seconds=settings.grace_s) <= now:
         if window.start >= cursor:  # a changed period can realign onto a closed window

@@ -120,6 +120,24 @@ def test_waits_for_pending_files_then_sends(smtp, window_files):
     assert len(smtp.handler.envelopes) == 1
 
 
+def test_a_window_still_waiting_at_a_restart_is_sent_after_it(smtp, window_files):
+    smtp.start()
+    env = mail_env(smtp)
+    files = window_files(env)
+    three_alerts(files)
+    parsed = files.parsed("BYAN.json", "2026-04-24T16:53:57", done=False)
+    rollover.run_timer(files.ctx, AFTER_GRACE)  # the first tick ever: the window waits
+    assert smtp.handler.envelopes == []
+    files.ctx.close()  # the daemon stops; it starts again two windows later
+
+    restarted = window_files(env)
+    restarted.mark_done("generate", parsed)
+    rollover.run_timer(restarted.ctx, AFTER_GRACE + timedelta(hours=4))
+
+    assert [m["Subject"] for m in smtp.handler.messages()] == [
+        "[IDX Alerts] 3 alert(s) — 2026-04-24 16:00–18:00 WIB"]
+
+
 def test_max_wait_sends_and_names_what_is_pending(smtp, window_files):
     smtp.start()
     files = window_files(mail_env(smtp), max_wait_s=3600)
