@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.files import copy_atomic
-from daemon.ledger import LEDGER_NAME, Ledger
+from daemon.ledger import LEDGER_NAME, FileState, Ledger
 from daemon.lock import holder_pid
 from daemon.quarantine import quarantined_files, read_error, restore
 from daemon.stages import App, Stage
@@ -38,10 +38,10 @@ def collect_status(root: Path, app: App, settings: Any = None) -> dict[str, Any]
         stages[stage.name] = {
             "queued": (queue_state.get("queued", {}).get(stage.name, 0) if running_daemon else 0)
             + _waiting_in_inbox(root, stage, ledger),
-            "running": states.get("running", 0) if running_daemon else 0,
-            "done": states.get("done", 0),
-            "failed": states.get("failed", 0),
-            "quarantined": states.get("quarantined", 0),
+            "running": states.get(FileState.RUNNING, 0) if running_daemon else 0,
+            "done": states.get(FileState.DONE, 0),
+            "failed": states.get(FileState.FAILED, 0),
+            "quarantined": states.get(FileState.QUARANTINED, 0),
         }
     status = {
         "root": str(root),
@@ -165,7 +165,7 @@ def replay_failed_in_place(root: Path) -> int:
     """Files that outlived their retries are tried again at once, not at the next rescan."""
     ledger = Ledger.open(root)
     try:
-        rows = ledger.rows_in_state("failed")
+        rows = ledger.rows_in_state(FileState.FAILED)
         for row in rows:
             ledger.reopen(row["stage"], row["path"])
             path = root / row["path"]

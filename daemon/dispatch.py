@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from daemon.outcomes import Outcome
 from daemon.stages import Stage
-from daemon.worker import Outcome
 
 Work = Callable[[Stage, str], Outcome]
 DoneCallback = Callable[[Stage, str, Outcome | BaseException], None]

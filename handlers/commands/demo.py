@@ -24,7 +24,7 @@ from typing import Any
 from daemon.config import EngineSettings, Settings
 from daemon.errors import ExitCode
 from daemon.files import write_atomic, write_json_atomic
-from daemon.runner import run
+from daemon.runner import run_until_idle
 from daemon.stages import Command, load_app
 from handlers import paths
 from handlers.context import open_context
@@ -51,12 +51,11 @@ def run_command(args: argparse.Namespace, _settings: Any) -> int:
     root = (args.dir or Path(tempfile.mkdtemp(prefix="idxd-demo-"))).resolve()
     settings = demo_settings(root)
     place_inputs(root, DEMO_WINDOW)
-    drained = run(settings, app=load_app(settings.engine.app), until_idle=True,
-                  timer_jobs=False, install_signals=True)
+    drained = run_until_idle(settings, load_app(settings.engine.app))
     with closing(open_context(settings)) as ctx:
         state = close_window(ctx, MailWindow(DEMO_WINDOW), datetime.now(UTC), force=True)
     print_summary(root, DEMO_WINDOW, state)
-    return ExitCode.OK if drained == ExitCode.OK else ExitCode.FAILURE
+    return ExitCode.OK if drained.ok else ExitCode.FAILURE
 
 
 def demo_settings(root: Path) -> Settings:

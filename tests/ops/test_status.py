@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon.ledger import FAILED, QUARANTINED, Ledger
+from daemon.ledger import FileState, Ledger
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW = "20261127_1600_20261127_1800"
@@ -35,8 +35,9 @@ def seed(root: Path) -> None:
     failed = ledger.claim("parse", "downloads/idx-format/x.pdf", "f" * 64, 1, 1)
     quarantined = ledger.claim("parse", "downloads/idx-format/y.pdf", "e" * 64, 1, 1)
     assert failed is not None and quarantined is not None
-    ledger.fail(failed.row_id, state=FAILED, code="transient_error", error="x", duration_ms=1)
-    ledger.fail(quarantined.row_id, state=QUARANTINED, code="label_missing", error="y",
+    ledger.fail(failed.row_id, state=FileState.FAILED, code="transient_error", error="x",
+                duration_ms=1)
+    ledger.fail(quarantined.row_id, state=FileState.QUARANTINED, code="label_missing", error="y",
                 duration_ms=1)
     ledger.claim("generate", "data/parsed/z.json", "d" * 64, 1, 1)  # left running: pending
     ledger.recover()
@@ -80,3 +81,5 @@ def test_a_fresh_root_says_never(tmp_path: Path) -> None:
     text = status(tmp_path / "empty")
     assert "last ingest: never" in text and "last email: never" in text
     assert "last window: never" in text
+
+
