@@ -13,20 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from daemon.files import copy_atomic
-from daemon.ledger import LEDGER_NAME, FileState, Ledger
+from daemon.ledger import FileState, Ledger
 from daemon.lock import holder_pid
 from daemon.quarantine import quarantined_files, read_error, restore
 from daemon.stages import App, Stage
 
 
-def open_ledger(root: Path) -> Ledger | None:
-    path = root / LEDGER_NAME
-    return Ledger(path) if path.exists() else None
-
-
 def collect_status(root: Path, app: App, settings: Any = None) -> dict[str, Any]:
-    """Everything `idxd status` shows, as plain data."""
-    ledger = open_ledger(root)
+    """Everything `idxd status` shows, as plain data; it reads and never writes the ledger."""
+    ledger = Ledger.open_readonly(root)
     counts = ledger.counts() if ledger else {}
     queue_state = ledger.get_state("daemon.queue", {}) if ledger else {}
     oldest = ledger.oldest_unfinished() if ledger else None
@@ -185,7 +180,7 @@ def quarantine_targets(root: Path, path: Path | None) -> list[Path]:
 
 def trace(root: Path, target: str) -> list[dict[str, Any]]:
     """The lineage of `target`: its ancestors back to the first input, then its descendants."""
-    ledger = open_ledger(root)
+    ledger = Ledger.open_readonly(root)
     if ledger is None:
         return []
     try:

@@ -79,22 +79,19 @@ class Claim:
 class Ledger:
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
-        if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
-                                       check_same_thread=False, isolation_level=None)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                       timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+        self._db = _connect_readonly(path) if readonly else _connect(path)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
 
     @classmethod
     def open(cls, root: Path) -> Ledger:
         return cls(root / LEDGER_NAME)
+
+    @classmethod
+    def open_readonly(cls, root: Path) -> Ledger | None:
+        """The ledger for reading only, or None when there is none yet; nothing is written."""
+        path = root / LEDGER_NAME
+        return cls(path, readonly=True) if path.exists() else None
 
     def close(self) -> None:
         with self._lock:
@@ -258,6 +255,25 @@ class Ledger:
             rows = self._db.execute("SELECT key, value FROM kv WHERE key >= ? AND key < ?",
                                     (prefix, prefix + "\uffff")).fetchall()
         return {row["key"]: json.loads(row["value"]) for row in rows}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    # A WAL database has its -wal and -shm files while any connection is open. Without them
+    # no writer is there, and even a `mode=ro` connection would create them: `immutable`
+    # reads the file as it is. (A daemon starting meanwhile only appends to its new -wal.)
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(f"{path.absolute().as_uri()}?{flags}", uri=True,
+                           check_same_thread=False, isolation_level=None, timeout=30)
 
 
 def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
