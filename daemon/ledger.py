@@ -193,6 +193,15 @@ class Ledger:
                                     (stage, *FINAL_STATES)).fetchall()
         return {row["path"]: (row["size"], row["mtime_ns"]) for row in rows}
 
+    def has_finished(self, path: str, size: int, mtime_ns: int) -> bool:
+        """The ledger is done with this content of `path` (done, failed or quarantined): its
+        latest row with this signature is not waiting or running."""
+        with self._lock:
+            row = self._db.execute("SELECT state FROM files WHERE path = ? AND size = ? "
+                                   "AND mtime_ns = ? ORDER BY id DESC LIMIT 1",
+                                   (path, size, mtime_ns)).fetchone()
+        return row is not None and row["state"] not in (FileState.PENDING, FileState.RUNNING)
+
     def recently_failed(self, stage: str, since: float) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT path FROM files WHERE stage = ? AND state = ? "
