@@ -66,8 +66,6 @@ def read_download_settings(document: Mapping[str, Any], env: Mapping[str, str]
 class DownloadPending(TransientError):
     """Some attachments could not be fetched this time; the batch is worth another call."""
 
-    code = "download_failed"
-
 
 def handle(path: Path, ctx: Any) -> list[Path]:
     stub, records = _read(path)
