@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from daemon.apps import installed_app
 from daemon.errors import ConfigError
 from daemon.metrics import check_available as check_metrics_available
 
@@ -136,7 +137,7 @@ def _to_tuple(raw: Any) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class EngineSettings:
     root: Path = Path("./var")
-    app: str = "handlers.app:APP"
+    app: str = field(default_factory=installed_app)
     settle_ms: int = 500
     rescan_s: float = 60.0
     workers: int = 4
@@ -253,7 +254,7 @@ def load_settings(
         engine = replace(engine, root=Path(root_override))
     try:
         app = load_app(engine.app)
-    except (ImportError, AttributeError, TypeError) as error:
+    except (ImportError, AttributeError, TypeError, ValueError) as error:
         raise ConfigError(
             f"The setting app = {engine.app!r} does not name an application: {error}."
         ) from None

@@ -3,7 +3,7 @@
 One row per (stage, file path, content sha256) with its state, attempts, last error, timings
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
 processed when its row is not `done`; rows a crash left `running` go back to `pending` at
-start. A small key-value table keeps the application's own durable state (windows, emails).
+start. A small key-value table keeps the application's own durable state.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Counters of files processed and failed per stage, handler durations, retries; gauges for queue
 depth, running handlers, the oldest pending file's age, and the times the application reports
-through its status hook (last ingest, window, email, company map), refreshed with the status
+through its status hook (when it last did each thing it tracks), refreshed with the status
 line. prometheus-client is an optional extra (`idxd[metrics]`); asking for a port without it
 is a configuration error, reported before anything starts.
 """

@@ -339,7 +339,7 @@ def _serve(settings: Settings, app: App, install_signals: bool, env: dict[str, s
            started: Callable[[Daemon], None] | None, *, until_idle: bool,
            timer_jobs: bool) -> Daemon:
     engine = settings.engine
-    configure_logging(engine.log_level, engine.log_format)
+    configure_logging(engine.log_level, engine.log_format, secret_keys=app.secret_keys)
     settings = replace(settings, engine=replace(engine, root=Path(os.path.abspath(engine.root))))
     daemon = Daemon(settings, app, env, until_idle=until_idle, timer_jobs=timer_jobs)
     with RootLock(settings.engine.root):

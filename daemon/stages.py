@@ -87,6 +87,8 @@ class App:
     # whose optional "at" is an ISO-8601 time (the engine adds its age). Called with the
     # settings and the ledger's `get_state` (None for every key when no ledger exists yet).
     status_extras: StatusExtras | None = None
+    description: str = ""  # the `idxd --help` line
+    secret_keys: frozenset[str] = field(default_factory=frozenset)  # log keys always masked
 
     def stage_named(self, name: str) -> Stage:
         for stage in self.stages:

@@ -43,4 +43,6 @@ APP = App(
     report_failure=report_failure,
     commands=COMMANDS,
     status_extras=status_extras,
+    description="IDX ownership filings daemon.",
+    secret_keys=frozenset({"supabase_key"}),
 )
