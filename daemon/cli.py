@@ -2,7 +2,8 @@
 
 The engine's commands (run, status, drop, replay, trace, check-config) are defined here; the
 application adds its own (`App.commands`). Settings are loaded and validated before any command
-runs: a bad value is one sentence on stderr and exit code 2.
+runs: a bad value is one sentence on stderr and exit code 2. An application command declared
+a `StandaloneCommand` (a demo on its own temporary root) runs without reading them at all.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from daemon import commands, tail
+from daemon.apps import installed_app
 from daemon.config import Settings, config_path_from, load_settings
 from daemon.errors import AlreadyRunning, ConfigError, ExitCode
 from daemon.logs import Stderr, configure_logging
-from daemon.stages import App, load_app
+from daemon.stages import App, StandaloneCommand, load_app
 
 
 def global_options(suppress: bool) -> argparse.ArgumentParser:
@@ -34,7 +36,7 @@ def global_options(suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="idxd", description="IDX ownership filings daemon.",
+    parser = argparse.ArgumentParser(prog="idxd", description=app.description if app else None,
                                      parents=[global_options(suppress=False)])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [global_options(suppress=True)]
@@ -43,7 +45,7 @@ def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=summary, parents=common)
 
     add("run", "run the daemon in the foreground")
-    status = add("status", "queues, failures, quarantine, last window")
+    status = add("status", "queues, failures, quarantine, and the application's own facts")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     drop = add("drop", "copy a file atomically into a stage's inbox")
     drop.add_argument("file", type=Path)
@@ -66,7 +68,10 @@ def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    known, _ = global_options(suppress=False).parse_known_args(argv)
+    known, rest = global_options(suppress=False).parse_known_args(argv)
+    standalone = _standalone_command(rest)
+    if standalone is not None:
+        return _run_standalone(standalone, argv)
     try:
         settings = load_settings(config_path_from(known.config, os.environ),
                                  root_override=known.root)
@@ -91,10 +96,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.FAILURE
 
 
+def _standalone_command(rest: list[str]) -> tuple[App[Any, Any], StandaloneCommand] | None:
+    """The installed application's command named first in `rest`, if it needs no settings."""
+    name = next((word for word in rest if not word.startswith("-")), None)
+    reference = installed_app()
+    if name is None or not reference:
+        return None
+    app = load_app(reference)
+    command = next((c for c in app.commands if c.name == name), None)
+    return (app, command) if isinstance(command, StandaloneCommand) else None
+
+
+def _run_standalone(found: tuple[App[Any, Any], StandaloneCommand], argv: list[str]) -> int:
+    app, command = found
+    configure_logging(stream=Stderr(), secret_keys=app.secret_keys)
+    return command.run(build_parser(app).parse_args(argv))
+
+
 def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, Any]) -> int:
     root = settings.engine.root
     if args.command != "run":
-        configure_logging(settings.engine.log_level, settings.engine.log_format, Stderr())
+        configure_logging(settings.engine.log_level, settings.engine.log_format, Stderr(),
+                          app.secret_keys)
     if args.command == "run":
         from daemon.runner import run
 
@@ -118,6 +141,8 @@ def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, An
         print(f"configuration is valid; root {root.resolve()}")
         return ExitCode.OK
     command = next(command for command in app.commands if command.name == args.command)
+    if isinstance(command, StandaloneCommand):
+        return command.run(args)
     return command.run(args, settings)
 
 

@@ -13,20 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from daemon.files import copy_atomic
-from daemon.ledger import LEDGER_NAME, Ledger
+from daemon.ledger import FileState, Ledger
 from daemon.lock import holder_pid
 from daemon.quarantine import quarantined_files, read_error, restore
 from daemon.stages import App, Stage
 
 
-def open_ledger(root: Path) -> Ledger | None:
-    path = root / LEDGER_NAME
-    return Ledger(path) if path.exists() else None
-
-
 def collect_status(root: Path, app: App[Any, Any], settings: Any = None) -> dict[str, Any]:
-    """Everything `idxd status` shows, as plain data."""
-    ledger = open_ledger(root)
+    """Everything `idxd status` shows, as plain data; it reads and never writes the ledger."""
+    ledger = Ledger.open_readonly(root)
     counts = ledger.counts() if ledger else {}
     queue_state = ledger.get_state("daemon.queue", {}) if ledger else {}
     oldest = ledger.oldest_unfinished() if ledger else None
@@ -38,10 +33,10 @@ def collect_status(root: Path, app: App[Any, Any], settings: Any = None) -> dict
         stages[stage.name] = {
             "queued": (queue_state.get("queued", {}).get(stage.name, 0) if running_daemon else 0)
             + _waiting_in_inbox(root, stage, ledger),
-            "running": states.get("running", 0) if running_daemon else 0,
-            "done": states.get("done", 0),
-            "failed": states.get("failed", 0),
-            "quarantined": states.get("quarantined", 0),
+            "running": states.get(FileState.RUNNING, 0) if running_daemon else 0,
+            "done": states.get(FileState.DONE, 0),
+            "failed": states.get(FileState.FAILED, 0),
+            "quarantined": states.get(FileState.QUARANTINED, 0),
         }
     status = {
         "root": str(root),
@@ -165,7 +160,7 @@ def replay_failed_in_place(root: Path) -> int:
     """Files that outlived their retries are tried again at once, not at the next rescan."""
     ledger = Ledger.open(root)
     try:
-        rows = ledger.rows_in_state("failed")
+        rows = ledger.rows_in_state(FileState.FAILED)
         for row in rows:
             ledger.reopen(row["stage"], row["path"])
             path = root / row["path"]
@@ -185,7 +180,7 @@ def quarantine_targets(root: Path, path: Path | None) -> list[Path]:
 
 def trace(root: Path, target: str) -> list[dict[str, Any]]:
     """The lineage of `target`: its ancestors back to the first input, then its descendants."""
-    ledger = open_ledger(root)
+    ledger = Ledger.open_readonly(root)
     if ledger is None:
         return []
     try:

@@ -32,6 +32,7 @@ from typing import (
     get_type_hints,
 )
 
+from daemon.apps import installed_app
 from daemon.errors import ConfigError
 from daemon.metrics import check_available as check_metrics_available
 
@@ -286,7 +287,8 @@ class EngineSettings:
     TABLE: ClassVar[str] = "daemon"
 
     root: Path = setting(Path("./var"), "IDXD_ROOT", live=False)
-    app: str = setting("handlers.app:APP", "IDXD_APP", live=False)
+    # The installed application (its `daemon.apps` entry point) unless the settings name one.
+    app: str = setting(installed_app(), "IDXD_APP", live=False)
     settle_ms: int = setting(500, "IDXD_SETTLE_MS", bound=whole(unit=" of milliseconds"))
     rescan_s: float = setting(60.0, "IDXD_RESCAN_S", bound=POSITIVE)
     workers: int = setting(4, "IDXD_WORKERS", bound=whole(1, 256), live=False)
@@ -357,7 +359,7 @@ def load_settings(
         engine = replace(engine, root=Path(root_override))
     try:
         app = load_app(engine.app)
-    except (ImportError, AttributeError, TypeError) as error:
+    except (ImportError, AttributeError, TypeError, ValueError) as error:
         raise ConfigError(
             f"The setting app = {engine.app!r} does not name an application: {error}."
         ) from None

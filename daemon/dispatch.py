@@ -13,8 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from daemon.outcomes import Outcome
 from daemon.stages import Stage
-from daemon.worker import Outcome
 
 Work = Callable[[Stage[Any], str], Outcome]
 DoneCallback = Callable[[Stage[Any], str, Outcome | BaseException], None]

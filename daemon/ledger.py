@@ -3,7 +3,7 @@
 One row per (stage, file path, content sha256) with its state, attempts, last error, timings
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
 processed when its row is not `done`; rows a crash left `running` go back to `pending` at
-start. A small key-value table keeps the application's own durable state (windows, emails).
+start. A small key-value table keeps the application's own durable state.
 """
 
 from __future__ import annotations
@@ -15,13 +15,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-PENDING, RUNNING, DONE, FAILED, QUARANTINED = "pending", "running", "done", "failed", "quarantined"
-SUPERSEDED = "superseded"  # pending content the file no longer has
-STATES = (PENDING, RUNNING, DONE, FAILED, QUARANTINED)
-FINAL_STATES = (DONE, QUARANTINED)
+
+class FileState(StrEnum):
+    """A ledger row's state; the values are what the database stores."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+    SUPERSEDED = "superseded"  # pending content the file no longer has
+
+
+FINAL_STATES = (FileState.DONE, FileState.QUARANTINED)
 LEDGER_NAME = "state/ledger.sqlite3"
 
 SCHEMA = """
@@ -69,22 +79,19 @@ class Claim:
 class Ledger:
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
-        if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
-                                       check_same_thread=False, isolation_level=None)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                       timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+        self._db = _connect_readonly(path) if readonly else _connect(path)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
 
     @classmethod
     def open(cls, root: Path) -> Ledger:
         return cls(root / LEDGER_NAME)
+
+    @classmethod
+    def open_readonly(cls, root: Path) -> Ledger | None:
+        """The ledger for reading only, or None when there is none yet; nothing is written."""
+        path = root / LEDGER_NAME
+        return cls(path, readonly=True) if path.exists() else None
 
     def close(self) -> None:
         with self._lock:
@@ -107,7 +114,7 @@ class Ledger:
         """Rows a crash left `running` go back to `pending`; returns how many."""
         with self._transaction() as db:
             return db.execute("UPDATE files SET state = ? WHERE state = ?",
-                              (PENDING, RUNNING)).rowcount
+                              (FileState.PENDING, FileState.RUNNING)).rowcount
 
     def claim(self, stage: str, path: str, sha256: str, size: int, mtime_ns: int) -> Claim | None:
         """Mark (stage, path, sha256) running, unless it already reached a final state."""
@@ -119,20 +126,21 @@ class Ledger:
             # Content the file no longer has (a crash left it pending, then the file was
             # rewritten) will never be processed: retire it, or it would look queued forever.
             db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND sha256 != ? "
-                       "AND state = ?", (SUPERSEDED, stage, path, sha256, PENDING))
+                       "AND state = ?",
+                       (FileState.SUPERSEDED, stage, path, sha256, FileState.PENDING))
             if row is None:
                 cursor = db.execute(
                     "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, "
                     "first_seen_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (stage, path, sha256, size, mtime_ns, RUNNING, now, now))
+                    (stage, path, sha256, size, mtime_ns, FileState.RUNNING, now, now))
                 return Claim(int(cursor.lastrowid or 0), 0)
-            if row["state"] in FINAL_STATES or row["state"] == RUNNING:
+            if row["state"] in FINAL_STATES or row["state"] == FileState.RUNNING:
                 # Same content again: remember its signature so the next sweep skips hashing.
                 db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
                            (size, mtime_ns, row["id"]))
                 return None
             db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ? "
-                       "WHERE id = ?", (RUNNING, now, size, mtime_ns, row["id"]))
+                       "WHERE id = ?", (FileState.RUNNING, now, size, mtime_ns, row["id"]))
             return Claim(int(row["id"]), int(row["attempts"]))
 
     def count_attempt(self, row_id: int, error: str) -> None:
@@ -144,11 +152,11 @@ class Ledger:
         with self._transaction() as db:
             db.execute("UPDATE files SET state = ?, attempts = attempts + 1, finished_at = ?, "
                        "duration_ms = ?, outputs = ?, error_code = NULL WHERE id = ?",
-                       (DONE, time.time(), duration_ms, json.dumps(outputs), row_id))
+                       (FileState.DONE, time.time(), duration_ms, json.dumps(outputs), row_id))
             db.executemany("INSERT OR IGNORE INTO lineage (parent_id, child_path) VALUES (?, ?)",
                            [(row_id, output) for output in outputs])
 
-    def fail(self, row_id: int, *, state: str, code: str, error: str, duration_ms: float,
+    def fail(self, row_id: int, *, state: FileState, code: str, error: str, duration_ms: float,
              quarantine_path: str | None = None) -> None:
         with self._transaction() as db:
             db.execute("UPDATE files SET state = ?, attempts = attempts + 1, error_code = ?, "
@@ -159,20 +167,21 @@ class Ledger:
     def release(self, row_id: int) -> None:
         """Put a row back to `pending` (shutdown interrupted it)."""
         with self._transaction() as db:
-            db.execute("UPDATE files SET state = ? WHERE id = ?", (PENDING, row_id))
+            db.execute("UPDATE files SET state = ? WHERE id = ?", (FileState.PENDING, row_id))
 
     def release_path(self, stage: str, path: str) -> None:
         """Every `running` row of (stage, path) back to `pending`."""
         with self._transaction() as db:
             db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND state = ?",
-                       (PENDING, stage, path, RUNNING))
+                       (FileState.PENDING, stage, path, FileState.RUNNING))
 
     def reopen(self, stage: str, path: str) -> int:
         """Let a replayed file be processed again: its failed or quarantined rows go pending."""
         with self._transaction() as db:
             return db.execute("UPDATE files SET state = ?, attempts = 0, quarantine_path = NULL "
                               "WHERE stage = ? AND path = ? AND state IN (?, ?)",
-                              (PENDING, stage, path, FAILED, QUARANTINED)).rowcount
+                              (FileState.PENDING, stage, path, FileState.FAILED,
+                               FileState.QUARANTINED)).rowcount
 
     # --- what sweeps need -------------------------------------------------------------
 
@@ -184,10 +193,20 @@ class Ledger:
                                     (stage, *FINAL_STATES)).fetchall()
         return {row["path"]: (row["size"], row["mtime_ns"]) for row in rows}
 
+    def has_finished(self, path: str, size: int, mtime_ns: int) -> bool:
+        """The ledger is done with this content of `path` (done, failed or quarantined): its
+        latest row with this signature is not waiting or running."""
+        with self._lock:
+            row = self._db.execute("SELECT state FROM files WHERE path = ? AND size = ? "
+                                   "AND mtime_ns = ? ORDER BY id DESC LIMIT 1",
+                                   (path, size, mtime_ns)).fetchone()
+        return row is not None and row["state"] not in (FileState.PENDING, FileState.RUNNING)
+
     def recently_failed(self, stage: str, since: float) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT path FROM files WHERE stage = ? AND state = ? "
-                                    "AND finished_at >= ?", (stage, FAILED, since)).fetchall()
+                                    "AND finished_at >= ?",
+                                    (stage, FileState.FAILED, since)).fetchall()
         return {row["path"] for row in rows}
 
     # --- reading ----------------------------------------------------------------------
@@ -205,7 +224,7 @@ class Ledger:
         """When the oldest file not yet done or failed was first seen (epoch seconds)."""
         with self._lock:
             row = self._db.execute("SELECT MIN(first_seen_at) FROM files WHERE state IN (?, ?)",
-                                   (PENDING, RUNNING)).fetchone()
+                                   (FileState.PENDING, FileState.RUNNING)).fetchone()
         return None if row[0] is None else float(row[0])
 
     def rows_for(self, path: str) -> list[dict[str, Any]]:
@@ -214,7 +233,7 @@ class Ledger:
                                     "ORDER BY id", (path, path)).fetchall()
         return [_row_dict(row) for row in rows]
 
-    def rows_in_state(self, state: str) -> list[dict[str, Any]]:
+    def rows_in_state(self, state: FileState) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM files WHERE state = ? ORDER BY id",
                                     (state,)).fetchall()
@@ -245,6 +264,25 @@ class Ledger:
             rows = self._db.execute("SELECT key, value FROM kv WHERE key >= ? AND key < ?",
                                     (prefix, prefix + "\uffff")).fetchall()
         return {row["key"]: json.loads(row["value"]) for row in rows}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    # A WAL database has its -wal and -shm files while any connection is open. Without them
+    # no writer is there, and even a `mode=ro` connection would create them: `immutable`
+    # reads the file as it is. (A daemon starting meanwhile only appends to its new -wal.)
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(f"{path.absolute().as_uri()}?{flags}", uri=True,
+                           check_same_thread=False, isolation_level=None, timeout=30)
 
 
 def _row_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -2,33 +2,39 @@
 
 Event names are stable `noun.verb` strings (`file.received`, `file.processed`, …). Context
 such as stage, path and sha256 is bound per file with `bound_contextvars`, so every line a
-handler logs carries it. Values whose key looks secret are masked before rendering. The
-console view is built by `console_renderer`, which `idxd tail` uses too.
+handler logs carries it. Values whose key looks secret, or is one the application declares
+secret, are masked before rendering. The console view is built by `console_renderer`, which
+`idxd tail` uses too.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
 SECRET_KEYS = frozenset({"password", "secret", "token", "apikey", "api_key", "authorization",
-                         "supabase_key", "service_key"})
+                         "service_key"})
 SECRET_SUFFIXES = ("_password", "_secret", "_token")
 MASK = "***"
 
 
-def mask_secrets(_logger: Any, _name: str,
+class SecretMask:
+    """A processor: never let a value logged under a secret-looking key reach the output."""
+
+    def __init__(self, extra_keys: Iterable[str] = ()):
+        self.keys = SECRET_KEYS | {key.lower() for key in extra_keys}
+
+    def __call__(self, _logger: Any, _name: str,
                  event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Never let a value logged under a secret-looking key reach the output."""
-    for key in list(event):
-        lowered = key.lower()
-        if lowered in SECRET_KEYS or lowered.endswith(SECRET_SUFFIXES):
-            event[key] = MASK
-    return event
+        for key in list(event):
+            lowered = key.lower()
+            if lowered in self.keys or lowered.endswith(SECRET_SUFFIXES):
+                event[key] = MASK
+        return event
 
 
 def console_renderer(colours: bool) -> structlog.dev.ConsoleRenderer:
@@ -36,8 +42,10 @@ def console_renderer(colours: bool) -> structlog.dev.ConsoleRenderer:
     return structlog.dev.ConsoleRenderer(colors=colours)
 
 
-def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
-    """Route structlog and the standard library through one renderer on `stream`."""
+def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None,
+                      secret_keys: Iterable[str] = ()) -> None:
+    """Route structlog and the standard library through one renderer on `stream`; the
+    application's `secret_keys` are masked beside the engine's own."""
     stream = stream or _Stdout()
     use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     renderer: Any = (console_renderer(colours=True) if use_console
@@ -48,7 +56,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_secrets,
+            SecretMask(secret_keys),
             structlog.processors.format_exc_info,
             renderer,
         ],

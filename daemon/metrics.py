@@ -2,7 +2,7 @@
 
 Counters of files processed and failed per stage, handler durations, retries; gauges for queue
 depth, running handlers, the oldest pending file's age, and the times the application reports
-through its status hook (last ingest, window, email, company map), refreshed with the status
+through its status hook (when it last did each thing it tracks), refreshed with the status
 line. prometheus-client is an optional extra (`idxd[metrics]`); asking for a port without it
 is a configuration error, reported before anything starts.
 """
@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from daemon.errors import ConfigError
+from daemon.outcomes import OutcomeState
 
 HOST = "127.0.0.1"  # never exposed: a local agent or an SSH tunnel scrapes it
 DURATION_BUCKETS_S = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 Work = TypeVar("Work", bound=Callable[..., Any])  # (stage, relative_path) -> Outcome
-COUNTED = ("done", "failed", "quarantined")  # skipped, gone and interrupted ran no handler
+# Skipped, gone and interrupted ran no handler to completion, so they are not counted.
+COUNTED = frozenset({OutcomeState.DONE, OutcomeState.FAILED, OutcomeState.QUARANTINED,
+                     OutcomeState.CRASHED})
 
 
 def check_available(port: int) -> None:
@@ -71,17 +74,17 @@ class Metrics:
             try:
                 outcome = process(stage, relative_path)
             except BaseException:
-                self.failed.labels(stage.name, "crashed").inc()
+                self.failed.labels(stage.name, OutcomeState.CRASHED).inc()
                 raise
             self.record(stage.name, outcome.state, time.monotonic() - started)
             return outcome
         return cast(Work, measured)
 
-    def record(self, stage: str, state: str, duration_s: float) -> None:
+    def record(self, stage: str, state: OutcomeState, duration_s: float) -> None:
         if state not in COUNTED:
             return
         self.duration.labels(stage).observe(duration_s)
-        if state == "done":
+        if state == OutcomeState.DONE:
             self.processed.labels(stage).inc()
         else:
             self.failed.labels(stage, state).inc()

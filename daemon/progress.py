@@ -1,4 +1,4 @@
-"""A one-line progress bar on stderr for `idxd once`, drawn only on a terminal.
+"""A one-line progress bar for a run until idle (`idxd once`), drawn only on a terminal.
 
 It watches a running daemon from a side thread: files finished since the start (from the
 ledger's counts) against files finished plus queued plus running. A cron job or a pipe gets no
@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from daemon.ledger import FileState
+
+if TYPE_CHECKING:
+    from daemon.runner import Daemon
 
 WIDTH = 30
 EVERY_S = 0.2
@@ -22,7 +27,7 @@ class ProgressBar:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def attach(self, daemon: Any) -> None:
+    def attach(self, daemon: Daemon) -> None:
         """The runner's `started` hook: start drawing once the daemon is up."""
         if not self.enabled:
             return
@@ -38,7 +43,7 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
 
-    def _draw_until_stopped(self, daemon: Any, baseline: int) -> None:
+    def _draw_until_stopped(self, daemon: Daemon, baseline: int) -> None:
         while not self._stop.wait(EVERY_S):
             try:
                 done = _finished(daemon) - baseline
@@ -55,7 +60,7 @@ def render(done: int, total: int, running: int) -> str:
     return f"[{'#' * filled}{'.' * (WIDTH - filled)}] {done}/{total} files, {running} running "
 
 
-def _finished(daemon: Any) -> int:
+def _finished(daemon: Daemon) -> int:
     counts = daemon.ledger.counts()
     return sum(states.get(state, 0) for states in counts.values()
-               for state in ("done", "failed", "quarantined"))
+               for state in (FileState.DONE, FileState.FAILED, FileState.QUARANTINED))

@@ -4,6 +4,8 @@
 every inbox, starts the observer, tells systemd READY=1, and then loops: turn hints into ready
 files, dispatch them, tick the timer, beat the watchdog. Signal handlers only set flags; the
 loop acts on them. SIGTERM/SIGINT drain in-flight work and exit 0; a second one exits at once.
+`run_until_idle` is the same loop without timer jobs, stopping once every inbox has drained
+(the application's batch commands), and says what became of each file.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -32,6 +35,8 @@ from daemon.ledger import Ledger
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
 from daemon.metrics import open_metrics
+from daemon.outcomes import SUCCESSES, Outcome, OutcomeState
+from daemon.progress import ProgressBar
 from daemon.reload import ReloadPlan, plan_reload
 from daemon.settle import Settler
 from daemon.stages import App, Stage, TimerJob, load_app
@@ -39,19 +44,36 @@ from daemon.sweep import sweep_inboxes
 from daemon.systemd import Notifier
 from daemon.timer import Timer
 from daemon.watch import OVERFLOW, READY, OverflowDetector, observer_kind, start_observer
-from daemon.worker import FileProcessor, Outcome
+from daemon.worker import FileProcessor
 
 log = structlog.get_logger()
 MAX_WAIT_S = 0.25  # how long the loop sleeps at most, so signal flags are seen promptly
 RESCAN_JOB = "rescan"
 
 
+@dataclass(frozen=True)
+class DrainResult:
+    """What a run until idle did: how many files ended in each outcome."""
+
+    outcomes: Mapping[OutcomeState, int]
+
+    @property
+    def failures(self) -> int:
+        return sum(n for state, n in self.outcomes.items() if state not in SUCCESSES)
+
+    @property
+    def ok(self) -> bool:
+        """Every file succeeded: a crash, an interruption or a failure of any kind is not ok."""
+        return self.failures == 0
+
+
 class Daemon:
-    def __init__(self, settings: Settings[Any], app: App[Any, Any], env: dict[str,
-                 str] | None = None, *, until_idle: bool = False, timer_jobs: bool = True):
+    def __init__(self, settings: Settings[Any], app: App[Any, Any],
+                 env: dict[str, str] | None = None, *, until_idle: bool = False,
+                 timer_jobs: bool = True):
         self.settings, self.app = settings, app
         self.until_idle, self.with_timer_jobs = until_idle, timer_jobs
-        self.failures = 0
+        self.outcomes: Counter[OutcomeState] = Counter()
         self.root = settings.engine.root
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
@@ -181,11 +203,14 @@ class Daemon:
     def _on_done(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
         self._hint("done", (stage, relative, result))
 
+    def result(self) -> DrainResult:
+        return DrainResult(dict(self.outcomes))
+
     def _finished(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
         if isinstance(result, BaseException):
             log.error("file.crashed", stage=stage.name, path=relative, error=repr(result))
-        if isinstance(result, BaseException) or result.state in ("failed", "quarantined"):
-            self.failures += 1
+        self.outcomes[OutcomeState.CRASHED if isinstance(result, BaseException)
+                      else result.state] += 1
         if self.dispatcher.finished(stage, relative):
             self.dispatcher.submit(stage, relative)
         if self.until_idle and isinstance(result, Outcome):
@@ -209,8 +234,6 @@ class Daemon:
         if found or reason == "start":
             log.info("inbox.swept", reason=reason, queued=len(found))
         return len(found)
-
-    # --- status, watchdog ---------------------------------------------------------------
 
     # --- signals, reload, shutdown ------------------------------------------------------
 
@@ -286,14 +309,40 @@ def run(settings: Settings[Any], *, app: App[Any, Any] | None = None, install_si
         until_idle: bool = False, timer_jobs: bool = True) -> int:
     """Run the daemon until a signal (or `Daemon.stopping`) stops it; returns the exit code.
 
-    With `until_idle`, it stops by itself once every inbox has drained (`idxd once`), and the
-    exit code says whether any file failed on the way.
+    With `until_idle`, it stops by itself once every inbox has drained, and the exit code says
+    whether any file failed on the way.
     """
+    daemon = _serve(settings, app or load_app(settings.engine.app), install_signals, env,
+                    started, until_idle=until_idle, timer_jobs=timer_jobs)
+    return ExitCode.FAILURE if until_idle and not daemon.result().ok else ExitCode.OK
+
+
+def run_until_idle(settings: Settings[Any], app: App[Any, Any], *, progress: TextIO | None = None,
+                   install_signals: bool = True) -> DrainResult:
+    """Process every inbox until nothing is left to do, with no timer jobs; then stop.
+
+    A progress bar is drawn on `progress` when it is a terminal, and the logs are lowered to
+    warnings meanwhile, or they would tear it apart.
+    """
+    bar = ProgressBar(progress) if progress is not None else None
+    if bar is not None and bar.enabled:
+        settings = replace(settings, engine=replace(settings.engine, log_level="warning"))
+    try:
+        daemon = _serve(settings, app, install_signals, None, bar.attach if bar else None,
+                        until_idle=True, timer_jobs=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    return daemon.result()
+
+
+def _serve(settings: Settings[Any], app: App[Any, Any], install_signals: bool,
+           env: dict[str, str] | None, started: Callable[[Daemon], None] | None, *,
+           until_idle: bool, timer_jobs: bool) -> Daemon:
     engine = settings.engine
-    configure_logging(engine.log_level, engine.log_format)
+    configure_logging(engine.log_level, engine.log_format, secret_keys=app.secret_keys)
     settings = replace(settings, engine=replace(engine, root=Path(os.path.abspath(engine.root))))
-    daemon = Daemon(settings, app or load_app(engine.app), env, until_idle=until_idle,
-                    timer_jobs=timer_jobs)
+    daemon = Daemon(settings, app, env, until_idle=until_idle, timer_jobs=timer_jobs)
     with RootLock(settings.engine.root):
         if install_signals:
             daemon.install_signal_handlers()
@@ -308,5 +357,5 @@ def run(settings: Settings[Any], *, app: App[Any, Any] | None = None, install_si
                     "pending and are processed at the next start")
         sys.stdout.flush()
         os._exit(ExitCode.OK)  # handler threads still running must not hold the exit
-    log.info("daemon.stopped", drained=True, failures=daemon.failures)
-    return ExitCode.FAILURE if until_idle and daemon.failures else ExitCode.OK
+    log.info("daemon.stopped", drained=True, failures=daemon.result().failures)
+    return daemon

@@ -86,7 +86,17 @@ class Command(Generic[AppSettingsT]):
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Settings[AppSettingsT]], int]
-    needs_settings: bool = True
+
+
+@dataclass(frozen=True)
+class StandaloneCommand:
+    """A subcommand that brings its own settings (a demo on a temporary root): `run(args)` is
+    called without reading the operator's configuration at all."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,7 @@ class App(Generic[AppSettingsT, ContextT]):
     open_context: Callable[[Settings[AppSettingsT], StopEvent], ContextT]
     timer_jobs: Sequence[TimerJob[AppSettingsT, ContextT]] = ()
     report_failure: Callable[[ContextT, Failure], None] | None = None
-    commands: Sequence[Command[AppSettingsT]] = ()
+    commands: Sequence[Command[AppSettingsT] | StandaloneCommand] = ()
     # Facts only the application knows, for `idxd status` and the metrics: name -> a dict
     # whose optional "at" is an ISO-8601 time (the engine adds its age). Called with the
     # settings and the ledger's `get_state` (None for every key when no ledger exists yet).
@@ -107,6 +117,8 @@ class App(Generic[AppSettingsT, ContextT]):
     # Log keys `idxd tail` can filter on, each a `--<key>` option matching a substring of the
     # key's value: JSON key -> the option's help text.
     log_filters: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""  # the `idxd --help` line
+    secret_keys: frozenset[str] = field(default_factory=frozenset)  # log keys always masked
 
     def __post_init__(self) -> None:
         check_stages(self.stages)

@@ -1,10 +1,12 @@
 """Processing one ready file: identify it, claim it in the ledger, call its stage's handler
 under the retry policy, and record what happened.
 
-Outcomes: `done` (outputs recorded), `skipped` (this content was already processed),
-`failed` (transient errors outlived the retries: the file stays and is tried again later),
-`quarantined` (bad input or an unexpected error: moved aside with its reason and reported),
-`interrupted` (shutdown during a backoff: stays pending for the next start).
+Outcomes (`daemon.outcomes`): `done` (outputs recorded), `skipped` (this content was already
+processed), `gone` (the file left before it could be read), `failed` (transient errors outlived
+the retries: the file stays and is tried again later), `quarantined` (bad input or an
+unexpected error: moved aside with its reason and reported), `interrupted` (shutdown during a
+backoff: stays pending for the next start), `crashed` (even recording the result failed: the
+file stays pending).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from tenacity import RetryCallState
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import printable_name, sha256_file
-from daemon.ledger import FAILED, QUARANTINED, Claim, Ledger
+from daemon.ledger import Claim, FileState, Ledger
+from daemon.outcomes import Outcome, OutcomeState
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
 from daemon.stages import App, Failure, Stage
@@ -34,12 +36,6 @@ from daemon.stages import App, Failure, Stage
 log = structlog.get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
 RETRIES_EXHAUSTED = "retries_exhausted"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: str
-    outputs: tuple[str, ...] = ()
 
 
 class FileProcessor:
@@ -61,21 +57,21 @@ class FileProcessor:
             # pending so the next sweep tries again, rather than stuck as running.
             log.exception("file.crashed", stage=stage.name, path=printable_name(relative_path))
             self.ledger.release_path(stage.name, printable_name(relative_path))
-            return Outcome("crashed")
+            return Outcome(OutcomeState.CRASHED)
 
     def _process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         path = self.root / relative_path
         try:
             info = os.lstat(path)
         except FileNotFoundError:
-            return Outcome("gone")
+            return Outcome(OutcomeState.GONE)
         sha256 = sha256_file(path) if stat.S_ISREG(info.st_mode) else NOT_REGULAR
         shown = printable_name(relative_path)  # what the ledger and the logs can hold
         with bound_contextvars(stage=stage.name, path=shown, sha256=sha256[:16]):
             claim = self.ledger.claim(stage.name, shown, sha256, info.st_size, info.st_mtime_ns)
             if claim is None:
                 log.debug("file.skipped", reason="already processed")
-                return Outcome("skipped")
+                return Outcome(OutcomeState.SKIPPED)
             return self._run(stage, path, shown, sha256, claim, info.st_mode)
 
     def _run(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str, claim: Claim,
@@ -88,7 +84,7 @@ class FileProcessor:
         except Interrupted:
             self.ledger.release(claim.row_id)
             log.info("file.interrupted")
-            return Outcome("interrupted")
+            return Outcome(OutcomeState.INTERRUPTED)
         except TransientError as error:
             return self._give_up(stage, relative_path, sha256, claim, error, started)
         except Exception as error:
@@ -98,7 +94,7 @@ class FileProcessor:
         relative_outputs = [self._relative(output) for output in outputs]
         self.ledger.finish(claim.row_id, relative_outputs, duration_ms)
         log.info("file.processed", duration_ms=round(duration_ms, 2), outputs=relative_outputs)
-        return Outcome("done", tuple(relative_outputs))
+        return Outcome(OutcomeState.DONE, tuple(relative_outputs))
 
     def _call(self, stage: Stage[Any], path: Path, claim: Claim) -> list[Path]:
         def on_retry(state: RetryCallState) -> None:
@@ -125,7 +121,7 @@ class FileProcessor:
                  error: TransientError, started: float) -> Outcome:
         duration_ms = (time.monotonic() - started) * 1000
         engine = self._settings().engine
-        self.ledger.fail(claim.row_id, state=FAILED, code=RETRIES_EXHAUSTED,
+        self.ledger.fail(claim.row_id, state=FileState.FAILED, code=RETRIES_EXHAUSTED,
                          error=f"{type(error).__name__}: {error}", duration_ms=duration_ms)
         log.error("file.failed", error=str(error), error_type=type(error).__name__,
                   will_retry_in_s=engine.failed_retry_s)
@@ -136,7 +132,7 @@ class FileProcessor:
                 attempts=self._attempts(stage), first_attempt_at=utc_iso(time.time()),
                 failed_at=utc_iso(time.time()),
                 details={"retry_in_s": engine.failed_retry_s}), quarantine_path="")
-        return Outcome(FAILED)
+        return Outcome(OutcomeState.FAILED)
 
     def _quarantine(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str,
                     claim: Claim, error: Exception, started: float, started_wall: float
@@ -152,14 +148,14 @@ class FileProcessor:
         )
         target = quarantine_file(self.root, path, record)
         quarantine_path = self._relative(target)
-        self.ledger.fail(claim.row_id, state=QUARANTINED, code=record.code,
+        self.ledger.fail(claim.row_id, state=FileState.QUARANTINED, code=record.code,
                          error=f"{record.error_type}: {record.message}",
                          duration_ms=duration_ms, quarantine_path=quarantine_path)
         log_method = log.warning if rejected else log.exception
         log_method("file.quarantined", code=record.code, error=record.message,
                    error_type=record.error_type, quarantine_path=quarantine_path)
         self._report(record, quarantine_path)
-        return Outcome(QUARANTINED, (quarantine_path,))
+        return Outcome(OutcomeState.QUARANTINED, (quarantine_path,))
 
     def _report(self, record: ErrorRecord, quarantine_path: str) -> None:
         if self.app.report_failure is None:

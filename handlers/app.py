@@ -5,7 +5,7 @@ This is the only registry. A stage is added here and nowhere else.
 
 from __future__ import annotations
 
-from daemon.stages import App, Command, Stage, TimerJob
+from daemon.stages import App, Command, Stage, StandaloneCommand, TimerJob
 from handlers import paths
 from handlers.commands.clean import CLEAN_COMMAND
 from handlers.commands.company_map import COMPANY_MAP_COMMAND
@@ -32,7 +32,7 @@ STAGES: tuple[Stage[PipelineContext], ...] = (
 TIMER_JOBS: tuple[TimerJob[PipelineSettings, PipelineContext], ...] = (
     INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB)
 
-COMMANDS: tuple[Command[PipelineSettings], ...] = (
+COMMANDS: tuple[Command[PipelineSettings] | StandaloneCommand, ...] = (
     WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND, ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND)
 
 APP: App[PipelineSettings, PipelineContext] = App(
@@ -45,4 +45,6 @@ APP: App[PipelineSettings, PipelineContext] = App(
     commands=COMMANDS,
     status_extras=status_extras,
     log_filters={"window": "only lines about this window (stub or part of it)"},
+    description="IDX ownership filings daemon.",
+    secret_keys=frozenset({"supabase_key"}),
 )

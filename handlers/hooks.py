@@ -29,8 +29,8 @@ from handlers.settings import PipelineSettings
 GetState = Callable[[str], Any]
 
 
-def status_extras(settings: Settings[PipelineSettings], get_state: GetState) -> dict[str, dict[str,
-                  Any]]:
+def status_extras(settings: Settings[PipelineSettings],
+                  get_state: GetState) -> dict[str, dict[str, Any]]:
     rollover = _mapping(get_state(ROLLOVER_KEY))
     return {
         "last_ingest": last_ingest(get_state),

@@ -23,8 +23,8 @@ from pathlib import Path
 from daemon.config import EngineSettings, Settings
 from daemon.errors import ExitCode
 from daemon.files import write_atomic, write_json_atomic
-from daemon.runner import run
-from daemon.stages import Command, load_app
+from daemon.runner import run_until_idle
+from daemon.stages import StandaloneCommand, load_app
 from handlers import paths
 from handlers.context import open_context
 from handlers.domain import attachments as names
@@ -46,16 +46,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "of a fresh temporary one")
 
 
-def run_command(args: argparse.Namespace, _settings: Settings[PipelineSettings]) -> int:
+def run_command(args: argparse.Namespace) -> int:
     root = (args.dir or Path(tempfile.mkdtemp(prefix="idxd-demo-"))).resolve()
     settings = demo_settings(root)
     place_inputs(root, DEMO_WINDOW)
-    drained = run(settings, app=load_app(settings.engine.app), until_idle=True,
-                  timer_jobs=False, install_signals=True)
+    drained = run_until_idle(settings, load_app(settings.engine.app))
     with closing(open_context(settings)) as ctx:
         state = close_window(ctx, MailWindow(DEMO_WINDOW), datetime.now(UTC), force=True)
     print_summary(root, DEMO_WINDOW, state)
-    return ExitCode.OK if drained == ExitCode.OK else ExitCode.FAILURE
+    return ExitCode.OK if drained.ok else ExitCode.FAILURE
 
 
 def demo_settings(root: Path) -> Settings[PipelineSettings]:
@@ -104,6 +103,6 @@ def print_summary(root: Path, window: Window, state: str) -> None:
     print(f"Artifacts: {root / paths.ARTIFACTS / (name + '.zip')}")
 
 
-DEMO_COMMAND = Command(name="demo", help="run the whole chain offline on bundled sample data "
-                       "in a temporary directory and print what it produced",
-                       configure=configure, run=run_command, needs_settings=False)
+DEMO_COMMAND = StandaloneCommand(
+    name="demo", help="run the whole chain offline on bundled sample data in a temporary "
+    "directory and print what it produced", configure=configure, run=run_command)

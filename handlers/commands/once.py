@@ -21,8 +21,7 @@ from pathlib import Path
 from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.lock import RootLock
-from daemon.progress import ProgressBar
-from daemon.runner import run
+from daemon.runner import run_until_idle
 from daemon.stages import Command, load_app
 from handlers import paths
 from handlers.commands.window import add_window_arguments, is_auto, window_from_args
@@ -61,12 +60,12 @@ def run_window(settings: Settings[PipelineSettings], window: Window, *, ingest: 
     if ingest:
         with RootLock(settings.engine.root), closing(open_context(settings)) as ctx:
             fetched = ingest_once(ctx, window, auto)
-    drained = drain(settings)
+    drained = run_until_idle(settings, load_app(settings.engine.app), progress=sys.stderr)
     with RootLock(settings.engine.root), closing(open_context(settings)) as ctx:
         state = close_window(ctx, MailWindow(window, inclusive=True), now or ctx.now(),
                              force=True)
     report(settings.engine.root, window, state)
-    ok = fetched and drained == ExitCode.OK and state != SENDING
+    ok = fetched and drained.ok and state != SENDING
     return ExitCode.OK if ok else ExitCode.FAILURE
 
 
@@ -76,17 +75,6 @@ def ingest_once(ctx: PipelineContext, window: Window, auto: bool) -> bool:
     if auto:  # like the timer: the state advances only once the file is on disk
         save_last_end(ctx, window.end, stub=window.stub)
     return True
-
-
-def drain(settings: Settings[PipelineSettings]) -> int:
-    bar = ProgressBar()
-    if bar.enabled:  # the bar is the terminal's view; the logs would tear it apart
-        settings = replace(settings, engine=replace(settings.engine, log_level="warning"))
-    try:
-        return run(settings, app=load_app(settings.engine.app), until_idle=True,
-                   timer_jobs=False, install_signals=True, started=bar.attach)
-    finally:
-        bar.close()
 
 
 def report(root: Path, window: Window, state: str) -> None:

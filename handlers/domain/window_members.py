@@ -4,8 +4,9 @@ A file belongs to a window by its announcement's publish time: announcement batc
 ingest window in their name (or their records), PDFs by their `.meta.json` sidecar, parsed
 records and filings by the announcement they carry, alerts by the bucket they were filed under
 (and, still in `alerts/`, by the instant bucketize would give them). A file in a stage's inbox
-is final once the ledger's row for its current content is done, failed or quarantined; a file
-with no such row has not been processed yet. Files written before the window started cannot
+is final once the engine has finished its current content (done, failed or quarantined), which
+the caller answers (`Finished`: the ledger's `has_finished`); a file the ledger has no row for
+has not been processed yet. Files written before the window started cannot
 hold its announcements, so they are skipped without being read.
 """
 
@@ -13,13 +14,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from daemon.files import read_json_object
-from daemon.ledger import Ledger
 from handlers import paths
 from handlers.domain.alerts import alert_instant
 from handlers.domain.announcements import read_batch
@@ -29,7 +29,8 @@ from handlers.domain.windows import WIB, Window
 STUB = re.compile(r"^(\d{8}_\d{4})_(\d{8}_\d{4})$")
 INBOXES = tuple(paths.inbox(d) for d in (paths.ANNOUNCEMENTS, paths.IDX_FORMS, paths.PARSED,
                                         paths.ALERTS))
-UNSETTLED = ("pending", "running")
+# (root-relative path, size, mtime_ns) -> whether the engine has finished that content.
+Finished = Callable[[str, int, int], bool]
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def window_of_stub(stub: str) -> Window | None:
     return Window(start, end) if end >= start else None
 
 
-def collect(root: Path, mail_window: MailWindow, ledger: Ledger) -> Members:
+def collect(root: Path, mail_window: MailWindow, finished: Finished) -> Members:
     members = Members(announcements=list(_announcements(root, mail_window)),
                       pdfs=list(_pdfs(root, mail_window)),
                       parsed=list(_by_announcement(root / paths.PARSED, mail_window)),
@@ -87,23 +88,21 @@ def collect(root: Path, mail_window: MailWindow, ledger: Ledger) -> Members:
     candidates = [*members.announcements, *members.pdfs, *members.parsed,
                   *_unbucketed_alerts(root, mail_window)]
     members.pending = [relative for path in candidates
-                       if not is_final(ledger, relative := path.relative_to(root).as_posix(),
+                       if not is_final(finished, relative := path.relative_to(root).as_posix(),
                                        path)]
     return members
 
 
-def is_final(ledger: Ledger, relative: str, path: Path) -> bool:
-    """The ledger has finished the file's current content (any final state)."""
+def is_final(finished: Finished, relative: str, path: Path) -> bool:
+    """No stage will change anything for this file: outside every inbox, or its current
+    content finished."""
     if relative.rsplit("/", 1)[0] not in INBOXES:
         return True
     try:
         info = path.stat()
     except FileNotFoundError:
         return True  # moved away (quarantined) meanwhile
-    rows = [row for row in ledger.rows_for(relative) if row["path"] == relative]
-    current = [row for row in rows if (row["size"], row["mtime_ns"]) ==
-               (info.st_size, info.st_mtime_ns)]
-    return bool(current) and current[-1]["state"] not in UNSETTLED
+    return finished(relative, info.st_size, info.st_mtime_ns)
 
 
 def bucketed_alerts(root: Path, mail_window: MailWindow) -> Iterator[Path]:

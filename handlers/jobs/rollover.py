@@ -89,7 +89,7 @@ def close_window(ctx: PipelineContext, mail_window: MailWindow, now: datetime, *
         return str(state["state"])
     if state.get("state") == SENDING:
         return send_stored(ctx, name, state, now)
-    members = collect(ctx.root, mail_window, ctx.ledger)
+    members = collect(ctx.root, mail_window, ctx.ledger.has_finished)
     members.own_alerts = len(members.alerts)
     if not mail_window.inclusive:
         members.alerts += late_alerts(ctx, now)

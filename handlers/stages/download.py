@@ -136,8 +136,8 @@ def alert(ctx: PipelineContext, code: str, record: Mapping[str, Any], attachment
     return write_alert(ctx.root, built, durable=ctx.durable)
 
 
-def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any], attachments: list[dict[str,
-                  Any]]) -> None:
+def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any],
+                  attachments: list[dict[str, Any]]) -> None:
     links = [a.get("url") for a in attachments]
     doc = {"filename": f"{names.safe_part(str(record.get('ticker') or ''), 12)}_"
                        f"{names.attachment_key(record, {})[:10]}", "links": links}

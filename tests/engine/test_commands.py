@@ -109,3 +109,30 @@ def test_global_options_work_after_the_command_too(root: Path, tmp_path: Path, c
     assert main(["status", "--config", str(config), "--root", str(root), "--json"]) == 0
     output = capsys.readouterr().out
     assert json.loads(output[output.index("{\n"):])["root"] == str(root)
+
+
+def test_the_help_line_and_the_masked_log_keys_are_the_applications(
+        root: Path, tmp_path: Path, capsys) -> None:
+    import io
+
+    import pytest
+    import structlog
+
+    from daemon.logs import configure_logging
+    from daemon.stages import load_app
+
+    idx = load_app("handlers.app:APP")
+    with pytest.raises(SystemExit):
+        main(["--config", str(write_config(tmp_path / "cli.toml", root)), "--help"])
+    assert idx.description not in capsys.readouterr().out  # the test app declares none
+    with pytest.raises(SystemExit):
+        main(["--root", str(root), "--help"])  # the installed application: handlers
+    assert idx.description in capsys.readouterr().out
+    stream = io.StringIO()
+    configure_logging("info", "json", stream, secret_keys=idx.secret_keys)
+    structlog.get_logger().info("sink.opened", supabase_key="sb-secret", table="filings")
+    line = json.loads(stream.getvalue())
+    assert (line["supabase_key"], line["table"]) == ("***", "filings")
+    configure_logging("info", "json", stream)  # an application that declares no such key
+    structlog.get_logger().info("sink.opened", supabase_key="visible")
+    assert json.loads(stream.getvalue().splitlines()[-1])["supabase_key"] == "visible"

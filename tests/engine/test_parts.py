@@ -12,6 +12,7 @@ import pytest
 from daemon.config import EngineSettings, changed_settings, load_settings
 from daemon.errors import ConfigError
 from daemon.files import is_temporary_name, remove_stale_temp_files, write_atomic
+from daemon.ledger import FileState, Ledger
 from daemon.settle import Settler
 from daemon.systemd import Notifier
 from daemon.timer import Timer
@@ -139,3 +140,20 @@ def test_a_reload_keeps_restart_only_values_until_a_restart(tmp_path: Path) -> N
     assert sorted(plan.needs_restart) == ["engine.root", "engine.workers"]
     assert plan.settings.engine.settle_ms == 300
     assert (plan.settings.engine.workers, plan.settings.engine.root) == (2, tmp_path / "root")
+
+
+def test_the_ledger_says_whether_it_has_finished_a_files_current_content(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    path = "in/a/x.txt"
+    assert not ledger.has_finished(path, 5, 100)  # never seen
+    first = ledger.claim("a", path, "1" * 64, 5, 100)
+    assert first is not None and not ledger.has_finished(path, 5, 100)  # running
+    ledger.finish(first.row_id, [], 1.0)
+    assert ledger.has_finished(path, 5, 100)
+    assert not ledger.has_finished(path, 6, 200)  # rewritten since
+    second = ledger.claim("a", path, "2" * 64, 6, 200)
+    assert second is not None
+    ledger.fail(second.row_id, state=FileState.QUARANTINED, code="bad", error="x",
+                duration_ms=1)
+    assert ledger.has_finished(path, 6, 200)
+    ledger.close()

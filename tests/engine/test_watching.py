@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.engine.conftest import drop, runs, wait_for
 
@@ -110,6 +113,28 @@ def test_until_idle_stops_once_the_chain_has_drained_and_reports_failures(
     drop(root, "in/a", "bad.txt", "reject")
     assert run(load_settings(config, env={}), install_signals=False, env={},
                until_idle=True, timer_jobs=False) == 1
+
+
+def test_a_run_until_idle_fails_when_the_result_of_a_file_cannot_be_recorded(
+        tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemon.config import load_settings
+    from daemon.ledger import Ledger
+    from daemon.outcomes import OutcomeState
+    from daemon.runner import run, run_until_idle
+    from daemon.stages import load_app
+    from tests.engine.conftest import APP, write_config
+
+    def disk_full(*_args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "finish", disk_full)  # the handler ran; recording it crashes
+    drop(root, "in/a", "good.txt", "fine")
+    config = write_config(tmp_path / "once.toml", root)
+    result = run_until_idle(load_settings(config, env={}), load_app(APP), install_signals=False)
+    assert result.outcomes.get(OutcomeState.CRASHED, 0) >= 1
+    assert not result.outcomes.get(OutcomeState.DONE) and not result.ok
+    assert run(load_settings(config, env={}), install_signals=False, env={},
+               until_idle=True, timer_jobs=False) == 1  # what `idxd once` exits with
 
 
 def test_the_polling_observer_sees_files_once_they_are_stable(start_daemon, root: Path) -> None:

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon.ledger import FAILED, QUARANTINED, Ledger
+from daemon.ledger import FileState, Ledger
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW = "20261127_1600_20261127_1800"
@@ -35,8 +35,9 @@ def seed(root: Path) -> None:
     failed = ledger.claim("parse", "downloads/idx-format/x.pdf", "f" * 64, 1, 1)
     quarantined = ledger.claim("parse", "downloads/idx-format/y.pdf", "e" * 64, 1, 1)
     assert failed is not None and quarantined is not None
-    ledger.fail(failed.row_id, state=FAILED, code="transient_error", error="x", duration_ms=1)
-    ledger.fail(quarantined.row_id, state=QUARANTINED, code="label_missing", error="y",
+    ledger.fail(failed.row_id, state=FileState.FAILED, code="transient_error", error="x",
+                duration_ms=1)
+    ledger.fail(quarantined.row_id, state=FileState.QUARANTINED, code="label_missing", error="y",
                 duration_ms=1)
     ledger.claim("generate", "data/parsed/z.json", "d" * 64, 1, 1)  # left running: pending
     ledger.recover()
@@ -80,3 +81,34 @@ def test_a_fresh_root_says_never(tmp_path: Path) -> None:
     text = status(tmp_path / "empty")
     assert "last ingest: never" in text and "last email: never" in text
     assert "last window: never" in text
+
+
+
+def killed_daemon_writes(root: Path) -> None:
+    """A daemon killed after a write: its changes still in the -wal file, never checkpointed."""
+    code = ("import os, pathlib, signal; from daemon.ledger import Ledger\n"
+            f"ledger = Ledger.open(pathlib.Path({str(root)!r}))\n"
+            "ledger.set_state('app.rollover', {'last_window': {'window': 'late'}})\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert killed.returncode == -9
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under the root with its mtime and bytes, but for the -wal's shared-memory
+    index, in which every reader takes its read lock."""
+    return {path.relative_to(root).as_posix(): (path.stat().st_mtime_ns, path.read_bytes())
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and not path.name.endswith("-shm")}
+
+
+def test_status_writes_nothing_not_even_the_ledger(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    seed(root)
+    killed_daemon_writes(root)
+    before = snapshot(root)
+    assert {"state/ledger.sqlite3", "state/ledger.sqlite3-wal"} <= set(before)
+    assert '"late"' in status(root)  # read from the -wal, which stays as it was
+    status(root, "--json")
+    assert snapshot(root) == before

@@ -48,6 +48,17 @@ def test_demo_runs_offline_and_writes_its_email(tmp_path):
     assert "Filings: inserted:2" in message.get_body(("plain",)).get_content()
 
 
+def test_demo_ignores_a_broken_operator_configuration(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[daemon]\nworkers = 0\n[sink]\nkind = \"nowhere\"\n")
+    env = offline_env(IDXD_CONFIG=str(bad), IDXD_WORKERS="many")
+    checked = idxd("check-config", env=env)
+    assert checked.returncode == 2 and "workers" in checked.stderr  # it is broken indeed
+    result = idxd("demo", "--dir", str(tmp_path / "demo"), env=env)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert (tmp_path / "demo" / "outbox" / "20260424_1600_20260424_1800.eml").is_file()
+
+
 def test_once_drains_closes_the_window_and_reports_failures(tmp_path, smtp):
     smtp.start()
     root = tmp_path / "root"
