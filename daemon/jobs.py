@@ -1,6 +1,6 @@
 """Running the application's timer jobs off the main loop, one at a time.
 
-A job (fetching announcements, closing a window) may wait on the network for a while; it runs
+A job (a fetch from a remote service, an email) may wait on the network for a while; it runs
 on its own thread so file handling never waits for it. A job still running when its next
 period comes is skipped rather than stacked.
 """
