@@ -21,9 +21,10 @@ import pytest
 from tests.conftest import skip_or_fail
 from tests.corpus.build_static import FILES
 from tests.e2e.checks import drained, sink_rows, torn_files
-from tests.e2e.daemon import DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
 from tests.e2e.scenario import Scenario, form_pdf, holder
+from tests.support import wait_for
 
 
 @contextlib.contextmanager
@@ -49,9 +50,10 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-def test_a_full_disk_holds_outputs_back_and_loses_nothing(tmp_path: Path) -> None:
+def test_a_full_disk_holds_outputs_back_and_loses_nothing(tmp_path: Path,
+                                                          exchange: Exchange) -> None:
     root = tmp_path / "root"
-    with Exchange() as exchange, tmpfs(root / "data" / "filings", "64k") as filings:
+    with tmpfs(root / "data" / "filings", "64k") as filings:
         scenario = Scenario(count=6, first=datetime.now(UTC) - timedelta(minutes=5),
                             spread_s=60.0)
         scenario.publish(exchange, tmp_path / "forms")

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,11 @@ import pytest
 
 from daemon.config import load_settings
 from daemon.runner import Daemon, run
+from tests.support import wait_for as wait_for  # engine tests import the shared wait here
+from tests.support import write_toml
 
 REPO = Path(__file__).resolve().parents[2]
 APP = "tests.engine.testapp:APP"
-
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what or predicate}")
 
 
 def write_config(path: Path, root: Path, **engine: Any) -> Path:
@@ -36,18 +27,7 @@ def write_config(path: Path, root: Path, **engine: Any) -> Path:
               "retry_initial_s": 0.01, "retry_max_s": 0.05, "durable_writes": False,
               "log_level": "info", "log_format": "json", **engine}
     app_table = values.pop("testapp", {})
-    lines = ["[daemon]"] + [f"{key} = {_toml(value)}" for key, value in values.items()]
-    lines += ["[testapp]"] + [f"{key} = {_toml(value)}" for key, value in app_table.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value) + '"'
+    return write_toml(path, {"daemon": values, "testapp": app_table})
 
 
 def runs(root: Path, stage: str | None = None) -> list[str]:

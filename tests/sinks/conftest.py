@@ -6,7 +6,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.support import free_port
 
 
 def _newest_pgbin() -> str:
@@ -50,12 +50,6 @@ class Cluster:
         self.pg_ctl("-m", "fast", "-w", "stop")  # clean: synchronous_commit is off
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     if not os.path.exists(f"{PGBIN}/initdb"):
@@ -69,7 +63,7 @@ def pg_cluster() -> Iterator[Cluster]:
     subprocess.run([*as_user, f"{PGBIN}/initdb", "-D", f"{directory}/data", "-U", "postgres",
                     "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
                    check=True, capture_output=True)
-    cluster = Cluster(directory, _free_port(), as_user)
+    cluster = Cluster(directory, free_port(), as_user)
     cluster.start()
     try:
         yield cluster
@@ -83,3 +77,4 @@ def pg_cluster() -> Iterator[Cluster]:
 def pg_table(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
     """A fresh table name per test, so tests never see each other's rows."""
     return "filings_" + request.node.name.split("[")[0].removeprefix("test_")[:40]
+

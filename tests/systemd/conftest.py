@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import skip_or_fail
-from tests.engine.conftest import wait_for
+from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "idxd.service"
