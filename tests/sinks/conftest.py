@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster for the session (skipped locally when not installed)."""
+"""What the sink tests share: a throwaway PostgreSQL cluster for the session (skipped locally
+when not installed), a fresh table per test, and a PostgREST stand-in playing Supabase."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.sinks.fake_postgrest import FakePostgrest
 from tests.support import free_port
 
 
@@ -78,3 +81,24 @@ def pg_table(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
     """A fresh table name per test, so tests never see each other's rows."""
     return "filings_" + request.node.name.split("[")[0].removeprefix("test_")[:40]
 
+
+def pg_env(cluster: Cluster, table: str) -> dict[str, str]:
+    """The environment that points the pipeline's sink at `table` in the cluster."""
+    return {"SINK": "postgres", "DATABASE_URL": cluster.dsn, "FILINGS_TABLE": table}
+
+
+SUPABASE_KEY = "sb_secret_test_key_never_logged"
+POSTGREST_PATH = "/rest/v1/idx_filings"
+
+
+@pytest.fixture
+def postgrest(httpserver: Any) -> FakePostgrest:
+    fake = FakePostgrest()
+    httpserver.expect_request(POSTGREST_PATH).respond_with_handler(fake)
+    return fake
+
+
+def supabase_env(httpserver: Any) -> dict[str, str]:
+    """The environment that points the pipeline's sink at the PostgREST stand-in."""
+    return {"SINK": "supabase", "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
+            "SUPABASE_KEY": SUPABASE_KEY, "FILINGS_PAGE_SIZE": "2"}
