@@ -62,7 +62,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
         for _ in range(ROUNDS):
             daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
             daemon.wait_started()
-            time.sleep(rng.uniform(0.1, 1.5))
+            time.sleep(rng.uniform(0.1, 1.5))  # the moment of the kill, not a wait
             daemon.kill()
         run_until(config, env, tmp_path, lambda: finished(root, scenario), seed)
         # The ingest timer writes a new batch every tick; a last run without it lets the

@@ -20,6 +20,7 @@ from tests.support import write_toml
 
 REPO = Path(__file__).resolve().parents[2]
 APP = "tests.engine.testapp:APP"
+FINAL = ("done", "quarantined")  # the ledger states a file is never taken again from
 
 
 def write_config(path: Path, root: Path, **engine: Any) -> Path:
@@ -35,6 +36,23 @@ def runs(root: Path, stage: str | None = None) -> list[str]:
     log = root / "runs.log"
     lines = log.read_text().splitlines() if log.exists() else []
     return [line for line in lines if stage is None or line.startswith(stage + " ")]
+
+
+def settled(daemon: Daemon, *relative_paths: str) -> bool:
+    """Each file's current content (its size and mtime) has a final ledger row and the daemon
+    is idle: it has looked at every one of them and has nothing left to do. The positive sign
+    a test waits for before it asserts that something did not happen."""
+    return all(_final(daemon, path) for path in relative_paths) and daemon.idle()
+
+
+def _final(daemon: Daemon, relative_path: str) -> bool:
+    try:
+        info = os.lstat(daemon.root / relative_path)
+    except FileNotFoundError:
+        return False
+    return any(row["state"] in FINAL and row["path"] == relative_path
+               and (row["size"], row["mtime_ns"]) == (info.st_size, info.st_mtime_ns)
+               for row in daemon.ledger.rows_for(relative_path))
 
 
 def drop(root: Path, inbox: str, name: str, text: str) -> Path:
