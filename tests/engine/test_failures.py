@@ -78,10 +78,12 @@ def test_replay_brings_a_quarantined_file_back_and_it_is_processed(
 
 def test_replay_of_unchanged_content_processes_it_again(start_daemon, root: Path,
                                                         tmp_path: Path) -> None:
-    start_daemon()
+    daemon = start_daemon()
     drop(root, "in/a", "again.txt", "reject")
     error_file = root / "quarantine" / "a" / "again.txt.error.json"
     wait_for(error_file.exists)
+    # The reason is written before the file is moved beside it; replay looks for the file.
+    wait_for(lambda: daemon.ledger.rows_in_state("quarantined"), what="the move")
     first_failure = json.loads(error_file.read_text())["failed_at"]
     config = write_config(tmp_path / "cli.toml", root)
     assert main(["--config", str(config), "replay", "--failed"]) == 0
