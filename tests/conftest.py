@@ -15,6 +15,7 @@ from daemon.retry import StopEvent
 from handlers.adapters.sinks import Sink
 from handlers.context import PipelineContext
 from handlers.settings import load_pipeline_settings
+from tests.e2e.exchange import Exchange
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "idx"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -47,3 +48,17 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., PipelineContext]]:
     yield build
     for ctx in made:
         ctx.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exchange(**options): keyword arguments for the Exchange "
+                                       "the `exchange` fixture starts (timeout_hang_s=...)")
+
+
+@pytest.fixture
+def exchange(request: pytest.FixtureRequest) -> Iterator[Exchange]:
+    """A local stand-in for the exchange's API and files, over real HTTP, for one test.
+    A test (or module) marked `@pytest.mark.exchange(timeout_hang_s=1.0)` gets those options."""
+    marker = request.node.get_closest_marker("exchange")
+    with Exchange(**(marker.kwargs if marker else {})) as server:
+        yield server

@@ -23,10 +23,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange, ksei_item
 from tests.e2e.scenario import form_pdf, holder
 from tests.ingest.exchange import minimal_pdf
+from tests.support import wait_for
 
 DEFAULT_POLL_S = 600.0
 QUIET = {"log_level": "warning"}

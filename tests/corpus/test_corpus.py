@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.corpus.build_static import FILES
 from tests.corpus.corpus import Case, lay_out, load_cases, outcome_of
 from tests.e2e.checks import drained, sink_rows, torn_files
-from tests.e2e.daemon import DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
+from tests.support import wait_for
 
 OUTPUTS = ("data/parsed", "data/filings", "downloads/non-idx-format", "alerts_inserted",
            "alerts_not_inserted")
-
-
-@pytest.fixture
-def exchange() -> Iterator[Exchange]:
-    with Exchange() as server:
-        yield server
 
 
 def settled(cases: list[Case], root: Path) -> bool:

@@ -13,31 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tests.support import wait_for, write_toml
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
-
-
-def write_toml(path: Path, tables: Mapping[str, Mapping[str, Any]]) -> Path:
-    lines: list[str] = []
-    for name, table in tables.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def pipeline_config(path: Path, root: Path, exchange_api: str | None,
@@ -116,16 +98,3 @@ class DaemonProcess:
         if self.process.poll() is None:
             self.kill()
 
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str,
-             alive: subprocess.Popen[bytes] | None = None, every_s: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if alive is not None and alive.poll() is not None:
-            raise AssertionError(f"the daemon exited ({alive.returncode}) while waiting for "
-                                 f"{what}")
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

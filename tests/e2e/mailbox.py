@@ -20,7 +20,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.rollover.conftest import free_port
+from tests.support import free_port
 
 WINDOW_PREFIX = "rollover.window."
 

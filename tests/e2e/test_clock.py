@@ -4,24 +4,16 @@ filing is stored once and no window is emailed twice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.checks import sink_rows
 from tests.e2e.clockapp import OFFSET_FILE
-from tests.e2e.daemon import DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
 from tests.e2e.mailbox import Mailbox, email_problems, smtp_env, smtp_server
 from tests.e2e.scenario import Scenario
-
-
-@pytest.fixture
-def exchange() -> Iterator[Exchange]:
-    with Exchange() as server:
-        yield server
+from tests.support import wait_for
 
 
 def test_clock_jumps_lose_nothing_and_send_nothing_twice(tmp_path: Path,

@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,19 +23,14 @@ import pytest
 
 from handlers.domain.windows import aligned_window
 from tests.e2e.checks import drained, sink_rows, torn_files, unfinished_rows
-from tests.e2e.daemon import DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
 from tests.e2e.mailbox import Mailbox, email_problems, smtp_env, smtp_server, window_states
 from tests.e2e.scenario import Scenario
+from tests.support import wait_for
 
 ROUNDS = int(os.environ.get("TEST_CRASH_ROUNDS", "30"))
 WINDOW_S = 60
-
-
-@pytest.fixture
-def exchange() -> Iterator[Exchange]:
-    with Exchange() as server:
-        yield server
 
 
 def crash_config(path: Path, root: Path, exchange: Exchange, ingest: bool = True) -> Path:
@@ -67,7 +62,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
         for _ in range(ROUNDS):
             daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
             daemon.wait_started()
-            time.sleep(rng.uniform(0.1, 1.5))
+            time.sleep(rng.uniform(0.1, 1.5))  # the moment of the kill, not a wait
             daemon.kill()
         run_until(config, env, tmp_path, lambda: finished(root, scenario), seed)
         # The ingest timer writes a new batch every tick; a last run without it lets the

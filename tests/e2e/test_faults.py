@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,18 +14,15 @@ import psycopg
 import pytest
 
 from tests.e2e.checks import sink_rows, torn_files
-from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config
 from tests.e2e.exchange import API_PATH, Exchange
 from tests.e2e.mailbox import Mailbox, smtp_env, smtp_server, window_states
 from tests.e2e.scenario import Scenario
-from tests.rollover.conftest import free_port
 from tests.sinks.conftest import Cluster
+from tests.support import free_port, wait_for
 
-
-@pytest.fixture
-def exchange() -> Iterator[Exchange]:
-    with Exchange(timeout_hang_s=1.0) as server:
-        yield server
+# A "timeout" fault hangs 1 s: past the 0.5 s client timeout set below, and quickly over.
+pytestmark = pytest.mark.exchange(timeout_hang_s=1.0)
 
 
 def published(exchange: Exchange, tmp_path: Path, count: int = 8) -> Scenario:

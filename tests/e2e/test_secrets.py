@@ -25,12 +25,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config, wait_for
+from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
 from tests.e2e.mailbox import Mailbox, smtp_env
 from tests.e2e.scenario import Scenario
-from tests.rollover.conftest import free_port
 from tests.sinks.conftest import Cluster
+from tests.support import free_port, wait_for
 
 SUPABASE_KEY = "sb-secret-Kq81ZzSupabaseKey"
 SMTP_PASSWORD = "smtp-secret-Wx93MailPass"
@@ -48,12 +48,6 @@ def forms_of(secret: str) -> list[bytes]:
         raw.append(base64.b64encode(f"\0{user}\0{secret}".encode()))
     raw.append(base64.b64encode(secret.encode()))
     return raw
-
-
-@pytest.fixture
-def exchange() -> Iterator[Exchange]:
-    with Exchange() as server:
-        yield server
 
 
 @pytest.fixture

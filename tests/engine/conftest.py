@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,12 @@ import pytest
 
 from daemon.config import load_settings
 from daemon.runner import Daemon, run
+from tests.support import wait_for as wait_for  # engine tests import the shared wait here
+from tests.support import write_toml
 
 REPO = Path(__file__).resolve().parents[2]
 APP = "tests.engine.testapp:APP"
-
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what or predicate}")
+FINAL = ("done", "quarantined")  # the ledger states a file is never taken again from
 
 
 def write_config(path: Path, root: Path, **engine: Any) -> Path:
@@ -36,18 +28,7 @@ def write_config(path: Path, root: Path, **engine: Any) -> Path:
               "retry_initial_s": 0.01, "retry_max_s": 0.05, "durable_writes": False,
               "log_level": "info", "log_format": "json", **engine}
     app_table = values.pop("testapp", {})
-    lines = ["[daemon]"] + [f"{key} = {_toml(value)}" for key, value in values.items()]
-    lines += ["[testapp]"] + [f"{key} = {_toml(value)}" for key, value in app_table.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value) + '"'
+    return write_toml(path, {"daemon": values, "testapp": app_table})
 
 
 def runs(root: Path, stage: str | None = None) -> list[str]:
@@ -55,6 +36,23 @@ def runs(root: Path, stage: str | None = None) -> list[str]:
     log = root / "runs.log"
     lines = log.read_text().splitlines() if log.exists() else []
     return [line for line in lines if stage is None or line.startswith(stage + " ")]
+
+
+def settled(daemon: Daemon, *relative_paths: str) -> bool:
+    """Each file's current content (its size and mtime) has a final ledger row and the daemon
+    is idle: it has looked at every one of them and has nothing left to do. The positive sign
+    a test waits for before it asserts that something did not happen."""
+    return all(_final(daemon, path) for path in relative_paths) and daemon.idle()
+
+
+def _final(daemon: Daemon, relative_path: str) -> bool:
+    try:
+        info = os.lstat(daemon.root / relative_path)
+    except FileNotFoundError:
+        return False
+    return any(row["state"] in FINAL and row["path"] == relative_path
+               and (row["size"], row["mtime_ns"]) == (info.st_size, info.st_mtime_ns)
+               for row in daemon.ledger.rows_for(relative_path))
 
 
 def drop(root: Path, inbox: str, name: str, text: str) -> Path:

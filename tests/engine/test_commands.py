@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 from daemon.cli import main
 from daemon.lock import holder_pid
 from tests.engine import testapp
-from tests.engine.conftest import drop, wait_for, write_config
+from tests.engine.conftest import drop, settled, wait_for, write_config
 
 
 def test_drop_copies_a_file_into_the_inbox_of_the_stage_that_takes_it(
@@ -61,10 +60,11 @@ def test_status_counts_files_per_stage_with_the_daemon_stopped(
 
 def test_trace_follows_a_file_from_its_first_stage_to_the_last_output(
         start_daemon, root: Path, tmp_path: Path, capsys) -> None:
-    start_daemon()
+    daemon = start_daemon()
     drop(root, "in/a", "traced.txt", "follow me")
     wait_for((root / "out" / "traced.txt").exists)
-    time.sleep(0.1)
+    # The last stage writes its output before its row is final: trace reads the row.
+    wait_for(lambda: settled(daemon, "in/c/traced.txt"), what="the last stage's row")
     config = write_config(tmp_path / "cli.toml", root)
     assert main(["--config", str(config), "trace", "in/b/traced.txt", "--json"]) == 0
     output = capsys.readouterr().out
@@ -97,7 +97,8 @@ def test_an_inotify_queue_overflow_triggers_a_rescan(start_daemon, root: Path) -
     daemon.observer.stop()  # lose every event from now on, as an overflow does
     daemon.observer.join(5)
     drop(root, "in/a", "lost-event.txt", "the kernel dropped my event")
-    time.sleep(0.3)
+    # No observer is left to hint at the file: once the daemon is idle nothing else will.
+    wait_for(daemon.idle, what="the daemon to be idle")
     assert not (root / "in" / "b" / "lost-event.txt").exists()
     logging.getLogger("watchdog.observers.inotify_c").warning(
         "Inotify queue overflowed; filesystem events were lost")

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -87,10 +86,12 @@ def test_replay_brings_a_quarantined_file_back_and_it_is_processed(
 
 def test_replay_of_unchanged_content_processes_it_again(start_daemon, root: Path,
                                                         tmp_path: Path) -> None:
-    start_daemon()
+    daemon = start_daemon()
     drop(root, "in/a", "again.txt", "reject")
     error_file = root / "quarantine" / "a" / "again.txt.error.json"
     wait_for(error_file.exists)
+    # The reason is written before the file is moved beside it; replay looks for the file.
+    wait_for(lambda: daemon.ledger.rows_in_state("quarantined"), what="the move")
     first_failure = json.loads(error_file.read_text())["failed_at"]
     config = write_config(tmp_path / "cli.toml", root)
     assert main(["--config", str(config), "replay", "--failed"]) == 0
@@ -108,25 +109,27 @@ def test_a_symlink_in_an_inbox_is_quarantined_not_followed(start_daemon, root: P
                                                            tmp_path: Path) -> None:
     secret = tmp_path / "outside-secret.txt"
     secret.write_text("do not read me")
-    start_daemon(settle_ms=50)
+    daemon = start_daemon(settle_ms=50)
     (root / "in" / "a" / "link.txt").symlink_to(secret)
     wait_for((root / "quarantine" / "a" / "link.txt").exists)
     error = json.loads((root / "quarantine" / "a" / "link.txt.error.json").read_text())
     assert error["code"] == "not_a_regular_file"
     assert secret.read_text() == "do not read me"
-    time.sleep(0.2)
+    wait_for(daemon.idle, what="the daemon to be done with the link")
     assert runs(root) == []
 
 
 def test_a_name_that_is_not_utf8_or_has_control_characters_is_quarantined(
         start_daemon, root: Path) -> None:
-    start_daemon(settle_ms=50)
+    daemon = start_daemon(settle_ms=50)
     inbox = os.fsencode(root / "in" / "a")
     for raw in (b"/latin\xe9.txt", b"/bell\x07.txt"):
         with open(inbox + raw, "wb") as handle:
             handle.write(b"some content")
     wait_for(lambda: len(list((root / "quarantine" / "a").glob("*.error.json"))) == 2
              if (root / "quarantine" / "a").exists() else False)
+    # The reason is written before the file is moved beside it; the row is final after both.
+    wait_for(lambda: len(daemon.ledger.rows_in_state("quarantined")) == 2, what="both moves")
     errors = sorted(json.loads(path.read_text())["source_path"]
                     for path in (root / "quarantine" / "a").glob("*.error.json"))
     assert errors == ["in/a/bell\\x07.txt", "in/a/latin\\xe9.txt"]
@@ -138,7 +141,7 @@ def test_a_name_that_is_not_utf8_or_has_control_characters_is_quarantined(
 
 def test_a_name_at_the_filesystem_limit_is_handled_and_quarantined_whole(
         start_daemon, root: Path) -> None:
-    start_daemon(settle_ms=50)
+    daemon = start_daemon(settle_ms=50)
     long_ok = "k" * 251 + ".txt"  # 255 bytes: the longest name the filesystem takes
     drop(root, "in/a", long_ok, "a long but fine name")
     wait_for((root / "out" / long_ok).exists)
@@ -146,6 +149,7 @@ def test_a_name_at_the_filesystem_limit_is_handled_and_quarantined_whole(
     drop(root, "in/a", long_bad, "reject")
     wait_for(lambda: len(list((root / "quarantine" / "a").glob("*.error.json"))) == 1
              if (root / "quarantine" / "a").exists() else False)
+    wait_for(lambda: daemon.ledger.rows_in_state("quarantined"), what="the move")
     [error_file] = (root / "quarantine" / "a").glob("*.error.json")
     assert json.loads(error_file.read_text())["source_path"] == f"in/a/{long_bad}"
     assert (root / "quarantine" / "a" / error_file.name.removesuffix(".error.json")

@@ -51,7 +51,7 @@ def test_a_second_signal_exits_at_once(spawn, root: Path) -> None:
     drop(root, "in/a", "stuck.txt", "slow:30")
     wait_for(lambda: has_event(process, "file.received"))
     process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    wait_for(lambda: has_event(process, "daemon.stopping"), what="the first signal's drain")
     process.send_signal(signal.SIGTERM)
     assert process.wait(5) == 130
 
@@ -66,7 +66,7 @@ def test_sigkill_at_random_moments_then_restart_processes_every_file_exactly_onc
     for kill in range(6):
         process = spawn(config=config)
         wait_for(lambda process=process: has_event(process, "daemon.started"))
-        time.sleep(rng.uniform(0.05, 0.5))
+        time.sleep(rng.uniform(0.05, 0.5))  # the moment of the kill, not a wait
         process.kill()
         process.wait(10)
         if kill == 0:  # the first kill lands in the middle of the work

@@ -9,14 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import drop, runs, wait_for
+from tests.engine.conftest import drop, runs, settled, wait_for
+
+
+def chain(name: str) -> tuple[str, ...]:
+    """The inbox paths a file takes through the three stages."""
+    return (f"in/a/{name}", f"in/b/{name}", f"in/c/{name}")
 
 
 def test_a_dropped_file_goes_through_every_stage_once(start_daemon, root: Path) -> None:
-    start_daemon()
+    daemon = start_daemon()
     drop(root, "in/a", "one.txt", "hello")
     wait_for(lambda: (root / "out" / "one.txt").exists(), what="the chain to finish")
-    time.sleep(0.5)  # give any duplicate event the chance to cause a second run
+    wait_for(lambda: settled(daemon, *chain("one.txt")), what="every stage's row to be final")
     assert [line.split()[:2] for line in runs(root)] == [
         ["a", "one.txt"], ["b", "one.txt"], ["c", "one.txt"]]
     assert (root / "out" / "one.txt").read_text() == "hello"
@@ -24,29 +29,34 @@ def test_a_dropped_file_goes_through_every_stage_once(start_daemon, root: Path) 
 
 def test_a_file_written_slowly_is_processed_once_after_its_last_write(
         start_daemon, root: Path) -> None:
-    start_daemon(settle_ms=400)
+    daemon = start_daemon(settle_ms=400)
     path = root / "in" / "a" / "slow.txt"
     with path.open("w") as handle:
         for chunk in range(5):
             handle.write(f"chunk {chunk}\n")
             handle.flush()
-            time.sleep(0.1)
+            time.sleep(0.1)  # a slow writer, not a wait
     wait_for(lambda: (root / "out" / "slow.txt").exists())
-    time.sleep(0.6)
+    # A run on a partial file would leave the whole content still to do: wait until the
+    # content as last written has its final row in every stage.
+    wait_for(lambda: settled(daemon, *chain("slow.txt")), what="the last write to be done")
     assert len(runs(root, "a")) == 1
     assert (root / "out" / "slow.txt").read_text().count("chunk") == 5
 
 
 def test_a_temporary_name_is_ignored_until_renamed(start_daemon, root: Path) -> None:
-    start_daemon(settle_ms=100)
+    daemon = start_daemon(settle_ms=100)
     inbox = root / "in" / "a"
     for name in ("report.txt.tmp", ".hidden.txt", "draft.txt.part", "backup.txt~"):
         (inbox / name).write_text("not yet")
-    time.sleep(0.8)
     assert runs(root) == []
     os.replace(inbox / "report.txt.tmp", inbox / "report.txt")
     wait_for(lambda: (root / "out" / "report.txt").exists())
+    # The rename's event comes after the temporary files' events on the same watch, so once
+    # the chain has settled each of them has been seen and let go.
+    wait_for(lambda: settled(daemon, *chain("report.txt")), what="the chain to settle")
     assert [line.split()[1] for line in runs(root, "a")] == ["report.txt"]
+    assert {line.split()[1] for line in runs(root)} == {"report.txt"}
 
 
 def test_a_file_moved_in_from_an_unwatched_directory_is_seen(
@@ -69,11 +79,12 @@ def test_files_present_at_start_are_processed(start_daemon, root: Path) -> None:
 
 def test_the_same_content_again_is_not_processed_twice_but_new_content_is(
         start_daemon, root: Path) -> None:
-    start_daemon()
+    daemon = start_daemon()
     drop(root, "in/a", "same.txt", "version 1")
     wait_for(lambda: (root / "out" / "same.txt").exists())
     drop(root, "in/a", "same.txt", "version 1")
-    time.sleep(0.6)
+    # The copy has a new mtime: its row carries it once the daemon has looked at the copy.
+    wait_for(lambda: settled(daemon, "in/a/same.txt"), what="the copy to be looked at")
     assert len(runs(root, "a")) == 1
     drop(root, "in/a", "same.txt", "version 2")
     wait_for(lambda: len(runs(root, "c")) == 2, what="the new content to reach stage c")

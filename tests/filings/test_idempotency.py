@@ -1,11 +1,9 @@
-"""Exactly once: re-running a parsed file, or replaying it after a crash, stores nothing twice
-and writes the same outcome file."""
+"""Exactly once: re-running a parsed file stores nothing twice and writes the same outcome file
+(a replay after a crash, for every sink: tests/sinks/test_replay_after_a_crash.py)."""
 
 from __future__ import annotations
 
 import json
-
-import pytest
 
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, form, from_example, row
@@ -18,24 +16,6 @@ def test_same_file_twice_leaves_one_row_and_identical_outputs(make_ctx):
     content = first[0].read_bytes()
     second = generate.handle(path, ctx)
     assert second == first and second[0].read_bytes() == content
-    assert len(ctx.sink.rows()) == 1
-
-
-def test_replay_after_a_crash_between_insert_and_ledger(make_ctx, monkeypatch):
-    ctx = make_ctx()
-    path = drop(ctx.root, "srtg.json", from_example(examples()[0]))
-
-    def crash(*_args, **_kwargs):
-        raise OSError("power cut")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(generate, "write_json_atomic", crash)
-        with pytest.raises(OSError):
-            generate.handle(path, ctx)
-    assert len(ctx.sink.rows()) == 1  # the insert happened, the outcome was never written
-    (output,) = generate.handle(path, ctx)
-    record = json.loads(output.read_text())
-    assert [f["outcome"] for f in record["filings"]] == ["inserted"]
     assert len(ctx.sink.rows()) == 1
 
 

@@ -4,7 +4,6 @@ clear configuration error when the optional package is missing."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from datetime import datetime
@@ -15,14 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.engine.conftest import drop, root, start_daemon, wait_for  # noqa: F401
 from tests.ops.statusapp import LAST_INGEST_AT
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

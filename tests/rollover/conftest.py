@@ -9,7 +9,6 @@ done in the ledger, as the engine would.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,16 +25,11 @@ from daemon.files import sha256_file
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert
 from handlers.domain.windows import WIB
+from tests.support import free_port
 
 WINDOW_START = datetime(2026, 4, 24, 16, 0, tzinfo=WIB)
 STUB = "20260424_1600_20260424_1800"
 PASSWORD = "s3cret-Pa55word-for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Collect:

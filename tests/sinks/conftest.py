@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster for the session (skipped locally when not installed)."""
+"""What the sink tests share: a throwaway PostgreSQL cluster for the session (skipped locally
+when not installed), a fresh table per test, and a PostgREST stand-in playing Supabase."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.sinks.fake_postgrest import FakePostgrest
+from tests.support import free_port
 
 
 def _newest_pgbin() -> str:
@@ -50,12 +53,6 @@ class Cluster:
         self.pg_ctl("-m", "fast", "-w", "stop")  # clean: synchronous_commit is off
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     if not os.path.exists(f"{PGBIN}/initdb"):
@@ -69,7 +66,7 @@ def pg_cluster() -> Iterator[Cluster]:
     subprocess.run([*as_user, f"{PGBIN}/initdb", "-D", f"{directory}/data", "-U", "postgres",
                     "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
                    check=True, capture_output=True)
-    cluster = Cluster(directory, _free_port(), as_user)
+    cluster = Cluster(directory, free_port(), as_user)
     cluster.start()
     try:
         yield cluster
@@ -83,3 +80,25 @@ def pg_cluster() -> Iterator[Cluster]:
 def pg_table(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
     """A fresh table name per test, so tests never see each other's rows."""
     return "filings_" + request.node.name.split("[")[0].removeprefix("test_")[:40]
+
+
+def pg_env(cluster: Cluster, table: str) -> dict[str, str]:
+    """The environment that points the pipeline's sink at `table` in the cluster."""
+    return {"SINK": "postgres", "DATABASE_URL": cluster.dsn, "FILINGS_TABLE": table}
+
+
+SUPABASE_KEY = "sb_secret_test_key_never_logged"
+POSTGREST_PATH = "/rest/v1/idx_filings"
+
+
+@pytest.fixture
+def postgrest(httpserver: Any) -> FakePostgrest:
+    fake = FakePostgrest()
+    httpserver.expect_request(POSTGREST_PATH).respond_with_handler(fake)
+    return fake
+
+
+def supabase_env(httpserver: Any) -> dict[str, str]:
+    """The environment that points the pipeline's sink at the PostgREST stand-in."""
+    return {"SINK": "supabase", "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
+            "SUPABASE_KEY": SUPABASE_KEY, "FILINGS_PAGE_SIZE": "2"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 
@@ -13,11 +12,11 @@ from daemon.errors import TransientError
 from handlers.adapters.sinks.postgres import PostgresSink
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
+from tests.sinks.conftest import pg_env
 
 
 def pg_ctx(make_ctx, cluster, table):
-    return make_ctx(env={"SINK": "postgres", "DATABASE_URL": cluster.dsn,
-                         "FILINGS_TABLE": table})
+    return make_ctx(env=pg_env(cluster, table))
 
 
 def count(cluster, table):
@@ -37,19 +36,6 @@ def test_schema_is_applied_and_rows_are_exact(make_ctx, pg_cluster, pg_table):
     assert rows[1]["price_transaction"][0] == {"date": "2026-04-22", "type": "sell",
                                                "price": 12344, "amount_transacted": 11300}
     assert rows[0]["timestamp"].isoformat() == "2026-04-24T17:03:00"
-
-
-def test_replays_leave_one_row_per_filing(make_ctx, pg_cluster, pg_table, monkeypatch):
-    ctx = pg_ctx(make_ctx, pg_cluster, pg_table)
-    path = drop(ctx.root, "srtg.json", from_example(examples()[0]))
-    with monkeypatch.context() as patch:
-        patch.setattr(generate, "write_json_atomic", _crash)
-        with pytest.raises(OSError):
-            generate.handle(path, ctx)  # inserted, then the crash: no outcome, no ledger entry
-    generate.handle(path, ctx)
-    (output,) = generate.handle(path, ctx)
-    assert json.loads(output.read_text())["filings"][0]["outcome"] == "inserted"
-    assert count(pg_cluster, pg_table) == 1
 
 
 def _insert_examples(dsn: str, table: str) -> int:
@@ -95,6 +81,3 @@ def test_database_down_makes_the_file_wait_then_go_through(make_ctx, pg_cluster,
     generate.handle(second, ctx)
     assert count(pg_cluster, pg_table) == 2
 
-
-def _crash(*_args, **_kwargs):
-    raise OSError("power cut")

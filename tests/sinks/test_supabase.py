@@ -1,5 +1,5 @@
 """The Supabase sink against a local PostgREST stand-in: the exact requests, pagination,
-retryable 5xx, a refused 409, and exactly-once replays."""
+retryable 5xx and a refused 409 (a replay after a crash: test_replay_after_a_crash.py)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,14 @@ from structlog.testing import capture_logs
 from daemon.errors import TransientError
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
-from tests.sinks.fake_postgrest import FakePostgrest
-
-KEY = "sb_secret_test_key_never_logged"
-PATH = "/rest/v1/idx_filings"
-
-
-@pytest.fixture
-def postgrest(httpserver):
-    fake = FakePostgrest()
-    httpserver.expect_request(PATH).respond_with_handler(fake)
-    return fake
+from tests.sinks.conftest import POSTGREST_PATH as PATH
+from tests.sinks.conftest import SUPABASE_KEY as KEY
+from tests.sinks.conftest import supabase_env
 
 
 @pytest.fixture
 def ctx(make_ctx, httpserver, postgrest):
-    return make_ctx(env={"SINK": "supabase", "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
-                         "SUPABASE_KEY": KEY, "FILINGS_PAGE_SIZE": "2"})
+    return make_ctx(env=supabase_env(httpserver))
 
 
 def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
@@ -82,21 +73,3 @@ def test_409_is_an_error_outcome_with_an_alert(ctx, postgrest):
     alert = json.loads(outputs[1].read_text())
     assert (alert["category"], alert["code"]) == ("not_inserted", "sink_error")
     assert alert["symbol"] == "SRTG.JK" and alert["value"] == "1628400000000"
-
-
-def test_replays_leave_one_row_per_filing(ctx, postgrest, monkeypatch):
-    path = drop(ctx.root, "byan.json", from_example(examples()[1]))
-    with monkeypatch.context() as patch:
-        patch.setattr(generate, "write_json_atomic", _crash)
-        with pytest.raises(OSError):
-            generate.handle(path, ctx)
-    first = generate.handle(path, ctx)[0].read_bytes()
-    assert generate.handle(path, ctx)[0].read_bytes() == first
-    assert json.loads(first)["filings"][0]["outcome"] == "inserted"
-    assert len(postgrest.rows) == 1
-    reads = [s for s in postgrest.seen if s.method == "GET"]
-    assert reads and all("in.(" in s.args["dedup_key"] for s in reads)
-
-
-def _crash(*_args, **_kwargs):
-    raise OSError("power cut")

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import skip_or_fail
-from tests.engine.conftest import wait_for
+from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "idxd.service"
@@ -132,7 +131,6 @@ def _nspawn_command(machine: str, etc_idxd: Path, drop_in: Path, preset: Path) -
 def _booted(container: Container) -> bool:
     if container.process.poll() is not None:
         return True  # gave up: the caller reports it
-    time.sleep(0.2)
     if not container.find_leader():
         return False
     state = container.run("systemctl", "is-system-running", check=False).stdout.strip()
@@ -153,7 +151,8 @@ def container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     box = Container(process, etc_idxd)
     try:
-        wait_for(lambda: _booted(box), 30, "the container to boot")
+        # Each look runs a process in the container: a few a second are plenty.
+        wait_for(lambda: _booted(box), 30, "the container to boot", every_s=0.2)
         if process.poll() is not None:
             skip_or_fail(f"systemd-nspawn could not boot: {(base / 'nspawn.log').read_text()}")
         yield box

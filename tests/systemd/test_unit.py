@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.conftest import wait_for
+from tests.support import wait_for
 from tests.systemd.conftest import STATE, Container
 
 pytestmark = [pytest.mark.systemd, pytest.mark.slow]

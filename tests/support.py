@@ -1,0 +1,63 @@
+"""Helpers every test area shares: waiting for a condition, a free local port, TOML files.
+
+`wait_for` is the one way a test waits: it polls a predicate until it holds or a timeout
+passes, quickly at first so a short wait ends promptly, then less often so a long one costs the
+daemon under test little CPU. Nothing here knows what a test checks.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+FIRST_POLL_S = 0.005
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "",
+             alive: subprocess.Popen[bytes] | None = None, every_s: float = 0.05) -> Any:
+    """The predicate's first true value; fails after `timeout_s`, or at once if the process
+    `alive` exits meanwhile. Polls at most every `every_s` once the first polls missed."""
+    deadline = time.monotonic() + timeout_s
+    pause_s = min(FIRST_POLL_S, every_s)
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if alive is not None and alive.poll() is not None:
+            raise AssertionError(f"the daemon exited ({alive.returncode}) while waiting for "
+                                 f"{what or predicate}")
+        time.sleep(pause_s)
+        pause_s = min(pause_s * 2, every_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what or predicate}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def write_toml(path: Path, tables: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Write one TOML table per entry of `tables` (an empty table is written too)."""
+    lines: list[str] = []
+    for name, table in tables.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
