@@ -99,6 +99,14 @@ class DownloadSettings:
     max_redirects: int = setting(5, "IDXD_DOWNLOAD_MAX_REDIRECTS", bound=whole())
     # The retry budget of a batch with attachments still to fetch.
     attempts: int = setting(5, "IDXD_DOWNLOAD_ATTEMPTS", bound=POSITIVE)
+    # One download, redirects included, and the slowest pace accepted (after 10 s): a host
+    # that trickles bytes is tried again later instead of holding the download slot.
+    deadline_s: float = setting(300.0, "IDXD_DOWNLOAD_DEADLINE_S", bound=POSITIVE)
+    min_rate_bps: float = setting(2048.0, "IDXD_DOWNLOAD_MIN_RATE_BPS", bound=AT_LEAST_ZERO)
+    # How long a 404/410 must persist before the attachment is given up with an alert (a
+    # CDN can answer 404 for a file it has not replicated yet).
+    missing_horizon_s: float = setting(3600.0, "IDXD_DOWNLOAD_MISSING_HORIZON_S",
+                                       bound=AT_LEAST_ZERO)
 
     @property
     def max_bytes(self) -> int:

@@ -1,10 +1,11 @@
 """Asking the exchange for the ownership announcements of a window, page by page.
 
 One query per WIB calendar day of the window (the exchange was seen to clip multi-day ranges),
-paginated until a short or empty page. Timeouts, network errors, 429 and 5xx raise
-`TransientError`, which the caller's retry policy (the engine's, with the ingest budget) retries;
-a polite pause separates every request. Exhausted retries re-raise `TransientError`; any other
-4xx raises `ExchangeRefused`, and either way the caller leaves the ingest state where it was.
+paginated until a short or empty page. Timeouts, network errors and the statuses `answers`
+calls transient (403, 429, 5xx, …) raise `TransientError`, which the caller's retry policy (the
+engine's, with the ingest budget) retries; a polite pause separates every request. Exhausted
+retries re-raise `TransientError`; any other 4xx raises `ExchangeRefused`, and either way the
+caller leaves the ingest state where it was.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import structlog
 from tenacity import Retrying
 
 from daemon.errors import TransientError
+from handlers.adapters.answers import Unavailable, is_transient_status
 from handlers.domain.windows import Window
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ log = structlog.get_logger()
 
 
 class ExchangeRefused(Exception):
-    """The exchange answered a query with a 4xx other than 429: not worth retrying now."""
+    """The exchange refused a query outright (a 4xx that is not transient): not worth retrying."""
 
     def __init__(self, status: int, day: date, page: int):
         super().__init__(f"the exchange answered HTTP {status} for {day} page {page}")
@@ -72,8 +74,8 @@ def _request_page(http: httpx.Client, settings: IngestSettings, day: date,
         response = http.get(settings.api_url, params=query_params(settings, day, page))
     except httpx.TransportError as error:
         raise TransientError(f"{type(error).__name__}: {error}") from error
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TransientError(f"the exchange answered HTTP {response.status_code}")
+    if is_transient_status(response.status_code):  # 403 too: the CDN's refusal passes later
+        raise Unavailable(f"the exchange answered HTTP {response.status_code}")
     if response.status_code != 200:
         raise ExchangeRefused(response.status_code, day, page)
     return _items_of(response)

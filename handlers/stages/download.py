@@ -4,16 +4,21 @@ IDX-format forms land in `downloads/idx-format/` (the parse stage's inbox), ever
 `downloads/non-idx-format/` for a human, with a `non_idx_document` alert when an announcement has
 no IDX-format form at all. A `<pdf>.meta.json` sidecar is written before its PDF, so a PDF on
 disk is the done-marker: a re-run skips it. The handler fetches each attachment once per call;
-when network errors, 429 or 5xx leave some unfetched it raises `TransientError`, and the engine's
-retry policy (with the `[download] attempts` budget) calls it again, done attachments skipped.
-When that budget runs out the batch is marked failed, a `retries_exhausted` alert names what is
-missing, and the rescan tries it again every `failed_retry_s`: no attachment is given up.
+when transient answers (see `adapters/answers.py`: network errors, 403, 429, 5xx, a challenge
+page, a trickling host) leave some unfetched it raises `TransientError`, and the engine's retry
+policy (with the `[download] attempts` budget) calls it again, done attachments skipped. When
+that budget runs out the batch is marked failed, a `retries_exhausted` alert names what is
+missing, and the rescan tries it again every `failed_retry_s`. Only a permanent answer gives an
+attachment up, with one alert: refused by the allow-list, the size cap or its content, or a
+404/410 that persisted for `missing_horizon_s`. Whatever goes wrong with one attachment, even
+an error nobody foresaw, stays with that attachment: the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +26,10 @@ import structlog
 
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic, write_json_atomic
+from daemon.retry import Interrupted
 from handlers import paths
-from handlers.adapters.pdf_fetch import FetchMissing, FetchRefused, FetchUnavailable, fetch_pdf
+from handlers.adapters.answers import Missing, Refused, Unavailable
+from handlers.adapters.pdf_fetch import Limits, fetch_pdf
 from handlers.context import PipelineContext
 from handlers.domain import attachments as names
 from handlers.domain.alerts import build_alert, write_alert
@@ -31,6 +38,7 @@ from handlers.settings import DownloadSettings
 
 # Politeness towards the exchange: handlers never pause, so few downloads run at once.
 CONCURRENCY = 1
+MISSING_KEY = "download.missing."  # + attachment key: when a 404/410 was first seen
 log = structlog.get_logger()
 
 
@@ -64,7 +72,13 @@ def download_announcement(ctx: PipelineContext, record: dict[str, Any], stub: st
         alert_non_idx(ctx, record, attachments)
     outputs: list[Path] = []
     for attachment in attachments:
-        outputs += download_attachment(ctx, record, attachment, stub, source, pending)
+        try:
+            outputs += download_attachment(ctx, record, attachment, stub, source, pending)
+        except (Interrupted, TransientError):
+            raise
+        except Exception as error:  # one attachment's trouble is its own
+            alert_unexpected(ctx, record, attachment, error)
+            pending.append(str(attachment.get("url")))
     return outputs
 
 
@@ -75,18 +89,17 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     sidecar = paths.sidecar_of(pdf)
     if pdf.is_file():
         return [sidecar, pdf]
-    settings: DownloadSettings = ctx.config.download
+    if _given_up(ctx, record, attachment):
+        return []
     try:
-        body = fetch_pdf(ctx.http, attachment["url"], allowed_hosts=settings.allowed_hosts,
-                         max_bytes=settings.max_bytes, max_redirects=settings.max_redirects)
-    except FetchRefused as error:
+        body = fetch_pdf(ctx.http, attachment["url"], limits(ctx.config.download), ctx.stopping)
+    except Refused as error:
         alert(ctx, error.code, record, attachment, pdf, reason=error.reason, error=str(error))
         return []
-    except FetchMissing as error:
-        alert(ctx, "download_failed", record, attachment, pdf, reason="http_status",
-              status=error.status)
+    except Missing as error:
+        _missing(ctx, record, attachment, pdf, error, pending)
         return []
-    except FetchUnavailable as error:
+    except Unavailable as error:
         log.warning("download.unavailable", url=attachment["url"], error=str(error))
         pending.append(pdf.name)
         return []
@@ -96,6 +109,39 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     log.info("download.saved", url=attachment["url"], path=str(pdf), size_bytes=len(body))
     return [sidecar, pdf]
 
+
+
+def limits(settings: DownloadSettings) -> Limits:
+    return Limits(allowed_hosts=settings.allowed_hosts, max_bytes=settings.max_bytes,
+                  max_redirects=settings.max_redirects, deadline_s=settings.deadline_s,
+                  min_rate_bps=settings.min_rate_bps)
+
+
+def _missing_key(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> str:
+    return MISSING_KEY + names.attachment_key(record, attachment)[:32]
+
+
+def _given_up(ctx: PipelineContext, record: Mapping[str, Any],
+              attachment: Mapping[str, Any]) -> bool:
+    state = ctx.ledger.get_state(_missing_key(record, attachment)) or {}
+    return bool(state.get("gave_up"))
+
+
+def _missing(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str, Any],
+             pdf: Path, error: Missing, pending: list[str]) -> None:
+    """A 404/410 is retried until it has persisted for the horizon, then alerted once."""
+    key = _missing_key(record, attachment)
+    first_at = (ctx.ledger.get_state(key) or {}).get("first_at") or ctx.now().isoformat()
+    age_s = (ctx.now() - datetime.fromisoformat(first_at)).total_seconds()
+    gave_up = age_s >= ctx.config.download.missing_horizon_s
+    ctx.ledger.set_state(key, {"first_at": first_at, "status": error.status, "gave_up": gave_up})
+    if gave_up:
+        alert(ctx, "download_failed", record, attachment, pdf, reason="http_status",
+              status=error.status, missing_for_s=round(age_s))
+    else:
+        log.warning("download.missing", url=attachment["url"], status=error.status,
+                    missing_for_s=round(age_s))
+        pending.append(pdf.name)
 
 
 def sidecar_payload(record: Mapping[str, Any], attachment: Mapping[str, Any], stub: str | None,
@@ -134,6 +180,18 @@ def alert(ctx: PipelineContext, code: str, record: Mapping[str, Any], attachment
     built = build_alert(code=code, timestamp=ctx.now().isoformat(), doc=doc,
                         announcement=announcement_summary(record), details=details)
     return write_alert(ctx.root, built, durable=ctx.durable)
+
+
+def alert_unexpected(ctx: PipelineContext, record: Mapping[str, Any],
+                     attachment: Mapping[str, Any], error: Exception) -> None:
+    log.exception("download.unexpected_error", url=attachment.get("url"))
+    doc = {"filename": str(attachment.get("original_name") or attachment.get("url")),
+           "url": attachment.get("url")}
+    built = build_alert(code="download_failed", timestamp=ctx.now().isoformat(), doc=doc,
+                        announcement=announcement_summary(record),
+                        details={"reason": "unexpected_error",
+                                 "error": f"{type(error).__name__}: {error}"})
+    write_alert(ctx.root, built, durable=ctx.durable)
 
 
 def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from werkzeug import Response
 
 from daemon.errors import RejectedInput, TransientError
+from daemon.retry import Interrupted
 from handlers.domain.announcements import normalize_item
 from handlers.stages.download import handle, retry_attempts
 from tests.ingest.exchange import localized, minimal_pdf, multi_attachment_items, raw_items
@@ -97,16 +100,19 @@ def test_nothing_is_downloaded_twice_after_a_restart(make_ctx, httpserver) -> No
 
 @pytest.mark.parametrize(("setup", "code", "reason"), [
     ("off_list_redirect", "download_refused", "host_not_allowed"),
-    ("html_body", "unsupported_format", "not_a_pdf"),
+    ("spreadsheet_body", "unsupported_format", "not_a_pdf"),
     ("oversized", "download_refused", "too_large"),
-    ("not_found", "download_failed", "http_status"),
+    ("tab_in_url", "download_refused", "bad_url"),
 ])
 def test_a_bad_attachment_gives_its_alert_and_no_file(make_ctx, httpserver, setup: str,
                                                       code: str, reason: str) -> None:
     good, bad = localized(raw_items()[:2], httpserver.url_for("/"))
     serve_pdfs(httpserver, [good])
     bad_path = url_path(normalize_item(bad)["attachments"][0]["url"])
-    serve_bad(httpserver, bad_path, setup)
+    if setup == "tab_in_url":  # every link of the announcement carries the tab
+        bad = json.loads(json.dumps(bad).replace("LK-24042026-9589", "LK\\t-24042026-9589"))
+    else:
+        serve_bad(httpserver, bad_path, setup)
     ctx = make_ctx({"download": {**ALLOW_LOCAL["download"], "max_mb": 0.01}})
 
     handle(write_batch(ctx.root, [good, bad]), ctx)
@@ -120,17 +126,87 @@ def test_a_bad_attachment_gives_its_alert_and_no_file(make_ctx, httpserver, setu
     assert not list((ctx.root / "downloads").rglob("BYAN*"))
 
 
-def serve_bad(httpserver, path: str, setup: str) -> None:
-    expect = httpserver.expect_request(path)
+def serve_bad(httpserver, path: str, setup: str, once: bool = False) -> None:
+    expect = (httpserver.expect_oneshot_request if once else httpserver.expect_request)(path)
     if setup == "off_list_redirect":
         expect.respond_with_response(Response(status=302, headers={
             "Location": "https://files.example.com/LK.pdf"}))
     elif setup == "html_body":
         expect.respond_with_data(b"<html>Just a moment...</html>", content_type="application/pdf")
+    elif setup == "spreadsheet_body":  # a real document of another kind
+        expect.respond_with_data(b"PK\x03\x04" + b"\x00" * 64, content_type="application/pdf")
     elif setup == "oversized":
         expect.respond_with_data(minimal_pdf("x" * 20_000), content_type="application/pdf")
+    elif setup == "forbidden":
+        expect.respond_with_data(b"denied", status=403)
+    elif setup == "lying_gzip":
+        expect.respond_with_data(b"%PDF-1.4 not gzip at all", content_type="application/pdf",
+                                 headers={"Content-Encoding": "gzip"})
+    elif setup == "cut_short":  # the connection ends before the declared length
+        expect.respond_with_response(Response(iter([b"%PDF-1.4 half"]),
+                                              content_type="application/pdf",
+                                              headers={"Content-Length": "4000"}))
     else:
         expect.respond_with_data(b"gone", status=404)
+
+
+@pytest.mark.parametrize("setup", ["html_body", "forbidden", "lying_gzip", "cut_short"])
+def test_a_transient_answer_leaves_the_attachment_to_retry_and_it_arrives_later(
+        make_ctx, httpserver, setup: str) -> None:
+    good, flaky = localized(raw_items()[:2], httpserver.url_for("/"))
+    serve_pdfs(httpserver, [good])
+    flaky_path = url_path(normalize_item(flaky)["attachments"][0]["url"])
+    serve_bad(httpserver, flaky_path, setup, once=True)
+    ctx = make_ctx(ALLOW_LOCAL)
+    batch = write_batch(ctx.root, [good, flaky])
+
+    with pytest.raises(TransientError, match="1 attachment"):
+        handle(batch, ctx)
+    assert [p.name[:5] for p in pdfs(ctx.root, "idx-format")] == ["SRTG_"]
+    assert alert_codes(ctx.root) == []  # a challenge or a refusal is not the document's fault
+    serve_pdfs(httpserver, [flaky])  # the next answer is the real PDF
+    handle(batch, ctx)
+    assert sorted(p.name[:5] for p in pdfs(ctx.root, "idx-format")) == ["BYAN_", "SRTG_"]
+
+
+def test_a_404_is_retried_until_it_has_persisted_then_alerted_once(make_ctx, httpserver) -> None:
+    good, gone = localized(raw_items()[:2], httpserver.url_for("/"))
+    serve_pdfs(httpserver, [good])
+    serve_bad(httpserver, url_path(normalize_item(gone)["attachments"][0]["url"]), "not_found")
+    root = make_ctx().root
+    batch = write_batch(root, [good, gone])
+    waiting = make_ctx({"download": {**ALLOW_LOCAL["download"], "missing_horizon_s": 3600}},
+                       root=root)
+    with pytest.raises(TransientError):
+        handle(batch, waiting)  # a CDN may not have the file yet
+    assert alert_codes(root) == []
+    waiting.close()
+
+    persisted = make_ctx({"download": {**ALLOW_LOCAL["download"], "missing_horizon_s": 0}},
+                         root=root)
+    handle(batch, persisted)
+    handle(batch, persisted)  # given up: not asked again, not alerted again
+    assert alert_codes(root) == ["download_failed"]
+    gone_requests = [e for e, _ in httpserver.log if "9589" in e.path]
+    assert len(gone_requests) == 2
+
+
+def test_a_host_trickling_bytes_is_cut_off_and_tried_again(make_ctx, httpserver) -> None:
+    item = localized(raw_items()[:1], httpserver.url_for("/"))[0]
+    path = url_path(normalize_item(item)["attachments"][0]["url"])
+
+    def trickle(_request):
+        def body():
+            for _ in range(40):
+                yield b"%"
+                time.sleep(0.05)  # the slow peer this test plays, not a wait
+        return Response(body(), content_type="application/pdf")
+
+    httpserver.expect_request(path).respond_with_handler(trickle)
+    ctx = make_ctx({"download": {**ALLOW_LOCAL["download"], "deadline_s": 0.5}})
+    with pytest.raises(TransientError, match="1 attachment"):
+        handle(write_batch(ctx.root, [item]), ctx)
+    assert pdfs(ctx.root, "idx-format") == [] and alert_codes(ctx.root) == []
 
 
 def test_a_redirect_inside_the_allow_list_is_followed(make_ctx, httpserver) -> None:
@@ -197,3 +273,27 @@ def test_a_raw_list_dropped_by_hand_is_accepted(make_ctx, httpserver) -> None:
     [saved] = pdfs(ctx.root, "idx-format")
     meta = json.loads(saved.with_name(saved.name + ".meta.json").read_text())
     assert meta["window"] is None and meta["ticker"] == "SRTG"
+
+
+def test_a_stop_ends_a_download_at_once_and_leaves_it_pending(make_ctx, httpserver) -> None:
+    item = localized(raw_items()[:1], httpserver.url_for("/"))[0]
+    path = url_path(normalize_item(item)["attachments"][0]["url"])
+    stopping = threading.Event()
+    sent = []
+
+    def trickle(_request):
+        def body():
+            yield b"%PDF-"
+            stopping.set()  # the daemon is told to stop while the body is still coming
+            for _ in range(100):
+                sent.append(1)
+                yield b" "
+                time.sleep(0.05)  # the slow peer this test plays, not a wait
+        return Response(body(), content_type="application/pdf")
+
+    httpserver.expect_request(path).respond_with_handler(trickle)
+    ctx = make_ctx(ALLOW_LOCAL, stopping=stopping)
+    with pytest.raises(Interrupted):
+        handle(write_batch(ctx.root, [item]), ctx)
+    assert len(sent) < 100  # it did not read the rest of the body first
+    assert pdfs(ctx.root, "idx-format") == [] and alert_codes(ctx.root) == []

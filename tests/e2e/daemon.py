@@ -32,7 +32,8 @@ def pipeline_config(path: Path, root: Path, exchange_api: str | None,
         "ingest": {"enabled": exchange_api is not None, "api_url": exchange_api or "",
                    "period_s": 1.0, "pause_s": 0.0, "backoff_s": 0.05, "page_size": 100,
                    "lookback_min": 30.0},
-        "download": {"allowed_hosts": ["127.0.0.1"], "attempts": 3},
+        # A 404 is given up at once (the scenarios serve files that are gone for good).
+        "download": {"allowed_hosts": ["127.0.0.1"], "attempts": 3, "missing_horizon_s": 0},
         "http": {"timeout_s": 2.0},
         "rollover": {"enabled": False},
     }

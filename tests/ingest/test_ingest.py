@@ -114,7 +114,7 @@ def test_a_500_on_page_2_leaves_the_state_and_the_next_tick_succeeds(make_ctx, h
 
 def test_a_refusal_is_alerted_once_and_the_window_waits(make_ctx, httpserver) -> None:
     exchange = FakeExchange(httpserver, raw_items())
-    exchange.fail("20260424", 1, 403, 403)
+    exchange.fail("20260424", 1, 401, 401)
     ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
 
     for minute in (10, 20):
@@ -123,7 +123,18 @@ def test_a_refusal_is_alerted_once_and_the_window_waits(make_ctx, httpserver) ->
     alerts = list((ctx.root / "alerts").glob("*.json"))
     assert [json.loads(a.read_text())["code"] for a in alerts] == ["ingest_failed"]
     assert load_last_end(ctx) is None
-    assert exchange.requests == [("20260424", 1), ("20260424", 1)]  # a 403 is not retried
+    assert exchange.requests == [("20260424", 1), ("20260424", 1)]  # a 401 is not retried
+
+
+def test_a_403_from_the_cdn_is_retried_like_a_busy_server(make_ctx, httpserver) -> None:
+    exchange = FakeExchange(httpserver, raw_items())
+    exchange.fail("20260424", 1, 403)
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
+
+    _, count = ingest_window(ctx, windows.whole_days(date(2026, 4, 24), date(2026, 4, 24)))
+
+    assert count == 5 and list((ctx.root / "alerts").glob("*.json")) == []
+    assert exchange.requests[:2] == [("20260424", 1), ("20260424", 1)]
 
 
 def test_items_are_normalized_and_deduplicated_by_id(make_ctx, httpserver) -> None:
