@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from daemon.scrub import scrub
+from daemon.scrub import scrub, scrub_data
 
 
 class FileState(StrEnum):
@@ -260,7 +260,8 @@ class Ledger:
         with self._transaction() as db:
             db.execute("INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                       "updated_at = excluded.updated_at", (key, json.dumps(value), time.time()))
+                       "updated_at = excluded.updated_at",
+                       (key, json.dumps(scrub_data(value)), time.time()))
 
     def states_with_prefix(self, prefix: str) -> dict[str, Any]:
         with self._lock:
