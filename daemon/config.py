@@ -350,6 +350,8 @@ def load_settings(
     config_path: Path | None, env: Mapping[str, str] | None = None, root_override: str | None = None
 ) -> Settings[Any]:
     """Read, override and validate every setting; raise ConfigError with one sentence."""
+    from daemon.scrub import register as register_secrets
+    from daemon.scrub import secrets_of
     from daemon.stages import load_app
 
     env = dict(os.environ if env is None else env)
@@ -366,7 +368,10 @@ def load_settings(
     app_settings = app.load_settings(document, env)
     check_names(document, env, (EngineSettings, type(app_settings)))
     _check_stage_names(engine, {stage.name for stage in app.stages})
-    return Settings(engine=engine, app=app_settings, config_path=config_path)
+    settings = Settings(engine=engine, app=app_settings, config_path=config_path)
+    # Here, so that every entry point (start, each command, SIGHUP) masks what it read.
+    register_secrets(secrets_of(settings))
+    return settings
 
 
 def _check_stage_names(engine: EngineSettings, known: set[str]) -> None:

@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from daemon.scrub import scrub, scrub_data
+
 
 class FileState(StrEnum):
     """A ledger row's state; the values are what the database stores."""
@@ -146,7 +148,7 @@ class Ledger:
     def count_attempt(self, row_id: int, error: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE files SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                       (error, row_id))
+                       (scrub(error), row_id))
 
     def finish(self, row_id: int, outputs: list[str], duration_ms: float) -> None:
         with self._transaction() as db:
@@ -162,7 +164,8 @@ class Ledger:
             db.execute("UPDATE files SET state = ?, attempts = attempts + 1, error_code = ?, "
                        "last_error = ?, finished_at = ?, duration_ms = ?, quarantine_path = ? "
                        "WHERE id = ?",
-                       (state, code, error, time.time(), duration_ms, quarantine_path, row_id))
+                       (state, code, scrub(error), time.time(), duration_ms, quarantine_path,
+                        row_id))
 
     def release(self, row_id: int) -> None:
         """Put a row back to `pending` (shutdown interrupted it)."""
@@ -257,7 +260,8 @@ class Ledger:
         with self._transaction() as db:
             db.execute("INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                       "updated_at = excluded.updated_at", (key, json.dumps(value), time.time()))
+                       "updated_at = excluded.updated_at",
+                       (key, json.dumps(scrub_data(value)), time.time()))
 
     def states_with_prefix(self, prefix: str) -> dict[str, Any]:
         with self._lock:

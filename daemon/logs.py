@@ -3,8 +3,9 @@
 Event names are stable `noun.verb` strings (`file.received`, `file.processed`, …). Context
 such as stage, path and sha256 is bound per file with `bound_contextvars`, so every line a
 handler logs carries it. Values whose key looks secret, or is one the application declares
-secret, are masked before rendering. The console view is built by `console_renderer`, which
-`idxd tail` uses too.
+secret, are masked before rendering, and every registered secret is scrubbed from every value
+(`daemon.scrub`), exception text included. The console view is built by `console_renderer`,
+which `idxd tail` uses too.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Any
 
 import structlog
 
+from daemon.scrub import scrub_data
+
 SECRET_KEYS = frozenset({"password", "secret", "token", "apikey", "api_key", "authorization",
                          "service_key"})
 SECRET_SUFFIXES = ("_password", "_secret", "_token")
 MASK = "***"
+_PLAIN = (str, int, float, bool, type(None), list, dict, tuple)
 
 
 class SecretMask:
@@ -35,6 +39,15 @@ class SecretMask:
             if lowered in self.keys or lowered.endswith(SECRET_SUFFIXES):
                 event[key] = MASK
         return event
+
+
+def scrub_event(_logger: Any, _name: str,
+                event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A processor: every registered secret out of every value, whatever its type."""
+    for key, value in event.items():
+        # Anything else is rendered with str() later: scrub that text instead.
+        event[key] = scrub_data(value if isinstance(value, _PLAIN) else str(value))
+    return event
 
 
 def console_renderer(colours: bool) -> structlog.dev.ConsoleRenderer:
@@ -58,6 +71,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             SecretMask(secret_keys),
             structlog.processors.format_exc_info,
+            scrub_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),

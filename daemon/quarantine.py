@@ -28,6 +28,7 @@ from daemon.files import (
     unique_path,
     write_json_atomic,
 )
+from daemon.scrub import scrub_data
 
 QUARANTINE_DIR = "quarantine"
 ERROR_SUFFIX = ".error.json"
@@ -57,7 +58,7 @@ def quarantine_file(root: Path, source: Path, record: ErrorRecord) -> Path:
     name = fit_name(printable_name(source.name), NAME_MAX_BYTES - len(ERROR_SUFFIX) - 8)
     target = unique_path(root / QUARANTINE_DIR / record.stage / name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(target.with_name(target.name + ERROR_SUFFIX), asdict(record))
+    write_json_atomic(target.with_name(target.name + ERROR_SUFFIX), scrub_data(asdict(record)))
     _move(source, target)
     fsync_directory(target.parent)
     return target

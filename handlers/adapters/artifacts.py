@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from daemon.files import OWN_TEMP_SUFFIX, fsync_directory
+from daemon.scrub import scrub, scrub_data
 from handlers import paths
 
 MANIFEST = "MANIFEST.json"
 SCHEMA = "idxd.artifacts/1"
+TEXT_SUFFIXES = frozenset({".json", ".txt", ".eml", ".log"})
 
 
 def build_zip(root: Path, stub: str, files: Iterable[Path], *, created_at: datetime,
@@ -55,14 +57,27 @@ def _write_zip(path: Path, root: Path, files: list[Path], created_at: datetime,
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for file in files:
             relative = file.relative_to(root).as_posix()
-            data = file.read_bytes()  # hashed from the very bytes stored, not re-read later
+            data = stored_bytes(file)  # hashed from the very bytes stored, not re-read later
             archive.writestr(relative, data)
             entries.append({"path": relative, "size": len(data),
                             "sha256": hashlib.sha256(data).hexdigest()})
         manifest = {"schema": SCHEMA, "created_at": created_at.isoformat(), "window": window,
                     "total_files": len(entries),
                     "total_size": sum(entry["size"] for entry in entries), "files": entries}
-        archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        archive.writestr(MANIFEST, json.dumps(scrub_data(manifest), ensure_ascii=False,
+                                              indent=2) + "\n")
+
+
+def stored_bytes(file: Path) -> bytes:
+    """What the zip keeps of a file: text scrubbed of secrets, anything else as it is (a PDF
+    is the exchange's, and rewriting it would break it)."""
+    data = file.read_bytes()
+    if file.suffix not in TEXT_SUFFIXES:
+        return data
+    try:
+        return scrub(data.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 def read_manifest(zip_path: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from daemon.errors import RejectedInput
 from daemon.files import write_json_atomic
+from daemon.scrub import scrub_data
 from handlers import paths
 from handlers.domain.filings.rows import publish_time
 from handlers.domain.windows import to_wib
@@ -165,10 +166,13 @@ def alert_file_name(alert: Mapping[str, Any]) -> str:
 
 
 def write_alert(root: Path, alert: Mapping[str, Any], *, durable: bool = True) -> Path:
-    """Write one alert file under `root/alerts/`; an identical alert already there is kept."""
-    path = root / paths.ALERTS / alert_file_name(alert)
+    """Write one alert file under `root/alerts/`; an identical alert already there is kept.
+    Secrets are scrubbed first (an error text may quote one), so the name is the clean
+    content's."""
+    clean = scrub_data(dict(alert))
+    path = root / paths.ALERTS / alert_file_name(clean)
     if not path.exists():
-        write_json_atomic(path, dict(alert), durable=durable)
+        write_json_atomic(path, clean, durable=durable)
     return path
 
 

@@ -21,6 +21,7 @@ import structlog
 
 from daemon.errors import RejectedInput
 from daemon.files import write_json_atomic
+from daemon.scrub import scrub_data
 from handlers import paths
 from handlers.adapters.sinks import SinkRefused
 from handlers.context import PipelineContext
@@ -55,8 +56,10 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
               for f in (build_filing(form, leg, company) for leg in legs)]
     store(ctx, [j for j in judged if not rejecting(j.reasons, settings)])
     alert_paths = [p for j in judged if (p := _alert_for(ctx, form, j, settings)) is not None]
+    # A database's refusal is kept in the record, and it may quote a secret.
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name,
-                               _record(path, form, judged, alert_paths), durable=ctx.durable)
+                               scrub_data(_record(path, form, judged, alert_paths)),
+                               durable=ctx.durable)
     for item in judged:
         log.info("filing.recorded", symbol=item.filing.row["symbol"], outcome=item.outcome,
                  dedup_key=item.filing.row["dedup_key"][:12])

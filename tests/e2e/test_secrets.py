@@ -7,11 +7,18 @@ plays the proxy and records the credentials it was given, which proves they were
 filings in the throwaway PostgreSQL, zips the window and mails it through an SMTP server that
 requires the login; then `idxd run` runs its timer jobs (the company map refresh talks to
 "Supabase" and fails), and `check-config` and `status` print what they print.
+
+The second test makes the outside world hostile: the SMTP server refuses the first login with a
+reply that repeats the AUTH PLAIN line and the AUTH LOGIN password it was sent, the "Supabase"
+answers 401 with the apikey in its body, and the PostgreSQL URL has a password with `%` and `@`
+that libpq cannot parse and quotes in its errors. Those texts reach the log, the ledger, the
+alerts, the filings records, the zip and the email, and must arrive there scrubbed.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import sys
 import zipfile
@@ -19,17 +26,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from pytest_httpserver import HTTPServer
 
+from handlers.domain.windows import WIB
 from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
 from tests.e2e.mailbox import Mailbox, smtp_env
 from tests.e2e.scenario import Scenario
 from tests.sinks.conftest import Cluster
+from tests.sinks.fake_postgrest import EchoingPostgrest
 from tests.support import free_port, wait_for
 
 SUPABASE_KEY = "sb-secret-Kq81ZzSupabaseKey"
@@ -39,9 +49,13 @@ DB_PASSWORD = "db-secret-Dv55DatabasePass"
 SECRETS = (SUPABASE_KEY, SMTP_PASSWORD, PROXY_PASSWORD, DB_PASSWORD)
 
 
+# `%` then a non-hex digit, and an `@`: libpq quotes the pieces it splits this into.
+HOSTILE_DB_PASSWORD = "Dq%7wzTk@Hx38kPgV"
+
+
 def forms_of(secret: str) -> list[bytes]:
     """The secret as text, URL-quoted, and inside the base64 a client sends for a login."""
-    forms = {secret, quote(secret, safe="")}
+    forms = {secret, quote(secret, safe=""), unquote(secret)}
     raw = [form.encode() for form in forms]
     for user in ("proxyuser", "alerts", ""):
         raw.append(base64.b64encode(f"{user}:{secret}".encode()))
@@ -103,11 +117,15 @@ def test_no_secret_appears_in_any_output(tmp_path: Path, exchange: Exchange,
     assert leaks == []
 
 
-def run_command(config: Path, env: dict[str, str], *args: str) -> bytes:
+def run_command(config: Path, env: dict[str, str], *args: str, ok: bool | None = True) -> bytes:
+    """The command's whole output; it must succeed when `ok`, fail cleanly when not, and do
+    either (with no traceback) when `ok` is None."""
     result = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), *args],
                             cwd=REPO, capture_output=True, timeout=120,
                             env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    expected = {True: {0}, False: {1}, None: {0, 1}}[ok]
+    assert result.returncode in expected, result.stderr.decode()[-2000:]
+    assert b"Traceback" not in result.stderr, result.stderr.decode()[-2000:]
     return result.stdout + result.stderr
 
 
@@ -138,3 +156,100 @@ def every_file(root: Path) -> list[bytes]:
                 contents += [archive.read(name) for name in archive.namelist()]
     assert any(path.suffix == ".zip" for path in root.rglob("*.zip"))
     return contents
+
+
+class EchoingMailbox(Mailbox):
+    """An SMTP server that refuses the first login with a reply repeating what the client sent
+    (the AUTH PLAIN line, then the AUTH LOGIN user and password), and accepts the later ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals_left, self.plain_line = 1, ""
+
+    async def handle_AUTH(self, server: SMTP, session: object, envelope: object,
+                          args: list[str]) -> str:
+        if args[0] == "PLAIN":
+            self.plain_line = " ".join(args)
+            return self._refuse(self.plain_line) if self.refusals_left else self._accept()
+        password = await server.challenge_auth("Password:")
+        if not isinstance(password, bytes) or not self.refusals_left:
+            return self._accept()
+        self.refusals_left -= 1
+        login = " ".join([*args, base64.b64encode(password).decode()])
+        return self._refuse(f"{self.plain_line}, then AUTH {login}")
+
+    def _refuse(self, heard: str) -> str:
+        return f"535 5.7.8 refused: you sent AUTH {heard}"
+
+    def _accept(self) -> str:
+        return "235 2.7.0 Authentication successful"
+
+
+@pytest.fixture
+def echoing_mail_server() -> Iterator[tuple[EchoingMailbox, int]]:
+    mailbox, port = EchoingMailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port,
+                            authenticator=lambda *_: AuthResult(success=True),
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize("sink", ["postgres", "supabase"])
+def test_secrets_echoed_back_by_servers_are_scrubbed_everywhere(
+        tmp_path: Path, exchange: Exchange, pg_cluster: Cluster, httpserver: HTTPServer,
+        echoing_mail_server: tuple[EchoingMailbox, int], sink: str) -> None:
+    mailbox, smtp_port = echoing_mail_server
+    supabase = EchoingPostgrest()
+    httpserver.expect_request("").respond_with_handler(supabase)
+    Scenario(count=2, first=datetime.now(UTC) - timedelta(minutes=20), spread_s=60.0
+             ).publish(exchange, tmp_path / "forms")
+    root = tmp_path / "root"
+    config = pipeline_config(tmp_path / "idxd.toml", root, exchange.api_url,
+                             sink={"table": "filings_hostile"},
+                             company_map={"max_age_h": 0.0001, "check_period_s": 0.5})
+    env = {**secret_env(exchange, pg_cluster, smtp_port), "SINK": sink,
+           "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
+           "DATABASE_URL": f"postgresql://postgres:{HOSTILE_DB_PASSWORD}@127.0.0.1:"
+                           f"{pg_cluster.port}/postgres"}
+    # The first run's mail is refused; the second, for the same window, sends the stored
+    # message. The window reaches past the runs, so the alerts they raise are in its email.
+    window = open_window()
+    outputs = [run_command(config, env, "once", *window, ok=False),
+               run_command(config, env, "once", *window, ok=None)]
+    daemon = DaemonProcess(config, tmp_path / "run.log", env)
+    daemon.wait_started()
+    wait_until_refresh_tried(daemon)
+    assert daemon.stop() == 0
+    assert mailbox.refusals_left == 0 and len(mailbox.raw) == 1 and supabase.seen
+    texts = [*outputs, (tmp_path / "run.log").read_bytes(), *mailbox.raw,
+             *decoded_emails(mailbox.raw), *every_file(root)]
+    assert_echoes_were_recorded(root, texts, sink)
+    secrets = (SUPABASE_KEY, SMTP_PASSWORD, PROXY_PASSWORD, HOSTILE_DB_PASSWORD)
+    pieces = [piece.encode() for piece in HOSTILE_DB_PASSWORD.split("@")]
+    leaks = [(secret, text[:200]) for text in texts for secret in secrets
+             if any(form in text for form in forms_of(secret))]
+    leaks += [(piece.decode(), text[:200]) for text in texts for piece in pieces if piece in text]
+    assert leaks == []
+
+
+def open_window() -> list[str]:
+    """`idxd once` options for the WIB window from 30 minutes ago to 30 minutes ahead."""
+    start = datetime.now(WIB) - timedelta(minutes=30)
+    end = start + timedelta(hours=1)
+    return ["--date", f"{start:%Y%m%d}", "--start", f"{start:%H:%M}", "--end", f"{end:%H:%M}"]
+
+
+def assert_echoes_were_recorded(root: Path, texts: list[bytes], sink: str) -> None:
+    """The hostile answers did reach the outputs (masked), so the scrubbing was exercised."""
+    everything = b"\n".join(texts)
+    # The first mail attempt; the base64 of "\0alerts\0" before the password stays.
+    assert re.search(rb"refused: you sent AUTH PLAIN [A-Za-z0-9+/]*\*\*\*", everything)
+    if sink == "supabase":
+        assert b"Invalid API key ***" in everything  # filings record, alert, email
+    else:
+        assert b'invalid percent-encoded token: \\"***\\"' in everything  # ledger, alert
+    assert any(path.suffix == ".eml" for path in root.rglob("*.eml"))

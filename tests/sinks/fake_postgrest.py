@@ -1,5 +1,6 @@
 """A small stand-in for PostgREST behind pytest-httpserver: keeps rows, answers inserts with
-`resolution=ignore-duplicates` and paginated selects as PostgREST does, and can be told to fail.
+`resolution=ignore-duplicates` and paginated selects as PostgREST does, and can be told to fail;
+and one that refuses everything, echoing the key it was given.
 """
 
 from __future__ import annotations
@@ -63,3 +64,18 @@ class FakePostgrest:
 def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(payload), status=status, headers=headers or {},
                     content_type="application/json")
+
+
+@dataclass
+class EchoingPostgrest:
+    """A PostgREST that refuses every request with a 401 whose body repeats the `apikey` and
+    the `Authorization` header it was sent, as some misconfigured gateways do."""
+
+    seen: int = 0
+
+    def __call__(self, request: Request) -> Response:
+        self.seen += 1
+        echoed = (f"Invalid API key {request.headers.get('apikey', '')} "
+                  f"(Authorization: {request.headers.get('Authorization', '')})")
+        return _json({"code": "PGRST301", "message": echoed, "details": None, "hint": None},
+                     401)

@@ -20,6 +20,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.scrub import scrub
 from handlers.adapters.mail import html as mail_html
 from handlers.adapters.mail.text import alert_lines, header_lines, late_lines, pending_lines
 from handlers.domain.window_members import MailWindow
@@ -87,7 +88,9 @@ def build_message(digest: Digest, settings: MailSettings, *, root: Path, created
                   budget_bytes: int) -> EmailMessage:
     attached, left_out = split_attachments(digest.alerts, budget_bytes)
     message = EmailMessage()
-    message["Subject"] = subject(digest)
+    # Alerts quote error texts, and an alert dropped by hand was never scrubbed: the message
+    # is scrubbed as it is built, before any encoding can hide a secret from the scrubber.
+    message["Subject"] = scrub(subject(digest))
     message["From"] = settings.sender
     if settings.to:
         message["To"] = ", ".join(settings.to)
@@ -96,12 +99,22 @@ def build_message(digest: Digest, settings: MailSettings, *, root: Path, created
     message["Date"] = format_datetime(created_at)
     message["Message-ID"] = message_id(root, digest.mail_window, settings.sender)
     message["X-IDXD-Window"] = digest.mail_window.stub
-    message.set_content(text_body(digest, attached, left_out))
-    message.add_alternative(mail_html.html_body(digest, attached, left_out), subtype="html")
+    message.set_content(scrub(text_body(digest, attached, left_out)))
+    message.add_alternative(scrub(mail_html.html_body(digest, attached, left_out)),
+                            subtype="html")
     for item in attached:
-        message.add_attachment(item.path.read_bytes(), maintype="application",
+        message.add_attachment(scrub_bytes(item.path.read_bytes()), maintype="application",
                                subtype="json", filename=item.path.name)
     return message
+
+
+def scrub_bytes(data: bytes) -> bytes:
+    """An alert file's bytes, scrubbed (alerts are UTF-8 JSON; others pass unchanged)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return scrub(text).encode("utf-8")
 
 
 def text_body(digest: Digest, attached: Sequence[AlertFile],

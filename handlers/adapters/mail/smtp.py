@@ -18,6 +18,7 @@ from pathlib import Path
 import structlog
 
 from daemon.files import write_atomic
+from daemon.scrub import scrub
 from handlers import paths
 from handlers.settings import MailSettings
 
@@ -73,9 +74,9 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
 
 
 def _describe(settings: MailSettings, error: BaseException) -> str:
-    # The exception's own text can quote the server's answer but never our password; still, be
-    # sure: a password echoed back by a misbehaving server is cut out.
-    text = f"{type(error).__name__}: {error}"
+    # The exception's text quotes the server's answer, which a misbehaving server fills with
+    # what we sent it (the AUTH line, base64 and all): every secret is cut out.
+    text = scrub(f"{type(error).__name__}: {error}")
     if settings.smtp_password:
         text = text.replace(settings.smtp_password, "***")
     return f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.security}): {text}"

@@ -9,10 +9,14 @@ document each came from, reading page by page. A database that cannot be reached
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from daemon.scrub import MASK, scrub
 
 COLUMNS = (
     "symbol", "timestamp", "transaction_type", "holder_name", "holding_before", "holding_after",
@@ -22,6 +26,8 @@ COLUMNS = (
     "dedup_key",
 )
 DEFAULT_TABLE = "idx_filings"
+_QUOTED = re.compile(r"""(["'])(.*?)\1""")
+_DSN_NAMES = re.compile(r"\b(?:host|hostaddr|port|user|dbname)\s*=\s*([^\s']+)")
 Row = Mapping[str, Any]
 
 
@@ -72,6 +78,41 @@ def price_rows_json(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 def exact_text(value: Any) -> Any:
     """Decimals as their exact text; everything else unchanged."""
     return str(value) if isinstance(value, Decimal) else value
+
+
+def describe(error: BaseException, dsn: str = "") -> str:
+    """A database error as `Class: first line of its message`, with nothing of the connection
+    string in it: libpq quotes the part of a DSN it could not parse (a piece of the password
+    when that holds `%` or `@`), so a quoted piece of `dsn` other than its host, port, user or
+    database name is masked, and so is every registered secret."""
+    lines = str(error).strip().splitlines()
+    message = _mask_quoted(lines[0], dsn) if lines and dsn else (lines[0] if lines else "")
+    return scrub(f"{type(error).__name__}: {message}" if message else type(error).__name__)
+
+
+def _mask_quoted(message: str, dsn: str) -> str:
+    harmless = _dsn_names(dsn)
+
+    def mask(match: re.Match[str]) -> str:
+        quoted = match.group(2)
+        if quoted in dsn and quoted not in harmless:
+            return f"{match.group(1)}{MASK}{match.group(1)}"
+        return match.group(0)
+
+    return _QUOTED.sub(mask, message)
+
+
+def _dsn_names(dsn: str) -> set[str]:
+    """The parts of a DSN that are no secret: host, port, user and database name."""
+    names = set(_DSN_NAMES.findall(dsn))
+    if "://" in dsn:
+        url = urlsplit(dsn)
+        try:
+            port = str(url.port or "")
+        except ValueError:  # not a number: then it is no name either
+            port = ""
+        names |= {url.hostname or "", port, url.username or "", url.path.lstrip("/")}
+    return {name for name in names if name}
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

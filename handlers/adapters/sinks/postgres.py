@@ -4,13 +4,14 @@ The shipped schema is applied on first connection when the table or its unique i
 under an advisory lock so two daemons starting together do not race. Inserts use
 `ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, so concurrent writers of the same
 filing leave one row. A lost or refused connection is a `TransientError`; the next call
-reconnects.
+reconnects. Errors are reported as their class and message, with nothing of the DSN in them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +20,14 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from daemon.errors import TransientError
+from daemon.scrub import register, secrets_in_url
 from handlers.adapters.sinks.base import (
     COLUMNS,
     DEFAULT_TABLE,
     Row,
     SinkRefused,
     chunks,
+    describe,
     price_rows_json,
     schema_sql,
 )
@@ -39,6 +42,7 @@ class PostgresSink:
 
     def __init__(self, dsn: str, table: str = DEFAULT_TABLE, timeout_s: float = 30.0):
         self._dsn, self.table, self._timeout_s = dsn, table, timeout_s
+        register(secrets_in_url(dsn))  # libpq may quote the DSN's password in an error
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._insert = sql.SQL(
@@ -50,7 +54,7 @@ class PostgresSink:
 
     def insert(self, rows: Sequence[Row]) -> set[str]:
         inserted: set[str] = set()
-        with self._lock, self._transaction() as conn:
+        with self._session() as conn:
             for row in rows:
                 found = conn.execute(self._insert, to_params(row)).fetchone()
                 if found:
@@ -61,14 +65,14 @@ class PostgresSink:
         query = sql.SQL("SELECT dedup_key, source FROM {} WHERE dedup_key = ANY(%s)").format(
             sql.Identifier(self.table))
         found: dict[str, str] = {}
-        with self._lock, self._transaction() as conn:
+        with self._session() as conn:
             for part in chunks(list(keys), KEYS_PER_QUERY):
                 found.update(dict(conn.execute(query, (list(part),)).fetchall()))
         return found
 
     def rows(self) -> list[dict[str, Any]]:
         query = sql.SQL("SELECT * FROM {} ORDER BY id").format(sql.Identifier(self.table))
-        with self._lock, self._transaction() as conn, conn.cursor() as cursor:
+        with self._session() as conn, conn.cursor() as cursor:
             cursor.execute(query)
             names = [d.name for d in cursor.description or ()]
             return [dict(zip(names, values, strict=True)) for values in cursor]
@@ -77,15 +81,55 @@ class PostgresSink:
         with self._lock:
             self._drop_connection()
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self)
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction under the lock, psycopg's errors mapped to the stage's kinds. A
+        connection that failed (the server went away, a broken socket) is dropped, and the next
+        call connects again."""
+        with self._lock:
+            try:
+                conn = self._connection()
+            except psycopg.Error as error:
+                self._drop_connection()
+                raise TransientError(f"postgres sink unreachable: {self._describe(error)}"
+                                     ) from error
+            try:
+                yield conn
+                conn.commit()
+            except BaseException as error:
+                self._settle(conn)
+                if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+                    raise TransientError(f"postgres sink unavailable: {self._describe(error)}"
+                                         ) from error
+                if isinstance(error, psycopg.Error):
+                    raise SinkRefused(f"postgres refused the rows: {self._describe(error)}"
+                                      ) from error
+                raise
+
+    def _settle(self, conn: psycopg.Connection[Any]) -> None:
+        """After a failure: roll back, or drop a connection that cannot even do that."""
+        try:
+            if not (conn.closed or conn.broken):
+                conn.rollback()
+                return
+        except psycopg.Error:
+            pass
+        self._drop_connection()
+
+    def _describe(self, error: BaseException) -> str:
+        return describe(error, self._dsn)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             timeout_ms = int(self._timeout_s * 1000)
-            self._conn = psycopg.connect(self._dsn, connect_timeout=CONNECT_TIMEOUT_S,
-                                         options=f"-c statement_timeout={timeout_ms}")
-            self._ensure_schema(self._conn)
+            conn = psycopg.connect(self._dsn, connect_timeout=CONNECT_TIMEOUT_S,
+                                   options=f"-c statement_timeout={timeout_ms}")
+            try:
+                self._ensure_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
@@ -97,38 +141,9 @@ class PostgresSink:
         conn.commit()
 
     def _drop_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
-class _Transaction:
-    """One transaction on the sink's connection, mapping psycopg errors to the stage's kinds."""
-
-    def __init__(self, sink: PostgresSink):
-        self.sink = sink
-        self.conn: psycopg.Connection[Any] | None = None
-
-    def __enter__(self) -> psycopg.Connection[Any]:
-        try:
-            self.conn = self.sink._connection()
-        except psycopg.Error as error:
-            self.sink._drop_connection()
-            raise TransientError(f"postgres sink unreachable: {_first_line(error)}") from error
-        return self.conn
-
-    def __exit__(self, kind: Any, error: BaseException | None, _tb: Any) -> None:
-        assert self.conn is not None
-        if error is None:
-            self.conn.commit()
-            return
-        if not self.conn.closed:
-            self.conn.rollback()
-        if isinstance(error, psycopg.OperationalError):
-            self.sink._drop_connection()
-            raise TransientError(f"postgres sink unavailable: {_first_line(error)}") from error
-        if isinstance(error, psycopg.Error):
-            raise SinkRefused(f"postgres refused the rows: {_first_line(error)}") from error
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 def to_params(row: Row) -> tuple[Any, ...]:
@@ -143,9 +158,3 @@ def to_params(row: Row) -> tuple[Any, ...]:
             value = datetime.fromisoformat(value) if value else None
         values.append(value)
     return tuple(values)
-
-
-def _first_line(error: BaseException) -> str:
-    # psycopg messages may carry the connection string's host and user; never the password,
-    # which comes only from the DSN and is not echoed by libpq.
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

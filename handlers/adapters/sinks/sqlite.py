@@ -1,8 +1,9 @@
 """The embedded default sink: `idx_filings` in a SQLite file under the root.
 
 The sink applies its own schema (`handlers/sql/idx_filings.sqlite.sql`) on open. One
-connection is shared by the stage's workers behind a lock; a busy or locked database is a
-`TransientError`, so the file waits instead of failing.
+connection is shared by the stage's workers behind a lock; a busy, locked or read-only database
+is a `TransientError`, so the file waits instead of failing, and the connection that failed is
+replaced by a fresh one at the next attempt.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from handlers.adapters.sinks.base import (
     Row,
     SinkRefused,
     chunks,
+    describe,
     exact_text,
     price_rows_json,
     schema_sql,
@@ -35,72 +38,84 @@ class SqliteSink:
 
     def __init__(self, path: Path, table: str = DEFAULT_TABLE,
                  busy_timeout_s: float = BUSY_TIMEOUT_S):
-        self.path, self.table = path, table
+        self.path, self.table, self._busy_timeout_s = path, table, busy_timeout_s
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=busy_timeout_s, check_same_thread=False,
-                                     isolation_level=None)
-        with self._guard():
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(schema_sql("sqlite", table))
+        self._conn: sqlite3.Connection | None = None
         columns = ", ".join(f'"{c}"' for c in COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
         self._insert_sql = (f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
                             "ON CONFLICT(dedup_key) DO NOTHING RETURNING dedup_key")
+        with self._session():  # open now: a file that cannot be used is seen at start
+            pass
 
     def insert(self, rows: Sequence[Row]) -> set[str]:
         inserted: set[str] = set()
-        with self._guard():
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._session() as conn:
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 for row in rows:
-                    found = self._conn.execute(self._insert_sql, to_params(row)).fetchone()
+                    found = conn.execute(self._insert_sql, to_params(row)).fetchone()
                     if found:
                         inserted.add(found[0])
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back already
+                    conn.execute("ROLLBACK")
                 raise
         return inserted
 
     def sources(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        with self._guard():
+        with self._session() as conn:
             for part in chunks(list(keys), KEYS_PER_QUERY):
                 marks = ", ".join("?" for _ in part)
                 query = f"SELECT dedup_key, source FROM {self.table} WHERE dedup_key IN ({marks})"
-                found.update(dict(self._conn.execute(query, tuple(part)).fetchall()))
+                found.update(dict(conn.execute(query, tuple(part)).fetchall()))
         return found
 
     def rows(self) -> list[dict[str, Any]]:
-        with self._guard():
-            cursor = self._conn.execute(f"SELECT * FROM {self.table} ORDER BY id")
+        with self._session() as conn:
+            cursor = conn.execute(f"SELECT * FROM {self.table} ORDER BY id")
             names = [d[0] for d in cursor.description]
             return [from_stored(dict(zip(names, values, strict=True))) for values in cursor]
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._drop()
 
-    def _guard(self) -> _Guard:
-        return _Guard(self._lock)
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, with SQLite's errors turned into the stage's two
+        kinds of failure. A connection that failed is dropped and the next call opens a new
+        one: SQLite opens a file it may not write read-only, and that connection would stay
+        read-only after the file is made writable again."""
+        with self._lock:
+            try:
+                yield self._connection()
+            except (sqlite3.OperationalError, OSError) as error:
+                self._drop()
+                raise TransientError(f"sqlite sink unavailable: {describe(error)}") from error
+            except sqlite3.DatabaseError as error:
+                raise SinkRefused(f"sqlite sink refused the rows: {describe(error)}") from error
 
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s,
+                                   check_same_thread=False, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(schema_sql("sqlite", self.table))
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
 
-class _Guard:
-    """Holds the lock and turns SQLite's errors into the stage's two kinds of failure."""
-
-    def __init__(self, lock: threading.Lock):
-        self.lock = lock
-
-    def __enter__(self) -> None:
-        self.lock.acquire()
-
-    def __exit__(self, kind: Any, error: BaseException | None, _tb: Any) -> None:
-        self.lock.release()
-        if isinstance(error, sqlite3.OperationalError):
-            raise TransientError(f"sqlite sink unavailable: {error}") from error
-        if isinstance(error, sqlite3.DatabaseError):
-            raise SinkRefused(f"sqlite sink refused the rows: {error}") from error
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 def to_params(row: Row) -> tuple[Any, ...]:

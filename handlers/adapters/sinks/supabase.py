@@ -6,7 +6,7 @@ the rows actually inserted. Reads are paginated (`Prefer: count=exact`, then `of
 until the count is reached), because PostgREST silently caps a response at its `max-rows`.
 The client's own retries are off (the engine retries the file); its timeout is the setting
 `timeout_s`. A 5xx, a timeout or a lost connection is a `TransientError`; the key is never
-logged.
+logged, nor repeated from a server that echoes it in an error.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
 from daemon.errors import TransientError
+from daemon.scrub import register, scrub
 from handlers.adapters.sinks.base import (
     COLUMNS,
     DEFAULT_TABLE,
@@ -43,6 +44,7 @@ class SupabaseSink:
     def __init__(self, url: str, key: str, table: str = DEFAULT_TABLE, timeout_s: float = 30.0,
                  page_size: int = 1000):
         self.table, self.page_size = table, page_size
+        register([key])  # a server may echo the key back in an error: it is never repeated
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s))
         options = SyncClientOptions(httpx_client=self._http, postgrest_client_retry=False,
                                     auto_refresh_token=False, persist_session=False)
@@ -90,8 +92,9 @@ def _execute(query: Any) -> Any:
     except APIError as error:
         code = str(error.code or "")
         if (code[:1] == "5" and code.isdigit()) or code.startswith(TRANSIENT_SQLSTATE_PREFIXES):
-            raise TransientError(f"supabase unavailable: {code} {error.message}") from error
-        raise SinkRefused(f"supabase refused the rows: {code} {error.message}") from error
+            raise TransientError(scrub(f"supabase unavailable: {code} {error.message}")
+                                 ) from error
+        raise SinkRefused(scrub(f"supabase refused the rows: {code} {error.message}")) from error
 
 
 def to_json(row: Row) -> dict[str, Any]:
