@@ -157,7 +157,7 @@ def _read_one(item: Field[Any], kind: Any, spec: Spec, table_name: str,
     kind = _kind(kind)
     expected = spec.bound.expected if spec.bound else f"a {getattr(kind, '__name__', kind)}"
     wrong = ConfigError(f"The setting {spec.key or item.name} (from {origin}) must be "
-                        f"{expected}, got {raw!r}.")
+                        f"{expected}, got {_shown(raw, spec)}.")
     try:
         value = spec.convert(raw) if spec.convert else _convert(raw, kind)
     except (TypeError, ValueError, ArithmeticError):
@@ -165,6 +165,21 @@ def _read_one(item: Field[Any], kind: Any, spec: Spec, table_name: str,
     if spec.bound is not None and not spec.bound.test(value):
         raise wrong
     return None if value == "" and item.default is None else value
+
+
+def _shown(raw: Any, spec: Spec) -> str:
+    """A bad value as an error may quote it: never a secret, nor a URL's credentials."""
+    if spec.secret:
+        return "(a value that is not shown)"
+    text = repr(raw)
+    # Whatever stands before the last "@" of a URL (after its scheme), or of a user:password@
+    # form, is credentials, however odd: a password may hold "/", "@" or "%" that no URL
+    # parser splits the way its owner meant.
+    scheme = text.find("://")
+    start, at = (scheme + 3 if scheme >= 0 else 1), text.rfind("@")
+    if at > start and (scheme >= 0 or ":" in text[start:at]):
+        return text[:start] + "***" + text[at:]
+    return text
 
 
 def _raw(spec: Spec, key: str, table_name: str, table: Mapping[str, Any],

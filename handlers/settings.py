@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote, unquote, urlsplit
 
 from daemon.config import (
     AT_LEAST_ZERO,
@@ -71,12 +72,39 @@ class IngestSettings:
     backoff_s: float = setting(2.0, "IDXD_INGEST_BACKOFF_S", bound=AT_LEAST_ZERO)
 
 
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def proxy_url(raw: Any) -> str:
+    """A proxy URL whose credentials may hold any character ("/", "@", "%"): they are
+    percent-encoded here, once, and a URL no client could use is refused now, in one sentence,
+    instead of at the first request."""
+    scheme, sep, rest = str(raw).strip().partition("://")
+    userinfo, at, host_port = rest.rpartition("@")
+    if at:
+        user, colon, password = userinfo.partition(":")
+        userinfo = _encoded(user) + (":" + _encoded(password) if colon else "") + "@"
+    url = f"{scheme.lower()}://{userinfo}{host_port.rstrip('/')}"
+    parts = urlsplit(url)
+    if not sep or parts.scheme not in PROXY_SCHEMES or not parts.hostname or parts.path:
+        raise ValueError(raw)
+    parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    return url
+
+
+def _encoded(text: str) -> str:
+    # Decoding first keeps credentials that were already percent-encoded as they were.
+    return quote(unquote(text), safe="")
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     TABLE: ClassVar[str] = "http"
 
     # A proxy URL may carry credentials: never in a repr.
-    proxy: str | None = setting(None, "PROXY", "HTTPS_PROXY", shown=False, live=False)
+    proxy: str | None = setting(None, "PROXY", "HTTPS_PROXY", shown=False, live=False,
+                                convert=proxy_url, bound=Bound(
+                                    bool, "a proxy URL such as http://user:password@host:3128"))
     verify_tls: bool = setting(True, "IDXD_VERIFY_TLS", live=False)
     ca_bundle: str | None = setting(None, "IDXD_CA_BUNDLE", live=False)
     user_agent: str = setting(BROWSER_USER_AGENT, "IDXD_USER_AGENT", live=False)
