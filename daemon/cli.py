@@ -1,9 +1,12 @@
 """The `idxd` command line: `main(argv) -> int` with named exit codes.
 
-The engine's commands (run, status, drop, replay, trace, check-config) are defined here; the
-application adds its own (`App.commands`). Settings are loaded and validated before any command
-runs: a bad value is one sentence on stderr and exit code 2. An application command declared
-a `StandaloneCommand` (a demo on its own temporary root) runs without reading them at all.
+The engine's commands (run, status, drop, replay, trace, check-config, ledger) are defined here;
+the application adds its own (`App.commands`). A ledger that cannot be used (not SQLite, or lost
+in a root that did work before) is one sentence and exit code 2 from every command that reads
+or feeds the root; `idxd ledger check|rebuild` are the way out. Settings are loaded and
+validated before any command runs: a bad value is one sentence on stderr and exit code 2. An
+application command declared a `StandaloneCommand` (a demo on its own temporary root) runs
+without reading them at all.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from daemon import commands, tail
+from daemon import commands, rebuild, tail
 from daemon.apps import installed_app
 from daemon.config import Settings, config_path_from, load_settings
 from daemon.errors import AlreadyRunning, ConfigError, ExitCode
+from daemon.guard import refuse_foreign, refuse_lost
+from daemon.ledger import LedgerUnusable
 from daemon.logs import Stderr, configure_logging
 from daemon.stages import App, StandaloneCommand, load_app
 
@@ -59,6 +64,7 @@ def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
     trace.add_argument("path")
     trace.add_argument("--json", action="store_true")
     add("check-config", "validate the settings and print them")
+    rebuild.configure(add("ledger", "check the ledger, or rebuild it from the files on disk"))
     tail.configure(add("tail", "a readable view of the JSON log lines"),
                    app.log_filters if app else {})
     for command in app.commands if app else ():
@@ -91,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:  # found only at start, e.g. a port already taken
         print(f"idxd: {error}", file=sys.stderr)
         return ExitCode.BAD_CONFIG
+    except LedgerUnusable as error:  # the operator must act before the root can be used
+        print(f"idxd: {error}.", file=sys.stderr)
+        return ExitCode.BAD_CONFIG
     except (ValueError, FileNotFoundError) as error:
         print(f"idxd: {error}", file=sys.stderr)
         return ExitCode.FAILURE
@@ -113,11 +122,19 @@ def _run_standalone(found: tuple[App[Any, Any], StandaloneCommand], argv: list[s
     return command.run(build_parser(app).parse_args(argv))
 
 
+# Commands that work whatever state the ledger is in (`ledger` is how it is repaired).
+LEDGER_FREE_COMMANDS = frozenset({"check-config", "tail", "ledger"})
+
+
 def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, Any]) -> int:
     root = settings.engine.root
     if args.command != "run":
         configure_logging(settings.engine.log_level, settings.engine.log_format, Stderr(),
                           app.secret_keys)
+    if args.command not in LEDGER_FREE_COMMANDS:
+        refuse_foreign(root)
+    if args.command == "run" or any(c.name == args.command for c in app.commands):
+        refuse_lost(root, app.recovery)  # before the command opens (and creates) a ledger
     if args.command == "run":
         from daemon.runner import run
 
@@ -137,6 +154,8 @@ def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, An
         return _trace(root, args)
     if args.command == "tail":
         return tail.run(args, app.name, app.log_filters)
+    if args.command == "ledger":
+        return rebuild.run(args, root, app)
     if args.command == "check-config":
         print(f"configuration is valid; root {root.resolve()}")
         return ExitCode.OK

@@ -2,7 +2,8 @@
 every few seconds a STATUS= line, the queue depths for `idxd status`, and the metrics gauges.
 
 The heartbeat is sent from the main loop only, so a loop that hangs stops it and systemd's
-watchdog restarts the daemon.
+watchdog restarts the daemon. Each beat also looks at the ledger file: one deleted or replaced
+under the daemon stops it (`LedgerUnusable`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import structlog
 
 from daemon.config import Settings
 from daemon.dispatch import Dispatcher
+from daemon.guard import watch_ledger
 from daemon.ledger import Ledger
 from daemon.metrics import Metrics
 from daemon.settle import Settler
@@ -35,9 +37,11 @@ class Heartbeat:
         self.metrics, self.inbox_count = metrics, inbox_count
         self._last_status = 0.0
         self._last_watchdog = 0.0
+        self._work_marked = False
 
     def beat(self) -> None:
         now = time.monotonic()
+        self._check_ledger()
         interval = self.notifier.watchdog_interval_s
         if interval is not None and now - self._last_watchdog >= interval:
             self.notifier.heartbeat()
@@ -45,6 +49,11 @@ class Heartbeat:
         if now - self._last_status >= STATUS_EVERY_S:
             self._last_status = now
             self.report()
+
+    def _check_ledger(self) -> None:
+        """A ledger deleted or replaced under us must stop the daemon, not be written blind."""
+        self._work_marked = watch_ledger(self._settings().engine.root, self.ledger,
+                                         self._work_marked)
 
     def report(self) -> None:
         self.notifier.status(self.status_line())

@@ -4,6 +4,10 @@ One row per (stage, file path, content sha256) with its state, attempts, last er
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
 processed when its row is not `done`; rows a crash left `running` go back to `pending` at
 start. A small key-value table keeps the application's own durable state.
+
+A file that is not an SQLite database is refused with `LedgerUnusable` (one sentence, never a
+raw traceback), and the ledger remembers which file it opened (device and inode), so a ledger
+deleted or replaced under a running daemon can be told apart from the one it writes to.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ class FileState(StrEnum):
 
 FINAL_STATES = (FileState.DONE, FileState.QUARANTINED)
 LEDGER_NAME = "state/ledger.sqlite3"
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+
+
+class LedgerUnusable(Exception):
+    """The ledger cannot be used as it is; the message is one sentence naming the fix."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -81,9 +90,29 @@ class Claim:
 class Ledger:
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
-        self._db = _connect_readonly(path) if readonly else _connect(path)
+        try:
+            self._db = _connect_readonly(path) if readonly else _connect(path)
+            self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise LedgerUnusable(unreadable_sentence(path, error)) from None
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        self.identity = file_identity(path)  # the file this connection writes to
+
+    def replaced(self) -> str | None:
+        """What became of the opened file, if it is no longer the ledger at its path."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return "was deleted"
+        if (info.st_dev, info.st_ino) != self.identity:
+            return "was replaced by another file"
+        return "was emptied" if info.st_size == 0 else None
+
+    def has_files(self) -> bool:
+        """Any file was ever recorded: a ledger without one has done nothing yet."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
 
     @classmethod
     def open(cls, root: Path) -> Ledger:
@@ -268,6 +297,21 @@ class Ledger:
             rows = self._db.execute("SELECT key, value FROM kv WHERE key >= ? AND key < ?",
                                     (prefix, prefix + "\uffff")).fetchall()
         return {row["key"]: json.loads(row["value"]) for row in rows}
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None when there is none."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def unreadable_sentence(path: Path, error: Exception | str) -> str:
+    return (f"the ledger {path} is not a usable SQLite database ({error}); run `idxd ledger "
+            "check` to see what is wrong and `idxd ledger rebuild` to set it aside and rebuild "
+            "it from the files on disk")
 
 
 def _connect(path: Path) -> sqlite3.Connection:

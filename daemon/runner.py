@@ -29,9 +29,10 @@ from daemon.config import EngineSettings, Settings, load_settings
 from daemon.dispatch import Dispatcher
 from daemon.errors import ConfigError, ExitCode
 from daemon.files import remove_stale_temp_files
+from daemon.guard import open_checked
 from daemon.heartbeat import Heartbeat
 from daemon.jobs import JobRunner
-from daemon.ledger import Ledger
+from daemon.ledger import Ledger, LedgerUnusable
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
 from daemon.metrics import open_metrics
@@ -89,7 +90,7 @@ class Daemon:
         self.inboxes = {stage.name: self.root / stage.inbox for stage in self.app.stages}
         for inbox in self.inboxes.values():
             inbox.mkdir(parents=True, exist_ok=True)
-        self.ledger = Ledger.open(self.root)
+        self.ledger: Ledger = open_checked(self.root, self.app.recovery)
         recovered = self.ledger.recover()
         stale = remove_stale_temp_files(self.root)
         self.ctx = self.app.open_context(self.settings, self.stopping)
@@ -349,7 +350,11 @@ def _serve(settings: Settings[Any], app: App[Any, Any], install_signals: bool,
         daemon.start()
         if started is not None:
             started(daemon)
-        daemon.loop()
+        try:
+            daemon.loop()
+        except LedgerUnusable:  # lost under us: finish what runs, then say so (exit 2)
+            daemon.close(daemon.drain())
+            raise
         complete = daemon.drain()
         daemon.close(complete)
     if not complete:

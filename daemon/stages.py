@@ -21,6 +21,7 @@ from daemon.globs import example_name, patterns_overlap
 
 if TYPE_CHECKING:
     from daemon.config import Settings
+    from daemon.guard import Recovery
     from daemon.retry import StopEvent
 
 
@@ -119,6 +120,8 @@ class App(Generic[AppSettingsT, ContextT]):
     log_filters: Mapping[str, str] = field(default_factory=dict)
     description: str = ""  # the `idxd --help` line
     secret_keys: frozenset[str] = field(default_factory=frozenset)  # log keys always masked
+    # How a lost ledger is noticed (the directories that show past work) and rebuilt.
+    recovery: Recovery | None = None
 
     def __post_init__(self) -> None:
         check_stages(self.stages)

@@ -18,6 +18,7 @@ from handlers.hooks import report_failure, status_extras
 from handlers.jobs.company_refresh import COMPANY_MAP_JOB
 from handlers.jobs.ingest import INGEST_JOB
 from handlers.jobs.rollover import ROLLOVER_JOB
+from handlers.recovery import RECOVERY
 from handlers.settings import PipelineSettings, load_pipeline_settings
 from handlers.stages import bucketize, download, generate, parse
 
@@ -47,4 +48,5 @@ APP: App[PipelineSettings, PipelineContext] = App(
     log_filters={"window": "only lines about this window (stub or part of it)"},
     description="IDX ownership filings daemon.",
     secret_keys=frozenset({"supabase_key"}),
+    recovery=RECOVERY,
 )

@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from daemon.guard import note_work
 from daemon.stages import TimerJob
 from handlers import paths
 from handlers.adapters.artifacts import build_zip
@@ -149,6 +150,8 @@ def send_stored(ctx: PipelineContext, name: str, state: dict[str, Any], now: dat
 
 def _mark_sent(ctx: PipelineContext, name: str, state: dict[str, Any]) -> None:
     _mark(ctx, name, state)
+    # Outside the ledger too: a root that has mailed a window must never start from scratch.
+    note_work(ctx.root, last_email=state["message_id"], last_email_window=name)
     _update_summary(ctx, last_email={key: state.get(key) for key in (
         "window", "message_id", "sent_at", "transport", "eml")})
 
