@@ -21,8 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,19 +172,30 @@ class ParsePool:
         self._children: set[Child] = set()
         self._closed = False
 
+    @property
+    def pids(self) -> list[int]:
+        """The children running now, idle or busy."""
+        with self._lock:
+            return sorted(child.pid for child in self._children if child.death is None)
+
     def extract(self, path: Path) -> PdfText:
         """The text of `path`, from a child; `RejectedInput` for bad input or a broken limit."""
-        with self._child() as child:
-            child.send({"path": os.fspath(path)})
-            return self._answer(child, path, Progress())
-
-    @contextmanager
-    def _child(self) -> Iterator[Child]:
         with self._slots:
+            child = self._sent({"path": os.fspath(path)})
+            try:
+                return self._answer(child, path, Progress())
+            finally:
+                self._give_back(child)
+
+    def _sent(self, request: dict[str, Any]) -> Child:
+        """A child that has taken `request`."""
+        while True:
             child = self._take()
             try:
-                yield child
-            finally:
+                child.send(request)
+                return child
+            except BrokenPipeError:  # it died between `alive` and now: not this file's doing
+                log.warning("parse.child_lost", pid=child.pid, exit_code=child.reap().exit_code)
                 self._give_back(child)
 
     def _take(self) -> Child:
