@@ -1,5 +1,6 @@
 """The shared context every IDX stage, job and command receives: settings, clock, and the
-adapters that talk to the outside world (HTTP client, sink, company map, ledger state).
+adapters that talk to the outside world (HTTP client, sink, company map, ledger state, and the
+parse pool of child processes).
 
 It is built once when the daemon starts and closed once when it stops. Each adapter is a typed
 property created on first use, so a command that needs only the company map never opens a

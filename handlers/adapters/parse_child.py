@@ -38,7 +38,8 @@ def main(argv: list[str], extract: Extract = extract_text) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit_bytes, time_limit_s = int(argv[0]), float(argv[1])
-    # prlimit64, not setrlimit: the shipped unit's system call filter forbids setrlimit.
+    # resource.prlimit always issues prlimit64, which the shipped unit allows; its system call
+    # filter forbids the setrlimit call (the @resources group).
     resource.prlimit(0, resource.RLIMIT_AS, (limit_bytes, limit_bytes))
     send = _sender(_protocol_stream())
     send({"event": "ready", "pid": os.getpid()})
