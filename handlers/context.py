@@ -1,5 +1,6 @@
 """The shared context every IDX stage, job and command receives: settings, clock, and the
-adapters that talk to the outside world (HTTP client, sink, company map, ledger state).
+adapters that talk to the outside world (HTTP client, sink, company map, ledger state, and the
+parse pool of child processes).
 
 It is built once when the daemon starts and closed once when it stops. Each adapter is a typed
 property created on first use, so a command that needs only the company map never opens a
@@ -24,6 +25,7 @@ from daemon.ledger import Ledger
 from daemon.retry import StopEvent, build_retrying, interruptible_wait
 from handlers.adapters.company_map import LoadedMap, load_local
 from handlers.adapters.http import build_client
+from handlers.adapters.parse_pool import Limits, ParsePool
 from handlers.adapters.sinks import Sink, open_sink
 from handlers.settings import PipelineSettings
 
@@ -68,10 +70,12 @@ class PipelineContext:
     stopping: StopEvent = field(default_factory=threading.Event)
     clock: Callable[[], datetime] = utc_now
     sink_override: Sink | None = None  # a ready sink (tests), instead of the configured one
+    parse_pool_override: ParsePool | None = None  # a ready pool (tests), its owner's to close
     _http: Lazy[httpx.Client] = field(init=False, repr=False)
     _sink: Lazy[Sink] = field(init=False, repr=False)
     _company_map: Lazy[LoadedMap] = field(init=False, repr=False)
     _ledger: Lazy[Ledger] = field(init=False, repr=False)
+    _parse_pool: Lazy[ParsePool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._http = Lazy(lambda: build_client(self.config.http), httpx.Client.close)
@@ -80,6 +84,9 @@ class PipelineContext:
                           None if self.sink_override else Sink.close, self.sink_override)
         self._company_map = Lazy(lambda: load_local(self.root))
         self._ledger = Lazy(lambda: Ledger.open(self.root), Ledger.close)
+        self._parse_pool = Lazy(self._open_parse_pool,
+                                None if self.parse_pool_override else ParsePool.close,
+                                self.parse_pool_override)
 
     @property
     def root(self) -> Path:
@@ -118,6 +125,16 @@ class PipelineContext:
         """The engine's ledger; its key-value table holds the pipeline's durable state."""
         return self._ledger.get()
 
+    @property
+    def parse_pool(self) -> ParsePool:
+        """The child processes that extract PDF text, under the `[parse]` limits."""
+        return self._parse_pool.get()
+
+    def _open_parse_pool(self) -> ParsePool:
+        parse = self.config.parse
+        return ParsePool(parse.workers, Limits(parse.memory_limit_bytes, parse.time_limit_s),
+                         self.stopping)
+
     def reload(self, settings: Settings[PipelineSettings]) -> None:
         """New settings after SIGHUP; adapters already open keep theirs until restart."""
         self.settings = settings
@@ -136,7 +153,7 @@ class PipelineContext:
         return self.clock()
 
     def close(self) -> None:
-        for lazy in (self._http, self._sink, self._ledger, self._company_map):
+        for lazy in (self._parse_pool, self._http, self._sink, self._ledger, self._company_map):
             lazy.close()
 
 

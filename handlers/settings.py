@@ -1,11 +1,11 @@
 """Every pipeline setting, declared once: type, default, bounds, TOML key, environment names.
 
-One class per TOML table (`[ingest]`, `[http]`, `[download]`, `[filings]`, `[sink]`,
+One class per TOML table (`[ingest]`, `[http]`, `[download]`, `[parse]`, `[filings]`, `[sink]`,
 `[company_map]`, `[rollover]`, `[mail]`), composed into `PipelineSettings`. The original
 system's variable names (`SUPABASE_URL`, `ALERT_TO_EMAIL`, `PROXY`, `OVERLAP_MINUTES`, …) are
 kept with its fallbacks in order, so its operators can move over. Secrets (the Supabase key, the
-SMTP password) come from the environment only. The HTTP client and the sink are opened once, so
-their settings wait for a restart; every other pipeline setting applies on SIGHUP.
+SMTP password) come from the environment only. The HTTP client, the sink and the parse pool are
+opened once, so their settings wait for a restart; every other pipeline setting applies on SIGHUP.
 """
 
 from __future__ import annotations
@@ -139,6 +139,24 @@ class DownloadSettings:
     @property
     def max_bytes(self) -> int:
         return int(self.max_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    TABLE: ClassVar[str] = "parse"
+
+    # Child processes extracting PDF text, one file each at a time.
+    workers: int = setting(2, "IDXD_PARSE_WORKERS", live=False, bound=whole(1, 64))
+    # Address space of each child. A real form needs about 30 MiB (the interpreter and PDFium
+    # included); 384 keeps the daemon's whole tree under 512 MB while a bomb runs into it.
+    memory_limit_mb: int = setting(384, "IDXD_PARSE_MEMORY_LIMIT_MB", live=False,
+                                   bound=whole(64, unit=" of MiB"))
+    # Per file; a real form takes milliseconds.
+    time_limit_s: float = setting(60.0, "IDXD_PARSE_TIME_LIMIT_S", live=False, bound=POSITIVE)
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        return self.memory_limit_mb * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -289,6 +307,7 @@ class PipelineSettings:
     http: HttpSettings = field(default_factory=HttpSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     download: DownloadSettings = field(default_factory=DownloadSettings)
+    parse: ParseSettings = field(default_factory=ParseSettings)
     company_map: CompanyMapSettings = field(default_factory=CompanyMapSettings)
     rollover: RolloverSettings = field(default_factory=RolloverSettings)
     mail: MailSettings = field(default_factory=MailSettings)

@@ -6,13 +6,17 @@ cell's lines on their own, as a block-oriented extractor sees them, so where PDF
 space between two different text objects we break the line instead. Files that are not PDFs, are
 truncated, encrypted or corrupt raise `pdf_unreadable`; a PDF with no text at all (a scan)
 raises `no_text_extracted`.
+
+PDFium is not thread-safe (two threads calling it at once corrupt its heap), so a process calls
+`extract_text` from one thread at a time. The daemon never calls it in its own process: each
+child of `parse_pool` runs one file at a time, which is also what lets two forms parse at once.
 """
 
 from __future__ import annotations
 
 import ctypes
 import re
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +35,8 @@ _text_object = ctypes.cast(pdfium_c.FPDFText_GetTextObject,
 # Writers put "%%EOF" at the very end; some append a little padding after it.
 EOF_MARKER, EOF_WINDOW_BYTES = b"%%EOF", 2048
 
-# PDFium is not thread-safe: two parse workers calling it at once corrupt its heap.
-PDFIUM_LOCK = threading.Lock()
+# Told (pages read, pages in all): once when the document is open, then after each page.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,10 @@ class PdfText:
         return [line for page in self.pages for line in page]
 
 
-def extract_text(path: Path) -> PdfText:
+def extract_text(path: Path, on_progress: Progress | None = None) -> PdfText:
     """The lines of every page of `path`; raises `RejectedInput` when there are none."""
     check_container(path)
-    with PDFIUM_LOCK:
-        pages = _read_pages(path)
+    pages = _read_pages(path, on_progress or _ignore_progress)
     if not any(pages):
         raise RejectedInput("no_text_extracted",
                             f"{path.name} has no text layer ({len(pages)} page(s), "
@@ -60,13 +63,23 @@ def extract_text(path: Path) -> PdfText:
     return PdfText(pages=pages)
 
 
-def _read_pages(path: Path) -> tuple[tuple[str, ...], ...]:
+def _ignore_progress(done: int, total: int) -> None:
+    pass
+
+
+def _read_pages(path: Path, on_progress: Progress) -> tuple[tuple[str, ...], ...]:
     try:
         document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as error:
         raise _unreadable(path, f"PDFium cannot open it: {error}") from None
     try:
-        return tuple(_page_lines(document[index]) for index in range(len(document)))
+        total = len(document)
+        on_progress(0, total)
+        pages = []
+        for index in range(total):
+            pages.append(_page_lines(document[index]))
+            on_progress(index + 1, total)
+        return tuple(pages)
     except pdfium.PdfiumError as error:
         raise _unreadable(path, f"PDFium cannot read a page: {error}") from None
     finally:

@@ -2,6 +2,8 @@
 
 Glues the text extractor, the form parser, the PDF's `.meta.json` sidecar (written by the
 download stage; absent for a PDF dropped by hand) and the company map into one `ParsedForm`.
+The text is extracted in a child process of the parse pool, under its memory and time limits:
+a file that breaks one (a decompression bomb, a PDFium crash) is refused as `resource_limit`.
 Every refusal is a `RejectedInput` whose code names the reason and whose details carry the
 document and the announcement, so the alert for a quarantined PDF says which one and why. The
 output holds no wall-clock time: the same PDF always gives the same bytes.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from rapidfuzz import fuzz, process
 from daemon.errors import RejectedInput
 from daemon.files import fit_name, sha256_file, write_json_atomic
 from handlers import paths
-from handlers.adapters.pdf_text import extract_text
+from handlers.adapters.pdf_text import PdfText, extract_text
 from handlers.context import PipelineContext
 from handlers.domain.ksei.form import FormFields, parse_form
 from handlers.domain.ksei.records import ParsedForm
@@ -35,7 +38,7 @@ NAME_MAX_BYTES = 255  # the usual filesystem limit on one name
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     announcement = read_sidecar(path)
     try:
-        form = parse_pdf(path, announcement, ctx.company_map.rows)
+        form = parse_pdf(path, announcement, ctx.company_map.rows, ctx.parse_pool.extract)
     except RejectedInput as error:
         error.details = {"doc": document_context(path, announcement),
                          "announcement": announcement, **error.details}
@@ -58,9 +61,12 @@ def parsed_name(pdf: Path) -> str:
 
 
 def parse_pdf(path: Path, announcement: dict[str, Any] | None,
-              companies: dict[str, dict[str, Any]]) -> ParsedForm:
-    """The parsed record of the form at `path`; `RejectedInput` when it cannot be had."""
-    text = extract_text(path)
+              companies: dict[str, dict[str, Any]],
+              extract: Callable[[Path], PdfText] = extract_text) -> ParsedForm:
+    """The parsed record of the form at `path`; `RejectedInput` when it cannot be had.
+    The stage extracts the text in a child process (`ctx.parse_pool`); tests and benchmarks
+    may do it in this one."""
+    text = extract(path)
     fields = parse_form(text.lines())
     symbol = resolve_symbol(fields, announcement, companies)
     return ParsedForm(

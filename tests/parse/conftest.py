@@ -1,4 +1,4 @@
-"""Fixtures for the parse stage: the bundled company map and the real records as forms."""
+"""Fixtures for the parse stage: the bundled company map, the real records as forms, a bomb."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
 from handlers.domain.ksei.records import ParsedForm
 from tests.conftest import FIXTURES
+from tests.parse.bomb import write_flate_bomb
 from tests.pdfform import example_forms
 
 
@@ -29,3 +30,9 @@ def pdf_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "pdfs"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture(scope="session")
+def flate_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1.5 MB PDF inflating to 1.5 GB, built once (deflating that much takes seconds)."""
+    return write_flate_bomb(tmp_path_factory.mktemp("bomb") / "LK-bomb.pdf")

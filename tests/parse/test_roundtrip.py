@@ -123,7 +123,8 @@ def forms_strategy(draw: st.DrawFn) -> ParsedForm:
     return form(tuple(draw(st.lists(rows_strategy(), min_size=1, max_size=8))),
                 symbol=draw(st.sampled_from(["SRTG.JK", "BYAN.JK", "TOWR.JK", "UNVR.JK"])),
                 company_name=company, holder=draw(st.sampled_from(["", "PT "])) + holder,
-                before=draw(st.integers(min_value=10**10, max_value=10**12)),
+                # Above 8 sales of the largest amount: a holding never goes negative.
+                before=draw(st.integers(min_value=8 * 10**10, max_value=10**12)),
                 pct_before=str(draw(percent)), pct_after=str(draw(percent)))
 
 
