@@ -24,6 +24,7 @@ from daemon.config import Settings
 from daemon.ledger import Ledger
 from daemon.retry import StopEvent, build_retrying, interruptible_wait
 from handlers.adapters.company_map import LoadedMap, load_local
+from handlers.adapters.host_health import HostHealth
 from handlers.adapters.http import build_client
 from handlers.adapters.parse_pool import Limits, ParsePool
 from handlers.adapters.sinks import Sink, open_sink
@@ -75,6 +76,7 @@ class PipelineContext:
     _sink: Lazy[Sink] = field(init=False, repr=False)
     _company_map: Lazy[LoadedMap] = field(init=False, repr=False)
     _ledger: Lazy[Ledger] = field(init=False, repr=False)
+    _health: Lazy[HostHealth] = field(init=False, repr=False)
     _parse_pool: Lazy[ParsePool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +86,9 @@ class PipelineContext:
                           None if self.sink_override else Sink.close, self.sink_override)
         self._company_map = Lazy(lambda: load_local(self.root))
         self._ledger = Lazy(lambda: Ledger.open(self.root), Ledger.close)
+        self._health = Lazy(lambda: HostHealth(
+            self.ledger.get_state, self.ledger.set_state, self.now,
+            block_after=self.config.http.block_after, cooldown_s=self.config.http.cooldown_s))
         self._parse_pool = Lazy(self._open_parse_pool,
                                 None if self.parse_pool_override else ParsePool.close,
                                 self.parse_pool_override)
@@ -115,6 +120,11 @@ class PipelineContext:
     def company_map(self) -> LoadedMap:
         """The company map in use: the local cache, else the bundled snapshot."""
         return self._company_map.get()
+
+    @property
+    def health(self) -> HostHealth:
+        """Which sources are refusing us and resting (see `adapters/host_health.py`)."""
+        return self._health.get()
 
     def use_company_map(self, loaded: LoadedMap) -> None:
         """After a refresh: every later reader sees the new map."""

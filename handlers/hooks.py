@@ -19,6 +19,8 @@ from daemon.config import Settings
 from daemon.files import read_json_object
 from daemon.stages import Failure
 from handlers.adapters.company_map import bundled_paths, cache_paths, generated_at_of
+from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
+from handlers.adapters.host_health import host_of
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.jobs.ingest_state import STATE_KEY as INGEST_KEY
@@ -37,7 +39,25 @@ def status_extras(settings: Settings[PipelineSettings],
         "last_window": last_window(rollover, get_state),
         "last_email": last_email(rollover),
         "company_map": company_map(settings.engine.root),
+        **source_health(settings.app, get_state),
     }
+
+
+def source_health(settings: PipelineSettings, get_state: GetState) -> dict[str, dict[str, Any]]:
+    """One fact per source that has refused us: blocked now (since when, until when), or the
+    last block it recovered from."""
+    hosts = dict.fromkeys([host_of(settings.ingest.api_url), *settings.download.allowed_hosts])
+    facts = {}
+    for host in hosts:
+        state = _mapping(get_state(HEALTH_PREFIX + host))
+        last = _mapping(state.get("last_block"))
+        if state.get("blocked_since"):
+            facts[f"source {host}"] = {"at": state["blocked_since"], "state": "blocked",
+                                       "until": state.get("blocked_until")}
+        elif last:
+            facts[f"source {host}"] = {"at": last.get("until"), "state": "ok",
+                                       "last_blocked_s": last.get("blocked_s")}
+    return facts
 
 
 def last_ingest(get_state: GetState) -> dict[str, Any]:

@@ -110,6 +110,9 @@ class HttpSettings:
     user_agent: str = setting(BROWSER_USER_AGENT, "IDXD_USER_AGENT", live=False)
     timeout_s: float = setting(30.0, "IDXD_HTTP_TIMEOUT_S", live=False, bound=Bound(
         lambda v: v > 0, "a number of seconds greater than 0"))
+    # A host that refused this many times in a row (403, challenge pages) rests this long.
+    block_after: int = setting(3, "IDXD_SOURCE_BLOCK_AFTER", bound=POSITIVE, live=False)
+    cooldown_s: float = setting(1800.0, "IDXD_SOURCE_COOLDOWN_S", bound=POSITIVE, live=False)
 
 
 def _hosts(raw: Any) -> tuple[str, ...]:

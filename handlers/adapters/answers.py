@@ -23,7 +23,12 @@ WEB_PAGE_MARKS = (b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<!--")
 
 
 class Unavailable(TransientError):
-    """Worth another try later: the answer says nothing about the document itself."""
+    """Worth another try later: the answer says nothing about the document itself.
+    `refusal` marks the CDN's way of turning a client away (403, a challenge page)."""
+
+    def __init__(self, message: str, *, refusal: bool = False):
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class Refused(Exception):
@@ -51,7 +56,7 @@ def check_status(status: int) -> None:
     if status == 200:
         return
     if is_transient_status(status):
-        raise Unavailable(f"HTTP {status}")
+        raise Unavailable(f"HTTP {status}", refusal=status == 403)
     if status in MISSING_STATUSES:
         raise Missing(status)
     raise Refused("download_failed", "http_status", f"HTTP {status}")
@@ -63,7 +68,8 @@ def check_pdf(head: bytes) -> None:
     if head.startswith(PDF_SIGNATURE):
         return
     if looks_like_web_page(head):
-        raise Unavailable("the host answered a web page (a challenge?) instead of the PDF")
+        raise Unavailable("the host answered a web page (a challenge?) instead of the PDF",
+                          refusal=True)
     raise Refused("unsupported_format", "not_a_pdf",
                   "the body does not start with the %PDF- signature")
 

@@ -20,6 +20,7 @@ from tenacity import Retrying
 
 from daemon.errors import TransientError
 from handlers.adapters.answers import Unavailable, is_transient_status
+from handlers.adapters.host_health import HostHealth
 from handlers.domain.windows import Window
 
 if TYPE_CHECKING:
@@ -38,23 +39,24 @@ class ExchangeRefused(Exception):
 
 
 def fetch_window(http: httpx.Client, settings: IngestSettings, window: Window,
-                 retrying: Retrying, pause: Pause) -> list[dict[str, Any]]:
+                 retrying: Retrying, pause: Pause, health: HostHealth) -> list[dict[str, Any]]:
     """Every item the exchange lists for the window's days (not yet filtered by time)."""
     items: list[dict[str, Any]] = []
     for index, day in enumerate(window.days()):
         if index:
             pause(settings.pause_s)
-        items += fetch_day(http, settings, day, retrying, pause)
+        items += fetch_day(http, settings, day, retrying, pause, health)
     return items
 
 
 def fetch_day(http: httpx.Client, settings: IngestSettings, day: date, retrying: Retrying,
-              pause: Pause) -> list[dict[str, Any]]:
+              pause: Pause, health: HostHealth) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in range(1, settings.max_pages + 1):
         if page > 1:
             pause(settings.pause_s)
-        batch: list[dict[str, Any]] = retrying(_request_page, http, settings, day, page)
+        batch: list[dict[str, Any]] = retrying(_watched_page, http, settings, day, page,
+                                               health)
         items += batch
         if len(batch) < settings.page_size:
             return items
@@ -68,6 +70,20 @@ def query_params(settings: IngestSettings, day: date, page: int) -> dict[str, st
             "dateFrom": stamp, "dateTo": stamp, "lang": "en"}
 
 
+def _watched_page(http: httpx.Client, settings: IngestSettings, day: date, page: int,
+                  health: HostHealth) -> list[dict[str, Any]]:
+    """One page, skipped while the exchange rests, its answer told to the host's health."""
+    health.check(settings.api_url)
+    try:
+        items = _request_page(http, settings, day, page)
+    except Unavailable as error:
+        if error.refusal:
+            health.refused(settings.api_url)
+        raise
+    health.answered(settings.api_url)
+    return items
+
+
 def _request_page(http: httpx.Client, settings: IngestSettings, day: date,
                   page: int) -> list[dict[str, Any]]:
     try:
@@ -75,7 +91,8 @@ def _request_page(http: httpx.Client, settings: IngestSettings, day: date,
     except httpx.TransportError as error:
         raise TransientError(f"{type(error).__name__}: {error}") from error
     if is_transient_status(response.status_code):  # 403 too: the CDN's refusal passes later
-        raise Unavailable(f"the exchange answered HTTP {response.status_code}")
+        raise Unavailable(f"the exchange answered HTTP {response.status_code}",
+                          refusal=response.status_code == 403)
     if response.status_code != 200:
         raise ExchangeRefused(response.status_code, day, page)
     return _items_of(response)
@@ -86,7 +103,8 @@ def _items_of(response: httpx.Response) -> list[dict[str, Any]]:
         body = response.json()
     except ValueError:
         # A CDN challenge page arrives as HTML with 200; it usually passes on a later try.
-        raise TransientError("the exchange answered something that is not JSON") from None
+        raise Unavailable("the exchange answered something that is not JSON",
+                          refusal=True) from None
     items = body.get("Items") if isinstance(body, dict) else None
     if items is None:
         return []

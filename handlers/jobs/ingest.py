@@ -36,7 +36,8 @@ def ingest_window(ctx: PipelineContext, window: windows.Window) -> tuple[Path, i
     settings: IngestSettings = ctx.config.ingest
     log.info("ingest.started", window=window.stub)
     retrying = ctx.retrying(attempts=settings.attempts, initial_s=settings.backoff_s)
-    items = idx_api.fetch_window(ctx.http, settings, window, retrying, ctx.pause)
+    items = idx_api.fetch_window(ctx.http, settings, window, retrying, ctx.pause,
+                                 ctx.health)
     records = select_in_window(items, window)
     path = write_batch(ctx, window, batch_payload(window, records, settings.api_url))
     log.info("ingest.written", window=window.stub, path=str(path), fetched=len(items),

@@ -92,7 +92,7 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     if _given_up(ctx, record, attachment):
         return []
     try:
-        body = fetch_pdf(ctx.http, attachment["url"], limits(ctx.config.download), ctx.stopping)
+        body = fetch_watched(ctx, attachment["url"])
     except Refused as error:
         alert(ctx, error.code, record, attachment, pdf, reason=error.reason, error=str(error))
         return []
@@ -109,6 +109,22 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     log.info("download.saved", url=attachment["url"], path=str(pdf), size_bytes=len(body))
     return [sidecar, pdf]
 
+
+
+def fetch_watched(ctx: PipelineContext, url: str) -> bytes:
+    """`fetch_pdf`, skipped while the host rests, and its answer told to the host's health."""
+    ctx.health.check(url)
+    try:
+        body = fetch_pdf(ctx.http, url, limits(ctx.config.download), ctx.stopping)
+    except Unavailable as error:
+        if error.refusal:
+            ctx.health.refused(url)
+        raise
+    except (Refused, Missing):
+        ctx.health.answered(url)
+        raise
+    ctx.health.answered(url)
+    return body
 
 
 def limits(settings: DownloadSettings) -> Limits:
