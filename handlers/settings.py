@@ -51,6 +51,15 @@ DEFAULT_REJECT_CODES = (
 )
 
 
+def _is_clock_time(value: str) -> bool:
+    hours, colon, minutes = value.partition(":")
+    return colon == ":" and hours.isdigit() and minutes.isdigit() and \
+        int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2
+
+
+CLOCK_TIME = Bound(_is_clock_time, "a time of day as HH:MM")
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     TABLE: ClassVar[str] = "ingest"
@@ -61,7 +70,13 @@ class IngestSettings:
     page_size: int = setting(10, "IDXD_INGEST_PAGE_SIZE", bound=POSITIVE)
     # Per day; a guard against an endless listing.
     max_pages: int = setting(50, "IDXD_INGEST_MAX_PAGES", bound=POSITIVE)
-    period_s: float = setting(600.0, "IDXD_INGEST_PERIOD_S", bound=POSITIVE)
+    # The longest wait between two polls (outside publishing hours); while the exchange
+    # publishes (weekdays, publish_from to publish_until WIB) the poll comes every
+    # busy_period_s, or every period_s when that is shorter. Each wait has ±10 % jitter.
+    period_s: float = setting(300.0, "IDXD_INGEST_PERIOD_S", bound=POSITIVE)
+    busy_period_s: float = setting(30.0, "IDXD_INGEST_BUSY_PERIOD_S", bound=POSITIVE)
+    publish_from: str = setting("06:00", "IDXD_INGEST_PUBLISH_FROM", bound=CLOCK_TIME)
+    publish_until: str = setting("22:00", "IDXD_INGEST_PUBLISH_UNTIL", bound=CLOCK_TIME)
     overlap_min: float = setting(float(windows.DEFAULT_OVERLAP_MIN), "OVERLAP_MINUTES",
                                  bound=AT_LEAST_ZERO)
     lookback_min: float = setting(float(windows.DEFAULT_LOOKBACK_MIN),

@@ -11,7 +11,7 @@ caller leaves the ingest state where it was.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,7 +21,7 @@ from tenacity import Retrying
 from daemon.errors import TransientError
 from handlers.adapters.answers import Unavailable, is_transient_status
 from handlers.adapters.host_health import HostHealth
-from handlers.domain.windows import Window
+from handlers.domain.windows import WIB, Window, to_wib
 
 if TYPE_CHECKING:
     from handlers.settings import IngestSettings
@@ -45,12 +45,16 @@ def fetch_window(http: httpx.Client, settings: IngestSettings, window: Window,
     for index, day in enumerate(window.days()):
         if index:
             pause(settings.pause_s)
-        items += fetch_day(http, settings, day, retrying, pause, health)
+        items += fetch_day(http, settings, day, retrying, pause, health, since=window.start)
     return items
 
 
 def fetch_day(http: httpx.Client, settings: IngestSettings, day: date, retrying: Retrying,
-              pause: Pause, health: HostHealth) -> list[dict[str, Any]]:
+              pause: Pause, health: HostHealth, *,
+              since: datetime | None = None) -> list[dict[str, Any]]:
+    """The day's items, page by page; the listing is newest first (as recorded in
+    `fixtures/idx/`), so paging stops at a short page or at one that reaches before `since`:
+    a poll every 30 s costs one request, not the whole day's listing."""
     items: list[dict[str, Any]] = []
     for page in range(1, settings.max_pages + 1):
         if page > 1:
@@ -58,10 +62,23 @@ def fetch_day(http: httpx.Client, settings: IngestSettings, day: date, retrying:
         batch: list[dict[str, Any]] = retrying(_watched_page, http, settings, day, page,
                                                health)
         items += batch
-        if len(batch) < settings.page_size:
+        if len(batch) < settings.page_size or _reaches_before(batch, since):
             return items
     log.warning("ingest.page_limit_reached", day=day.isoformat(), pages=settings.max_pages)
     return items
+
+
+def _reaches_before(batch: list[dict[str, Any]], since: datetime | None) -> bool:
+    if since is None:
+        return False
+    for item in batch:
+        try:
+            published = datetime.fromisoformat(str(item.get("PublishDate")))
+        except ValueError:
+            continue
+        if to_wib(published if published.tzinfo else published.replace(tzinfo=WIB)) < since:
+            return True
+    return False
 
 
 def query_params(settings: IngestSettings, day: date, page: int) -> dict[str, str | int]:

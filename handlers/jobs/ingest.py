@@ -10,6 +10,7 @@ end advance, so a failed tick leaves the window to the next one. `idxd ingest`
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,15 @@ def run_timer(ctx: PipelineContext, now: datetime) -> None:
 
 
 def period_s(settings: PipelineSettings) -> float:
-    return settings.ingest.period_s
+    return period_at(settings.ingest, datetime.now(windows.WIB)) * random.uniform(0.9, 1.1)
+
+
+def period_at(settings: IngestSettings, now: datetime) -> float:
+    """The wait before the next poll at `now`: short while the exchange publishes."""
+    wib = windows.to_wib(now)
+    clock = wib.strftime("%H:%M")
+    busy = wib.weekday() < 5 and settings.publish_from <= clock < settings.publish_until
+    return min(settings.busy_period_s, settings.period_s) if busy else settings.period_s
 
 
 INGEST_JOB = TimerJob(name="ingest", period_s=period_s, run=run_timer)

@@ -7,9 +7,12 @@ import shutil
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
 from handlers.domain import windows
-from handlers.jobs.ingest import ingest_auto, ingest_window
+from handlers.jobs.ingest import ingest_auto, ingest_window, period_at
 from handlers.jobs.ingest_state import load_last_end
+from handlers.settings import load_pipeline_settings
 from tests.conftest import FIXTURES
 from tests.ingest.exchange import (
     FakeExchange,
@@ -166,3 +169,36 @@ def test_an_unchanged_window_is_not_rewritten(make_ctx, httpserver) -> None:
     ingest_window(ctx, window)
 
     assert (path.stat().st_mtime_ns, path.read_bytes()) == first
+
+
+def test_a_poll_of_a_short_window_stops_paging_once_it_reaches_before_the_window(
+        make_ctx, httpserver) -> None:
+    srtg = raw_items()[0]
+    newest_first = [moved(srtg, f"2026-04-24T{hour:02d}:00:00", f"h{hour}")
+                    for hour in range(17, 5, -1)]  # 12 items, one an hour, newest first
+    exchange = FakeExchange(httpserver, newest_first)
+    ctx = make_ctx(ingest_document(exchange.url), stopping=SleepRecorder())
+
+    path, count = ingest_window(ctx, windows.explicit(date(2026, 4, 24), "15:30", "17:30"))
+
+    kept = [record["id"].rsplit("-", 1)[-1] for record in batch(path)["announcements"]]
+    assert count == 2 and kept == ["h16", "h17"]
+    assert exchange.requests == [("20260424", 1), ("20260424", 2)]  # not all six pages
+
+
+@pytest.mark.parametrize(("moment", "period"), [
+    ("2026-04-24T10:00:00+07:00", 30.0),   # a Friday while the exchange publishes
+    ("2026-04-24T05:59:00+07:00", 300.0),  # before publishing hours
+    ("2026-04-24T22:00:00+07:00", 300.0),  # after them
+    ("2026-04-25T10:00:00+07:00", 300.0),  # a Saturday
+    ("2026-04-24T03:00:00+00:00", 30.0),   # 10:00 WIB, the clock given in UTC
+])
+def test_the_poll_comes_every_30_s_while_the_exchange_publishes(moment: str,
+                                                                period: float) -> None:
+    settings = load_pipeline_settings({}, {}).ingest
+    assert period_at(settings, datetime.fromisoformat(moment)) == period
+
+
+def test_a_shorter_period_setting_wins_at_any_hour() -> None:
+    settings = load_pipeline_settings({"ingest": {"period_s": 1.0}}, {}).ingest
+    assert period_at(settings, datetime.fromisoformat("2026-04-25T03:00:00+07:00")) == 1.0
