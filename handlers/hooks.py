@@ -20,7 +20,7 @@ from daemon.files import read_json_object
 from daemon.stages import Failure
 from handlers.adapters.company_map import bundled_paths, cache_paths, generated_at_of
 from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
-from handlers.adapters.host_health import host_of
+from handlers.adapters.host_health import source_hosts
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert, write_alert
 from handlers.jobs.ingest_state import STATE_KEY as INGEST_KEY
@@ -46,9 +46,8 @@ def status_extras(settings: Settings[PipelineSettings],
 def source_health(settings: PipelineSettings, get_state: GetState) -> dict[str, dict[str, Any]]:
     """One fact per source that has refused us: blocked now (since when, until when), or the
     last block it recovered from."""
-    hosts = dict.fromkeys([host_of(settings.ingest.api_url), *settings.download.allowed_hosts])
     facts = {}
-    for host in hosts:
+    for host in source_hosts(settings):
         state = _mapping(get_state(HEALTH_PREFIX + host))
         last = _mapping(state.get("last_block"))
         if state.get("blocked_since"):

@@ -89,5 +89,11 @@ class HostHealth:
         return dict(state) if isinstance(state, dict) else {}
 
 
+def source_hosts(settings: Any) -> list[str]:
+    """The hosts the pipeline asks: the exchange API's and the allowed file hosts."""
+    return list(dict.fromkeys([host_of(settings.ingest.api_url),
+                               *settings.download.allowed_hosts]))
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()

@@ -22,12 +22,16 @@ from typing import Any
 import structlog
 
 from daemon.guard import note_work
+from daemon.ledger import FileState
 from daemon.stages import TimerJob
 from handlers import paths
 from handlers.adapters.artifacts import build_zip
+from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
+from handlers.adapters.host_health import source_hosts
 from handlers.adapters.mail.message import AlertFile, Digest, build_message
 from handlers.adapters.mail.smtp import MailUnavailable, deliver, outbox_path, write_outbox
 from handlers.context import PipelineContext
+from handlers.domain.source_health import blocked_lines
 from handlers.domain.window_members import (
     MailWindow,
     Members,
@@ -114,12 +118,13 @@ def _close(ctx: PipelineContext, mail_window: MailWindow, members: Members, pend
     base = {"window": mail_window.stub, "artifact": relative_zip, "pending": len(pending),
             "alerts": [_relative(ctx, path) for path in members.alerts], "late": late,
             "closing_at": now.isoformat()}
-    if not alerts and not settings.send_empty:
+    sources = source_notes(ctx, mail_window, now)
+    if not alerts and not sources and not settings.send_empty:
         _mark(ctx, name, {**base, "state": CLOSED, "email": None})
         log.info("window.closed", window=name, alerts=0, email=False, artifact=relative_zip)
         return CLOSED
     digest = Digest(mail_window, alerts, relative_zip, pending, filing_counts(members.filings),
-                    late)
+                    late, sources)
     message = build_message(digest, ctx.config.mail, root=ctx.root, created_at=now,
                             budget_bytes=settings.attach_budget_bytes)
     eml = write_outbox(outbox_path(ctx.root, name), message, durable=ctx.durable)
@@ -164,6 +169,14 @@ def _mark(ctx: PipelineContext, name: str, state: dict[str, Any]) -> None:
 def _update_summary(ctx: PipelineContext, **changes: Any) -> None:
     summary = ctx.ledger.get_state(SUMMARY_KEY, {}) or {}
     ctx.ledger.set_state(SUMMARY_KEY, {**summary, **changes})
+
+
+def source_notes(ctx: PipelineContext, mail_window: MailWindow, now: datetime) -> list[str]:
+    """Sources blocked during the window: blocked is never reported as "no filings"."""
+    states = {host: state for host in source_hosts(ctx.config)
+              if isinstance(state := ctx.ledger.get_state(HEALTH_PREFIX + host), dict)}
+    waiting = sum(row["stage"] == "download" for row in ctx.ledger.rows_in_state(FileState.FAILED))
+    return blocked_lines(states, mail_window.window, now, waiting)
 
 
 def window_name(mail_window: MailWindow) -> str:

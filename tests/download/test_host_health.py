@@ -10,6 +10,8 @@ import pytest
 from daemon.errors import TransientError
 from handlers.adapters.host_health import HostHealth
 from handlers.domain.announcements import normalize_item
+from handlers.domain.source_health import blocked_lines
+from handlers.domain.windows import WIB, Window
 from handlers.hooks import source_health
 from handlers.stages.download import handle
 from tests.download.test_download import (
@@ -74,3 +76,16 @@ def test_a_good_answer_ends_a_run_of_refusals_before_it_blocks() -> None:
     health.refused(url)
     with pytest.raises(TransientError, match=r"www\.idx\.co\.id is blocking us"):
         health.check(url)
+
+
+def test_the_email_counts_only_the_minutes_a_past_block_overlapped_the_window() -> None:
+    window = Window(datetime(2026, 4, 24, 16, 0, tzinfo=WIB), datetime(2026, 4, 24, 18, 0,
+                                                                      tzinfo=WIB))
+    state = {"last_block": {"since": "2026-04-24T15:30:00+07:00",
+                            "until": "2026-04-24T16:25:00+07:00", "blocked_s": 3300}}
+    later = datetime(2026, 4, 24, 19, 0, tzinfo=WIB)
+    [line] = blocked_lines({"www.idx.co.id": state}, window, later, waiting_batches=2)
+    assert "rested for 25 min of this window" in line and "2 announcement batch(es)" in line
+    outside = {"last_block": {"since": "2026-04-24T12:00:00+07:00",
+                              "until": "2026-04-24T13:00:00+07:00"}}
+    assert blocked_lines({"www.idx.co.id": outside}, window, later, waiting_batches=0) == []

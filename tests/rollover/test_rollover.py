@@ -165,6 +165,22 @@ def test_window_without_alerts_sends_nothing_unless_digest(smtp, window_files):
         "[IDX Alerts] 0 alert(s) — 2026-04-24 18:00–20:00 WIB"]
 
 
+def test_a_window_whose_source_was_blocked_says_so_instead_of_staying_silent(smtp,
+                                                                             window_files):
+    smtp.start()
+    files = window_files(mail_env(smtp))
+    files.ctx.ledger.set_state("source.health.www.idx.co.id", {
+        "refusals": 3, "blocked_since": (WINDOW_START + timedelta(minutes=77)).isoformat(),
+        "blocked_until": (AFTER_GRACE + timedelta(minutes=20)).isoformat()})
+
+    rollover.run_timer(files.ctx, AFTER_GRACE)
+
+    [message] = smtp.handler.messages()  # no alerts, yet an email: blocked is not "nothing"
+    text = message.get_body(("plain",)).get_content()
+    assert ("www.idx.co.id refused us and was rested for 43 min of this window (blocked since "
+            "2026-04-24 17:17 WIB)") in text
+
+
 def test_zip_manifest_matches_the_files(window_files):
     files = window_files()
     alerts = three_alerts(files)

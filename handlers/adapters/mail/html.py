@@ -37,6 +37,7 @@ def html_body(digest: Digest, attached: Sequence[AlertFile],
                    [f"{item.path.name} ({item.size} bytes)" for item in left_out])
     if digest.artifact:
         parts.append(f"<p>Artifacts: {escape(digest.artifact)}</p>")
+    parts += [f"<p><b>{escape(line)}</b></p>" for line in digest.sources]
     late = late_lines(digest.late)
     if late:
         parts += _list(late[0], [line.removeprefix("- ") for line in late[1:]])

@@ -53,6 +53,7 @@ class Digest:
     pending: Sequence[str] = ()  # files still not final when the window closed
     filings: dict[str, int] = field(default_factory=dict)  # outcome -> count
     late: Sequence[str] = ()  # alerts whose own window had closed already (root-relative)
+    sources: Sequence[str] = ()  # sources that refused us during the window, in words
 
 
 def message_id(root: Path, mail_window: MailWindow, sender: str) -> str:
@@ -140,6 +141,7 @@ def footer_lines(digest: Digest, attached: Sequence[AlertFile],
                   *(f"- {item.path.name} ({item.size} bytes)" for item in left_out)]
     if digest.artifact:
         lines.append(f"Artifacts: {digest.artifact}")
+    lines += list(digest.sources)
     lines += late_lines(digest.late)
     lines += pending_lines(digest.pending)
     return lines
