@@ -10,6 +10,7 @@ opened once, so their settings wait for a restart; every other pipeline setting 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -90,6 +91,13 @@ class IngestSettings:
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
+def impersonation(raw: Any) -> str:
+    """A browser curl_cffi can impersonate; refused now when the extra is not installed."""
+    if importlib.util.find_spec("curl_cffi") is None:
+        raise ValueError("curl_cffi is not installed: pip install 'idxd[cdn]'")
+    return str(raw).strip().lower()
+
+
 def proxy_url(raw: Any) -> str:
     """A proxy URL whose credentials may hold any character ("/", "@", "%"): they are
     percent-encoded here, once, and a URL no client could use is refused now, in one sentence,
@@ -125,6 +133,11 @@ class HttpSettings:
     user_agent: str = setting(BROWSER_USER_AGENT, "IDXD_USER_AGENT", live=False)
     timeout_s: float = setting(30.0, "IDXD_HTTP_TIMEOUT_S", live=False, bound=Bound(
         lambda v: v > 0, "a number of seconds greater than 0"))
+    # A browser to impersonate on the wire ("chrome", "safari", …) through curl_cffi, the
+    # optional extra idxd[cdn]: the CDN's challenge is bound to the client's TLS fingerprint.
+    impersonate: str | None = setting(None, "IDXD_HTTP_IMPERSONATE", live=False,
+                                      convert=impersonation, bound=Bound(
+                                          bool, "a browser name, with idxd[cdn] installed"))
     # A host that refused this many times in a row (403, challenge pages) rests this long.
     block_after: int = setting(3, "IDXD_SOURCE_BLOCK_AFTER", bound=POSITIVE, live=False)
     cooldown_s: float = setting(1800.0, "IDXD_SOURCE_COOLDOWN_S", bound=POSITIVE, live=False)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from handlers.adapters.impersonate import ImpersonatingTransport
 from handlers.settings import HttpSettings
 
 log = structlog.get_logger()
@@ -36,6 +37,12 @@ def build_client(settings: HttpSettings) -> httpx.Client:
         verify = False
     if settings.proxy:
         log.info("http.proxy_configured", proxy=proxy_label(settings.proxy))
+    if settings.impersonate:
+        log.info("http.impersonating", browser=settings.impersonate)
+        transport = ImpersonatingTransport(settings.impersonate, proxy=settings.proxy,
+                                           verify=verify, timeout_s=settings.timeout_s)
+        return httpx.Client(headers=browser_headers(settings), transport=transport,
+                            timeout=settings.timeout_s, follow_redirects=False, trust_env=False)
     return httpx.Client(headers=browser_headers(settings), proxy=settings.proxy, verify=verify,
                          timeout=settings.timeout_s, follow_redirects=False, trust_env=False)
 
