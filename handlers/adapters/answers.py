@@ -17,6 +17,7 @@ import httpx
 from daemon.errors import TransientError
 
 PDF_SIGNATURE = b"%PDF-"
+ZIP_SIGNATURE = b"PK\x03\x04"
 MISSING_STATUSES = frozenset({404, 410})
 TRANSIENT_STATUSES = frozenset({403, 408, 425, 429})
 WEB_PAGE_MARKS = (b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<!--")
@@ -72,6 +73,17 @@ def check_pdf(head: bytes) -> None:
                           refusal=True)
     raise Refused("unsupported_format", "not_a_pdf",
                   "the body does not start with the %PDF- signature")
+
+
+def check_spreadsheet(head: bytes) -> None:
+    """A body asked for as an `.xlsx` (a zip): the same rules as `check_pdf`."""
+    if head.startswith(ZIP_SIGNATURE):
+        return
+    if looks_like_web_page(head):
+        raise Unavailable("the host answered a web page (a challenge?) instead of the "
+                          "spreadsheet", refusal=True)
+    raise Refused("unsupported_format", "not_a_spreadsheet",
+                  "the body is not an .xlsx workbook (a zip)")
 
 
 def looks_like_web_page(head: bytes) -> bool:

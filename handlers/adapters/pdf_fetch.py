@@ -11,7 +11,7 @@ means is decided by `answers`: the bytes of a PDF, or `Unavailable` (try again l
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -39,14 +39,16 @@ class Limits:
     rate_grace_s: float = 10.0
 
 
-def fetch_pdf(http: httpx.Client, url: str, limits: Limits, stopping: StopEvent) -> bytes:
+def fetch_pdf(http: httpx.Client, url: str, limits: Limits, stopping: StopEvent, *,
+              check_body: Callable[[bytes], None] = check_pdf) -> bytes:
+    """The attachment's bytes; `check_body` judges its first kilobyte (a PDF by default)."""
     started = time.monotonic()
     for _ in range(limits.max_redirects + 1):
         check_host(url, limits.allowed_hosts)
         try:
             with http.stream("GET", url) as response:
                 if response.status_code not in REDIRECT_STATUSES:
-                    return _read_body(response, limits, stopping, started)
+                    return _read_body(response, limits, stopping, started, check_body)
                 url = urljoin(url, response.headers.get("location", ""))
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise transport_failure(error) from error
@@ -63,7 +65,7 @@ def check_host(url: str, allowed_hosts: Collection[str]) -> None:
 
 
 def _read_body(response: httpx.Response, limits: Limits, stopping: StopEvent,
-               started: float) -> bytes:
+               started: float, check_body: Callable[[bytes], None]) -> bytes:
     check_status(response.status_code)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
@@ -76,7 +78,7 @@ def _read_body(response: httpx.Response, limits: Limits, stopping: StopEvent,
         _check_pace(len(body), time.monotonic() - started, limits, stopping)
     if declared.isdigit() and len(body) < int(declared):
         raise Unavailable(f"the body ended after {len(body)} of {declared} bytes")
-    check_pdf(bytes(body[:1024]))
+    check_body(bytes(body[:1024]))
     return bytes(body)
 
 

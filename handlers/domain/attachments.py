@@ -18,7 +18,8 @@ from urllib.parse import unquote, urlsplit
 IDX_NAME = re.compile(r"^LK-\d{8}-\d+-\d+", re.IGNORECASE)
 KSEI_URL_MARK = "from_ksei"
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")  # also control characters, `/`, `\`
-PDF_SUFFIX = re.compile(r"(\.pdf)+$", re.IGNORECASE)
+PDF_SUFFIX = re.compile(r"(\.pdf|\.xlsx)+$", re.IGNORECASE)
+SPREADSHEET_SUFFIX = ".xlsx"
 MAX_STEM_CHARS = 80
 IDX_FORMAT, NON_IDX_FORMAT = "idx-format", "non-idx-format"
 
@@ -37,8 +38,16 @@ def is_idx_format(attachment: Mapping[str, Any]) -> bool:
     return bool(IDX_NAME.match(name)) or KSEI_URL_MARK in str(attachment.get("url", "")).lower()
 
 
+def is_spreadsheet(attachment: Mapping[str, Any]) -> bool:
+    names = (original_name(attachment), urlsplit(str(attachment.get("url") or "")).path)
+    return any(name.lower().endswith(SPREADSHEET_SUFFIX) for name in names)
+
+
 def kind_of(attachment: Mapping[str, Any]) -> str:
-    return IDX_FORMAT if is_idx_format(attachment) else NON_IDX_FORMAT
+    # A spreadsheet is never a KSEI form, whatever its name: it goes to a person.
+    if is_idx_format(attachment) and not is_spreadsheet(attachment):
+        return IDX_FORMAT
+    return NON_IDX_FORMAT
 
 
 def safe_part(text: str, max_chars: int = MAX_STEM_CHARS) -> str:
@@ -54,7 +63,8 @@ def safe_part(text: str, max_chars: int = MAX_STEM_CHARS) -> str:
 def local_name(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> str:
     ticker = safe_part(str(record.get("ticker") or ""), 12) or "UNKNOWN"
     stem = safe_part(PDF_SUFFIX.sub("", original_name(attachment))) or "attachment"
-    return f"{ticker}_{stem}_{attachment_key(record, attachment)[:10]}.pdf"
+    suffix = SPREADSHEET_SUFFIX if is_spreadsheet(attachment) else ".pdf"
+    return f"{ticker}_{stem}_{attachment_key(record, attachment)[:10]}{suffix}"
 
 
 def attachment_key(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> str:

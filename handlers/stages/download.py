@@ -17,7 +17,7 @@ an error nobody foresaw, stays with that attachment: the rest of the batch goes 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,15 @@ from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic, write_json_atomic
 from daemon.retry import Interrupted
 from handlers import paths
-from handlers.adapters.answers import Missing, Refused, Unavailable
+from handlers.adapters.answers import (
+    Missing,
+    Refused,
+    Unavailable,
+    check_pdf,
+    check_spreadsheet,
+)
 from handlers.adapters.pdf_fetch import Limits, fetch_pdf
+from handlers.adapters.spreadsheet import sheet_text
 from handlers.context import PipelineContext
 from handlers.domain import attachments as names
 from handlers.domain.alerts import build_alert, write_alert
@@ -68,9 +75,8 @@ def _read(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
 def download_announcement(ctx: PipelineContext, record: dict[str, Any], stub: str | None,
                           source: str, pending: list[str]) -> list[Path]:
     attachments = record.get("attachments") or []
-    if not any(names.is_idx_format(a) for a in attachments):
-        alert_non_idx(ctx, record, attachments)
     outputs: list[Path] = []
+    waiting_before = len(pending)
     for attachment in attachments:
         try:
             outputs += download_attachment(ctx, record, attachment, stub, source, pending)
@@ -79,6 +85,10 @@ def download_announcement(ctx: PipelineContext, record: dict[str, Any], stub: st
         except Exception as error:  # one attachment's trouble is its own
             alert_unexpected(ctx, record, attachment, error)
             pending.append(str(attachment.get("url")))
+    # For a person, once everything is here: the alert then carries the spreadsheets' text.
+    no_form = not any(names.kind_of(a) == names.IDX_FORMAT for a in attachments)
+    if no_form and len(pending) == waiting_before:
+        alert_non_idx(ctx, record, attachments, spreadsheet_texts(outputs))
     return outputs
 
 
@@ -91,8 +101,9 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
         return [sidecar, pdf]
     if _given_up(ctx, record, attachment):
         return []
+    check_body = check_spreadsheet if names.is_spreadsheet(attachment) else check_pdf
     try:
-        body = fetch_watched(ctx, attachment["url"])
+        body = fetch_watched(ctx, attachment["url"], check_body)
     except Refused as error:
         alert(ctx, error.code, record, attachment, pdf, reason=error.reason, error=str(error))
         return []
@@ -111,11 +122,12 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
 
 
 
-def fetch_watched(ctx: PipelineContext, url: str) -> bytes:
+def fetch_watched(ctx: PipelineContext, url: str, check_body: Callable[[bytes], None]) -> bytes:
     """`fetch_pdf`, skipped while the host rests, and its answer told to the host's health."""
     ctx.health.check(url)
     try:
-        body = fetch_pdf(ctx.http, url, limits(ctx.config.download), ctx.stopping)
+        body = fetch_pdf(ctx.http, url, limits(ctx.config.download), ctx.stopping,
+                         check_body=check_body)
     except Unavailable as error:
         if error.refusal:
             ctx.health.refused(url)
@@ -210,13 +222,22 @@ def alert_unexpected(ctx: PipelineContext, record: Mapping[str, Any],
     write_alert(ctx.root, built, durable=ctx.durable)
 
 
+def spreadsheet_texts(outputs: list[Path]) -> list[dict[str, str]]:
+    return [{"file": path.name, "text": sheet_text(path.read_bytes())} for path in outputs
+            if path.suffix == names.SPREADSHEET_SUFFIX and path.is_file()]
+
+
 def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any],
-                  attachments: list[dict[str, Any]]) -> None:
+                  attachments: list[dict[str, Any]],
+                  spreadsheets: list[dict[str, str]]) -> None:
     links = [a.get("url") for a in attachments]
     doc = {"filename": f"{names.safe_part(str(record.get('ticker') or ''), 12)}_"
                        f"{names.attachment_key(record, {})[:10]}", "links": links}
+    details: dict[str, Any] = {"links": links}
+    if spreadsheets:  # the numbers, so a person need not open the file
+        details["spreadsheets"] = spreadsheets
     built = build_alert(code="non_idx_document", timestamp=ctx.now().isoformat(), doc=doc,
-                        announcement=announcement_summary(record), details={"links": links})
+                        announcement=announcement_summary(record), details=details)
     write_alert(ctx.root, built, durable=ctx.durable)
 
 

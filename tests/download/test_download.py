@@ -13,8 +13,10 @@ from werkzeug import Response
 
 from daemon.errors import RejectedInput, TransientError
 from daemon.retry import Interrupted
+from handlers.adapters.mail.text import alert_lines
 from handlers.domain.announcements import normalize_item
 from handlers.stages.download import handle, retry_attempts
+from tests.download.xlsx import xlsx_bytes
 from tests.ingest.exchange import localized, minimal_pdf, multi_attachment_items, raw_items
 
 ALLOW_LOCAL = {"download": {"allowed_hosts": ["127.0.0.1", "localhost"], "attempts": 3}}
@@ -297,3 +299,26 @@ def test_a_stop_ends_a_download_at_once_and_leaves_it_pending(make_ctx, httpserv
         handle(write_batch(ctx.root, [item]), ctx)
     assert len(sent) < 100  # it did not read the rest of the body first
     assert pdfs(ctx.root, "idx-format") == [] and alert_codes(ctx.root) == []
+
+
+def test_a_spreadsheet_attachment_is_kept_and_its_numbers_go_into_the_review_alert(
+        make_ctx, httpserver) -> None:
+    item = localized(raw_items()[:1], httpserver.url_for("/"))[0]
+    item = json.loads(json.dumps(item).replace("LK-24042026-7431-00.pdf", "Kepemilikan.xlsx"))
+    attachment = normalize_item(item)["attachments"][0]
+    workbook = xlsx_bytes("Kepemilikan", [["Nama", "Jumlah Saham"], ["PT Sinar Mas", 4289610000]])
+    httpserver.expect_request(url_path(attachment["url"])).respond_with_data(
+        workbook, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    ctx = make_ctx(ALLOW_LOCAL)
+
+    handle(write_batch(ctx.root, [item]), ctx)
+
+    [saved] = (ctx.root / "downloads" / "non-idx-format").glob("*.xlsx")
+    assert saved.read_bytes() == workbook  # kept for a person, never given to the parser
+    [alert_file] = (ctx.root / "alerts").glob("*.json")
+    alert = json.loads(alert_file.read_text())
+    assert alert["code"] == "non_idx_document"
+    [sheet] = alert["reasons"][-1]["details"]["spreadsheets"]
+    assert sheet["text"] == "[Kepemilikan]\nNama | Jumlah Saham\nPT Sinar Mas | 4289610000"
+    text = "\n".join(alert_lines(alert))
+    assert "    PT Sinar Mas | 4289610000" in text  # what the email's text part shows

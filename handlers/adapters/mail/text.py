@@ -26,6 +26,7 @@ ACTIONS = (
     (("transfer_uid_required",), "Pair both sides manually."),
     (("missing_price", "stale_price"), "Fetch latest price data and re-run validation."),
 )
+SPREADSHEET_LINES = 40  # of each spreadsheet, in the text part; the alert file has it all
 MANUAL = "Insert manually using the attached link, then re-run."
 DEFAULT_ACTION = "Review and re-run."
 
@@ -74,7 +75,20 @@ def alert_lines(alert: Mapping[str, Any]) -> list[str]:
     line = (f"{f['time']} | {f['stage']} | {f['category']} | {f['code']}: {f['problem']} | "
             f"action: {f['action']} | {f['symbol']} holder={f['holder']} val={f['value']} | "
             f"doc={f['doc'] or f['doc_name']} ann={f['announcement'] or '-'}")
-    return [line, *(f"  reason: {reason}" for reason in f["reasons"])]
+    return [line, *(f"  reason: {reason}" for reason in f["reasons"]),
+            *spreadsheet_lines(alert)]
+
+
+def spreadsheet_lines(alert: Mapping[str, Any]) -> list[str]:
+    """The text of spreadsheet attachments the alert carries, so nobody must open them."""
+    lines: list[str] = []
+    for reason in alert.get("reasons") or []:
+        details = reason.get("details") if isinstance(reason, Mapping) else None
+        for sheet in (details or {}).get("spreadsheets") or []:
+            if isinstance(sheet, Mapping):
+                text = str(sheet.get("text") or "").splitlines()[:SPREADSHEET_LINES]
+                lines += [f"  spreadsheet {sheet.get('file')}:", *(f"    {row}" for row in text)]
+    return lines
 
 
 def header_lines(mail_window: MailWindow, alerts: Sequence[Mapping[str, Any]],
