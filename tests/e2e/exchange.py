@@ -24,7 +24,11 @@ from handlers.domain.windows import WIB
 
 API_PATH = "/primary/NewsAnnouncement/GetAllAnnouncement"
 FILES_PATH = "/files/"
-Fault = int | str  # an HTTP status, or "timeout"
+# An HTTP status, or "timeout"; for a file also what the CDN does: "challenge" (its HTML page
+# served as the PDF), "bad_gzip" (a body that claims gzip and is not), "short" (a body that
+# ends before its Content-Length).
+Fault = int | str
+CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>"
 
 
 class Exchange:
@@ -77,6 +81,11 @@ class Exchange:
         if fault == "timeout":
             time.sleep(self.timeout_hang_s)
             return 504, b"too late", "text/plain"
+        if fault == "challenge":
+            return 200, CHALLENGE, "application/pdf"
+        if fault in ("bad_gzip", "short"):
+            body = self.files.get(path)
+            return 200, body if isinstance(body, bytes) else b"", f"application/pdf;{fault}"
         if fault is not None:
             return int(fault), b"busy", "text/plain"
         if path == API_PATH:
@@ -110,11 +119,15 @@ def _handler_for(exchange: Exchange) -> type[BaseHTTPRequestHandler]:
             if auth:
                 exchange.proxy_auth.append(auth)
             status, body, kind = exchange.answer(target.path, parse_qs(target.query))
+            kind, _, fault = kind.partition(";")
             self.send_response(status)
             if status == 302:
                 self.send_header("Location", body.decode())
             self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
+            if fault == "bad_gzip":
+                self.send_header("Content-Encoding", "gzip")
+            declared = len(body) + (1000 if fault == "short" else 0)
+            self.send_header("Content-Length", str(declared))
             self.end_headers()
             with contextlib.suppress(ConnectionError):  # a client that stopped reading
                 self.wfile.write(body)

@@ -5,6 +5,7 @@ keeps running, retries, says so in its log, and in the end loses nothing.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,36 @@ def test_an_exchange_answering_429_500_and_too_late_is_retried_until_all_is_stor
         daemon.close()
     codes = [a.read_text() for a in (root / "alerts").glob("*.json")]
     assert not [c for c in codes if "download_failed" in c and "/files/" in c and "404" not in c]
+    assert not (root / "quarantine").exists() and torn_files(root) == []
+
+
+def test_a_cdn_answering_challenges_403s_bad_bodies_and_404s_loses_no_filing(
+        tmp_path: Path, exchange: Exchange) -> None:
+    scenario = published(exchange, tmp_path, count=26)  # one of them is gone for good (404)
+    forms = [p for p, body in exchange.files.items() if body != 404]
+    cases = ["challenge", 403, "bad_gzip", "short"]
+    for index, path in enumerate(forms):  # each form first answered one way, then for real
+        exchange.fail(path, cases[index % len(cases)])
+    root = tmp_path / "root"
+    config = pipeline_config(tmp_path / "idxd.toml", root, exchange.api_url,
+                             http={"timeout_s": 0.5, "block_after": 100})
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_started()
+        wait_for(lambda: stored_holders(root) == set(scenario.holders), 60, "every filing",
+                 alive=daemon.process)
+        assert not any(exchange.faults.values()), "every bad answer was served"
+        assert daemon.stop() == 0
+    finally:
+        daemon.close()
+    alerts = [json.loads(a.read_text()) for a in (root / "alerts").glob("*.json")]
+    failed = [a for a in alerts if a["code"] in ("download_failed", "unsupported_format",
+                                                 "download_refused")]
+    gone = [p for p, body in exchange.files.items() if body == 404]
+    assert len(gone) == 1
+    # One precise alert per form that is really gone, none for the ones only answered badly.
+    assert sorted(a["context"]["doc"]["url"].rsplit("/", 1)[-1] for a in failed) == \
+        sorted(path.rsplit("/", 1)[-1] for path in gone)
     assert not (root / "quarantine").exists() and torn_files(root) == []
 
 
