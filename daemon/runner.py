@@ -353,6 +353,8 @@ def _serve(settings: Settings[Any], app: App[Any, Any], install_signals: bool,
         complete = daemon.drain()
         daemon.close(complete)
     if not complete:
+        # Leaving on purpose: the files still running are no crash of theirs.
+        daemon.ledger.release_running()
         log.warning("daemon.stopped", drained=False, reason="drain timeout; running files stay "
                     "pending and are processed at the next start")
         sys.stdout.flush()

@@ -7,6 +7,10 @@ the retries: the file stays and is tried again later), `quarantined` (bad input 
 unexpected error: moved aside with its reason and reported), `interrupted` (shutdown during a
 backoff: stays pending for the next start), `crashed` (even recording the result failed: the
 file stays pending).
+
+Every attempt is in the ledger before the handler starts, so a file the process died on shows
+at the next start as a crash against it; once it has `crash_limit` of them it is quarantined as
+`crashed_process` without being run again, and the other files go on.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from daemon.stages import App, Failure, Stage
 log = structlog.get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
 RETRIES_EXHAUSTED = "retries_exhausted"
+CRASHED_PROCESS = "crashed_process"
 
 
 class FileProcessor:
@@ -79,6 +84,7 @@ class FileProcessor:
         started, started_wall = time.monotonic(), time.time()
         log.info("file.received", attempt=claim.attempts + 1)
         try:
+            self._check_crashes(claim)
             _check_acceptable(path, relative_path, mode)
             outputs = self._call(stage, path, claim)
         except Interrupted:
@@ -96,20 +102,36 @@ class FileProcessor:
         log.info("file.processed", duration_ms=round(duration_ms, 2), outputs=relative_outputs)
         return Outcome(OutcomeState.DONE, tuple(relative_outputs))
 
+    def _check_crashes(self, claim: Claim) -> None:
+        """Refuse to run a file the process has died on too often: it would die again."""
+        limit = self._settings().engine.crash_limit
+        if claim.crashes:
+            log.warning("file.crashed_before", crashes=claim.crashes, crash_limit=limit)
+        if claim.crashes >= limit:
+            raise RejectedInput(CRASHED_PROCESS, f"The daemon's process died {claim.crashes} "
+                                "times while handling this file; it is set aside so that the "
+                                "other files go on.",
+                                {"crashes": claim.crashes, "crash_limit": limit})
+
     def _call(self, stage: Stage[Any], path: Path, claim: Claim) -> list[Path]:
+        errors: list[str] = []  # what ended each failed attempt, newest last
+
         def on_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
-            self.ledger.count_attempt(claim.row_id, repr(error))
+            errors.append(repr(error))
             if self.on_retry is not None:
                 self.on_retry(stage.name)
             log.warning("file.retrying", attempt=claim.attempts + state.attempt_number,
                         error=str(error), wait_s=round(state.upcoming_sleep, 2))
 
+        def attempt() -> list[Path]:
+            if errors:  # the claim recorded the first attempt; the ledger hears of each retry
+                self.ledger.count_attempt(claim.row_id, errors[-1])  # before it starts
+            return _resource_errors_are_transient(stage.handler, path, self.ctx)
+
         retrying = build_retrying(self._settings().engine, self._stopping, on_retry,
                                   attempts=self._attempts(stage))
-        outputs: list[Path] = retrying(_resource_errors_are_transient, stage.handler, path,
-                                       self.ctx)
-        return list(outputs or [])
+        return list(retrying(attempt) or [])
 
     def _attempts(self, stage: Stage[Any]) -> int:
         """The stage's retry budget, else the engine's."""
@@ -143,7 +165,9 @@ class FileProcessor:
             stage=stage.name, source_path=relative_path, sha256=sha256,
             code=rejected.code if rejected else "unexpected_error",
             error_type=type(error).__name__, message=str(error),
-            attempts=claim.attempts + 1, first_attempt_at=utc_iso(started_wall),
+            # A file set aside for its crashes was not run this time.
+            attempts=claim.attempts + (0 if _code(error) == CRASHED_PROCESS else 1),
+            first_attempt_at=utc_iso(started_wall),
             failed_at=utc_iso(time.time()), details=rejected.details if rejected else {},
         )
         target = quarantine_file(self.root, path, record)
@@ -193,6 +217,10 @@ def _resource_errors_are_transient(handler: Callable[[Path, Any], list[Path]], p
         if error.errno in RESOURCE_ERRNOS:
             raise TransientError(f"{type(error).__name__}: {error}") from error
         raise
+
+
+def _code(error: Exception) -> str | None:
+    return error.code if isinstance(error, RejectedInput) else None
 
 
 def _check_acceptable(path: Path, shown: str, mode: int) -> None:
