@@ -43,7 +43,15 @@ from daemon.stages import App, Stage, TimerJob, load_app
 from daemon.sweep import sweep_inboxes
 from daemon.systemd import Notifier
 from daemon.timer import Timer
-from daemon.watch import OVERFLOW, READY, OverflowDetector, observer_kind, start_observer
+from daemon.watch import (
+    CLOSED_UNWRITTEN,
+    OPENED,
+    OVERFLOW,
+    READY,
+    OverflowDetector,
+    observer_kind,
+    start_observer,
+)
 from daemon.worker import FileProcessor
 
 log = structlog.get_logger()
@@ -191,6 +199,10 @@ class Daemon:
             self._finished(*payload)
         elif kind == "job_done":
             self.jobs.finished(payload)
+        elif kind == OPENED:
+            self.settler.opened(payload)
+        elif kind == CLOSED_UNWRITTEN:
+            self.settler.closed_unwritten(payload)
         else:
             self.settler.observe(payload)
 
