@@ -10,6 +10,7 @@ too many). A small key-value table keeps the application's own durable state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -111,10 +112,13 @@ class Ledger:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # A COMMIT that failed (a full disk) may leave the transaction open, and every
+                # later BEGIN would fail; SQLite may also have rolled it back already.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     # --- the file lifecycle -------------------------------------------------------------
 

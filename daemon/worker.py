@@ -6,7 +6,9 @@ processed), `gone` (the file left before it could be read), `failed` (transient 
 the retries: the file stays and is tried again later), `quarantined` (bad input or an
 unexpected error: moved aside with its reason and reported), `interrupted` (shutdown during a
 backoff: stays pending for the next start), `crashed` (even recording the result failed: the
-file stays pending).
+file stays pending). A full disk at any step is no fault of the file: it stays pending (or
+failed, when the ledger could record that) in its inbox, and the outcome says so, so that the
+loop holds new work back until space returns; it is never quarantined for it.
 
 Every attempt is in the ledger before the handler starts, so a file the process died on shows
 at the next start as a crash against it; once it has `crash_limit` of them it is quarantined as
@@ -15,7 +17,6 @@ at the next start as a crash against it; once it has `crash_limit` of them it is
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import threading
@@ -35,6 +36,7 @@ from daemon.ledger import Claim, FileState, Ledger
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
+from daemon.space import describe, is_disk_full, is_resource_error
 from daemon.stages import App, Failure, Stage
 
 log = structlog.get_logger()
@@ -57,12 +59,26 @@ class FileProcessor:
     def process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         try:
             return self._process(stage, relative_path)
-        except Exception:
-            # Even recording the failure failed (the disk is full, say): leave the row
-            # pending so the next sweep tries again, rather than stuck as running.
-            log.exception("file.crashed", stage=stage.name, path=printable_name(relative_path))
-            self.ledger.release_path(stage.name, printable_name(relative_path))
-            return Outcome(OutcomeState.CRASHED)
+        except Exception as error:
+            # Even recording the result failed: leave the row pending so the next sweep
+            # tries again, rather than stuck as running.
+            shown = printable_name(relative_path)
+            if not is_disk_full(error):
+                log.exception("file.crashed", stage=stage.name, path=shown)
+                self.ledger.release_path(stage.name, shown)
+                return Outcome(OutcomeState.CRASHED)
+            log.warning("file.waiting_for_space", stage=stage.name, path=shown,
+                        error=f"{type(error).__name__}: {error}")
+            return self._release_when_full(stage, shown, error)
+
+    def _release_when_full(self, stage: Stage[Any], shown: str, error: Exception) -> Outcome:
+        try:
+            self.ledger.release_path(stage.name, shown)
+        except Exception as release_error:
+            if not is_disk_full(release_error):
+                raise
+            # The loop releases it before it tries the file again, once there is room.
+        return Outcome(OutcomeState.CRASHED, no_space=describe(error))
 
     def _process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         path = self.root / relative_path
@@ -94,6 +110,8 @@ class FileProcessor:
         except TransientError as error:
             return self._give_up(stage, relative_path, sha256, claim, error, started)
         except Exception as error:
+            if is_disk_full(error):
+                raise  # no fault of the input
             return self._quarantine(stage, path, relative_path, sha256, claim, error,
                                     started, started_wall)
         duration_ms = (time.monotonic() - started) * 1000
@@ -147,6 +165,8 @@ class FileProcessor:
                          error=f"{type(error).__name__}: {error}", duration_ms=duration_ms)
         log.error("file.failed", error=str(error), error_type=type(error).__name__,
                   will_retry_in_s=engine.failed_retry_s)
+        if is_disk_full(error):  # `disk.full` tells a human, once for every file
+            return Outcome(OutcomeState.FAILED, no_space=describe(error))
         if claim.attempts == 0:  # tell a human once, not at every later retry
             self._report(ErrorRecord(
                 stage=stage.name, source_path=relative_path, sha256=sha256,
@@ -204,17 +224,14 @@ class FileProcessor:
             return text
 
 
-# Errors of the machine, not of the input: worth retrying, never a reason to quarantine.
-RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
-                             errno.ENFILE, errno.ENOMEM, errno.EAGAIN})
-
-
 def _resource_errors_are_transient(handler: Callable[[Path, Any], list[Path]], path: Path,
                                    ctx: Any) -> list[Path]:
     try:
         return handler(path, ctx)
-    except OSError as error:
-        if error.errno in RESOURCE_ERRNOS:
+    except TransientError:
+        raise
+    except Exception as error:
+        if is_resource_error(error):
             raise TransientError(f"{type(error).__name__}: {error}") from error
         raise
 
