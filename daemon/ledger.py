@@ -4,8 +4,10 @@ One row per (stage, file path, content sha256) with its state, attempts, last er
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
 processed when its row is not `done`. An attempt is recorded when a file is claimed, before its
 handler starts, so a row found `running` at start is a file the process died on: it goes back
-to `pending` with one more crash counted against it (the worker sets a file aside once it has
-too many). A small key-value table keeps the application's own durable state.
+to `pending` as a suspect, to be run alone, and when it was the only file running the death is
+counted against it as a crash (the worker sets a file aside once it has too many). A death
+with several files running blames none of them until each has run alone. A small key-value
+table keeps the application's own durable state.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ CREATE TABLE IF NOT EXISTS files (
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     crashes INTEGER NOT NULL DEFAULT 0,
+    suspect INTEGER NOT NULL DEFAULT 0,
     error_code TEXT,
     last_error TEXT,
     first_seen_at REAL NOT NULL,
@@ -75,7 +78,8 @@ CREATE TABLE IF NOT EXISTS kv (
 
 
 # Columns added after the first release, with their definitions, for ledgers made before.
-ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0"}
+ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0",
+                 "suspect": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True)
@@ -123,11 +127,22 @@ class Ledger:
     # --- the file lifecycle -------------------------------------------------------------
 
     def recover(self) -> int:
-        """Rows a crash left `running` go back to `pending`, each with one more crash counted
-        against it; returns how many."""
+        """Rows a crash left `running` go back to `pending` as suspects; a lone one has the
+        crash counted against it. Returns how many."""
         with self._transaction() as db:
-            return db.execute("UPDATE files SET state = ?, crashes = crashes + 1 WHERE state = ?",
-                              (FileState.PENDING, FileState.RUNNING)).rowcount
+            running = int(db.execute("SELECT COUNT(*) FROM files WHERE state = ?",
+                                     (FileState.RUNNING,)).fetchone()[0])
+            db.execute("UPDATE files SET state = ?, suspect = 1, crashes = crashes + ? "
+                       "WHERE state = ?", (FileState.PENDING, int(running == 1),
+                                           FileState.RUNNING))
+            return running
+
+    def suspects(self) -> set[str]:
+        """Paths of pending rows the process died on: each is to run with no other file."""
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM files WHERE state = ? AND suspect = 1",
+                                    (FileState.PENDING,)).fetchall()
+        return {row["path"] for row in rows}
 
     def claim(self, stage: str, path: str, sha256: str, size: int, mtime_ns: int) -> Claim | None:
         """Mark (stage, path, sha256) running and record its first attempt, unless it already
@@ -157,8 +172,9 @@ class Ledger:
             if row["state"] == FileState.SUPERSEDED:
                 attempts = crashes = 0
             db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ?, "
-                       "attempts = ?, crashes = ? WHERE id = ?",
-                       (FileState.RUNNING, now, size, mtime_ns, attempts + 1, crashes, row["id"]))
+                       "attempts = ?, crashes = ?, suspect = suspect * ? WHERE id = ?",
+                       (FileState.RUNNING, now, size, mtime_ns, attempts + 1, crashes,
+                        int(row["state"] != FileState.SUPERSEDED), row["id"]))
             return Claim(int(row["id"]), attempts, crashes)
 
     def count_attempt(self, row_id: int, error: str) -> None:
@@ -204,7 +220,7 @@ class Ledger:
         """Let a replayed file be processed again: its failed or quarantined rows go pending."""
         with self._transaction() as db:
             return db.execute("UPDATE files SET state = ?, attempts = 0, crashes = 0, "
-                              "quarantine_path = NULL "
+                              "suspect = 0, quarantine_path = NULL "
                               "WHERE stage = ? AND path = ? AND state IN (?, ?)",
                               (FileState.PENDING, stage, path, FileState.FAILED,
                                FileState.QUARANTINED)).rowcount

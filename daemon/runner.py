@@ -114,6 +114,11 @@ class Daemon:
             self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
                                      work, self._on_done)
+        self.dispatcher.solo = self.ledger.suspects()
+        if self.dispatcher.solo:
+            log.warning("files.suspected", count=len(self.dispatcher.solo),
+                        paths=sorted(self.dispatcher.solo)[:20],
+                        action="the process died while they ran: each runs alone first")
         self.jobs = JobRunner(self.app.timer_jobs, self.ctx,
                               lambda name: self._hint("job_done", name))
         self.heartbeat = Heartbeat(self.app, lambda: self.settings, self.notifier, self.ledger,

@@ -19,6 +19,22 @@ def test_a_row_found_running_counts_one_crash_and_keeps_its_attempts(tmp_path: P
     assert (row["state"], row["attempts"], row["crashes"]) == ("running", 2, 1)
 
 
+def test_a_death_with_several_files_running_blames_none_until_each_ran_alone(
+        tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    for name in ("x", "y"):
+        ledger.claim("a", f"in/a/{name}.txt", name * 64, 1, 1)
+    assert ledger.recover() == 2
+    assert ledger.suspects() == {"in/a/x.txt", "in/a/y.txt"}
+    alone = ledger.claim("a", "in/a/x.txt", "x" * 64, 1, 1)
+    assert alone is not None and alone.crashes == 0
+    assert ledger.recover() == 1  # it died again, alone this time: that one counts
+    [row] = ledger.rows_for("in/a/x.txt")
+    assert (row["crashes"], row["suspect"]) == (1, 1)
+    [other] = ledger.rows_for("in/a/y.txt")
+    assert other["crashes"] == 0
+
+
 def test_leaving_on_purpose_counts_no_crash(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
     ledger.claim("a", "in/a/x.txt", "s" * 64, 1, 1)

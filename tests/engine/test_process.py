@@ -195,6 +195,31 @@ def test_a_file_that_kills_the_process_is_quarantined_after_two_crashes(
                                                                   "crashed_process")
 
 
+def test_files_running_beside_a_deadly_one_are_not_blamed_for_its_deaths(
+        spawn, root: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "crowd.toml", root, workers=4)
+    names = [f"slow-{index}.txt" for index in range(3)]
+    for name in names:  # still running when the deadly file kills the process
+        drop(root, "in/a", name, "slow:0.3")
+    drop(root, "in/a", "deadly.txt", "die")
+    quarantined = root / "quarantine" / "a" / "deadly.txt"
+    deaths = 0
+    while True:  # restarted after each death, as systemd would
+        process = spawn(config=config)
+        wait_for(lambda process=process: process.poll() is not None or quarantined.exists(),
+                 30, "a death or the deadly file set aside")
+        if process.poll() is None:
+            break
+        assert process.returncode == -signal.SIGKILL
+        deaths += 1
+        assert deaths <= 3, "the deadly file was never set aside"
+    wait_for(lambda: len(list((root / "out").glob("slow-*.txt"))) == len(names), 30,
+             "the files that ran beside it", alive=process)
+    assert 2 <= deaths <= 3  # 2 alone, or 1 among others (no blame) and 2 alone
+    assert sorted(path.name for path in (root / "quarantine" / "a").iterdir()) == [
+        "deadly.txt", "deadly.txt.error.json"]
+
+
 def test_the_crash_limit_is_a_setting(spawn, root: Path, tmp_path: Path) -> None:
     config = write_config(tmp_path / "deadly.toml", root)
     drop(root, "in/a", "deadly.txt", "die")
