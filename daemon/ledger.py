@@ -4,10 +4,11 @@ One row per (stage, file path, content sha256) with its state, attempts, last er
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
 processed when its row is not `done`. An attempt is recorded when a file is claimed, before its
 handler starts, so a row found `running` at start is a file the process died on: it goes back
-to `pending` as a suspect, to be run alone, and when it was the only file running the death is
-counted against it as a crash (the worker sets a file aside once it has too many). A death
-with several files running blames none of them until each has run alone. A small key-value
-table keeps the application's own durable state.
+to `pending` as a suspect, to be run alone, and when it was the only file running and its
+attempt had handed off no output yet, the death is counted against it as a crash (the worker
+sets a file aside once it has too many). A death with several files running blames none of
+them until each has run alone, and a handler still producing output was not what killed it.
+A small key-value table keeps the application's own durable state.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS files (
     attempts INTEGER NOT NULL DEFAULT 0,
     crashes INTEGER NOT NULL DEFAULT 0,
     suspect INTEGER NOT NULL DEFAULT 0,
+    progressed INTEGER NOT NULL DEFAULT 0,
     error_code TEXT,
     last_error TEXT,
     first_seen_at REAL NOT NULL,
@@ -79,7 +81,8 @@ CREATE TABLE IF NOT EXISTS kv (
 
 # Columns added after the first release, with their definitions, for ledgers made before.
 ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0",
-                 "suspect": "INTEGER NOT NULL DEFAULT 0"}
+                 "suspect": "INTEGER NOT NULL DEFAULT 0",
+                 "progressed": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,13 @@ class Ledger:
     # --- the file lifecycle -------------------------------------------------------------
 
     def recover(self) -> int:
-        """Rows a crash left `running` go back to `pending` as suspects; a lone one has the
-        crash counted against it. Returns how many."""
+        """Rows a crash left `running` go back to `pending` as suspects; a lone one that had
+        handed off nothing in its attempt has the crash counted against it. Returns how many."""
         with self._transaction() as db:
             running = int(db.execute("SELECT COUNT(*) FROM files WHERE state = ?",
                                      (FileState.RUNNING,)).fetchone()[0])
-            db.execute("UPDATE files SET state = ?, suspect = 1, crashes = crashes + ? "
+            db.execute("UPDATE files SET state = ?, suspect = 1, "
+                       "crashes = crashes + (CASE WHEN progressed = 0 THEN ? ELSE 0 END) "
                        "WHERE state = ?", (FileState.PENDING, int(running == 1),
                                            FileState.RUNNING))
             return running
@@ -172,10 +176,16 @@ class Ledger:
             if row["state"] == FileState.SUPERSEDED:
                 attempts = crashes = 0
             db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ?, "
-                       "attempts = ?, crashes = ?, suspect = suspect * ? WHERE id = ?",
+                       "attempts = ?, crashes = ?, suspect = suspect * ?, progressed = 0 "
+                       "WHERE id = ?",
                        (FileState.RUNNING, now, size, mtime_ns, attempts + 1, crashes,
                         int(row["state"] != FileState.SUPERSEDED), row["id"]))
             return Claim(int(row["id"]), attempts, crashes)
+
+    def note_progress(self, row_id: int) -> None:
+        """The running attempt handed off an output: the process was alive and working."""
+        with self._transaction() as db:
+            db.execute("UPDATE files SET progressed = 1 WHERE id = ?", (row_id,))
 
     def count_attempt(self, row_id: int, error: str) -> None:
         """Record another attempt, before it starts, with the error that ended the last one."""

@@ -31,7 +31,7 @@ from tenacity import RetryCallState
 
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
-from daemon.files import printable_name, sha256_file
+from daemon.files import printable_name, reporting_hand_offs, sha256_file
 from daemon.ledger import Claim, FileState, Ledger
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
@@ -149,7 +149,23 @@ class FileProcessor:
 
         retrying = build_retrying(self._settings().engine, self._stopping, on_retry,
                                   attempts=self._attempts(stage))
-        return list(retrying(attempt) or [])
+        with reporting_hand_offs(self._progress_noter(claim)):
+            return list(retrying(attempt) or [])
+
+    def _progress_noter(self, claim: Claim) -> Callable[[], None]:
+        """Tell the ledger, once, that this attempt handed off an output."""
+        noted: list[bool] = []
+
+        def note() -> None:
+            if noted:
+                return
+            noted.append(True)
+            try:
+                self.ledger.note_progress(claim.row_id)
+            except Exception:  # only a hint for crash blame: never the handler's failure
+                log.debug("file.progress_unrecorded", exc_info=True)
+
+        return note
 
     def _attempts(self, stage: Stage[Any]) -> int:
         """The stage's retry budget, else the engine's."""

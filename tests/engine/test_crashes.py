@@ -35,6 +35,22 @@ def test_a_death_with_several_files_running_blames_none_until_each_ran_alone(
     assert other["crashes"] == 0
 
 
+def test_a_death_while_the_file_was_still_handing_off_output_is_not_its_crash(
+        tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    claim = ledger.claim("download", "data/announcements/b.json", "b" * 64, 1, 1)
+    assert claim is not None
+    ledger.note_progress(claim.row_id)  # a long batch, killed from outside mid-way
+    assert ledger.recover() == 1
+    [row] = ledger.rows_for("data/announcements/b.json")
+    assert (row["crashes"], row["suspect"]) == (0, 1)
+    again = ledger.claim("download", "data/announcements/b.json", "b" * 64, 1, 1)
+    assert again is not None
+    assert ledger.recover() == 1  # this attempt produced nothing before the death
+    [row] = ledger.rows_for("data/announcements/b.json")
+    assert row["crashes"] == 1
+
+
 def test_leaving_on_purpose_counts_no_crash(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
     ledger.claim("a", "in/a/x.txt", "s" * 64, 1, 1)
