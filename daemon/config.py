@@ -315,6 +315,8 @@ class EngineSettings:
     retry_initial_s: float = setting(1.0, "IDXD_RETRY_INITIAL_S", bound=POSITIVE)
     retry_max_s: float = setting(30.0, "IDXD_RETRY_MAX_S", bound=POSITIVE)
     failed_retry_s: float = setting(300.0, "IDXD_FAILED_RETRY_S", bound=POSITIVE)
+    # Deaths of the process while handling one file before it is set aside (`crashed_process`).
+    crash_limit: int = setting(2, "IDXD_CRASH_LIMIT", bound=whole(1))
     durable_writes: bool = setting(True, "IDXD_DURABLE_WRITES")
     log_level: str = setting("info", "IDXD_LOG_LEVEL",
                              bound=one_of("debug", "info", "warning", "error"))

@@ -3,7 +3,9 @@
 Each stage runs at most its concurrency limit of files at once, and the pool at most `workers`
 in all. A path already queued or running is not queued twice; if it changes while running it
 is looked at again when its run ends. Completions come back to the owner's loop through
-`on_done`, so all scheduling state is touched by one thread only.
+`on_done`, so all scheduling state is touched by one thread only. A path in `solo` (one the
+process died on) runs first and alone, nothing else beside it, so that a second death is
+clearly its own.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Dispatcher:
         self._running: dict[str, int] = {stage.name: 0 for stage in stages}
         self._running_paths: set[str] = set()
         self._recheck: set[str] = set()
+        self.solo: set[str] = set()
+        self._solo_queue: deque[tuple[Stage[Any], str]] = deque()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idxd-worker")
 
     def submit(self, stage: Stage[Any], relative_path: str) -> None:
@@ -39,10 +43,16 @@ class Dispatcher:
             self._recheck.add(relative_path)
         elif relative_path not in self._queued:
             self._queued.add(relative_path)
-            self._queues[stage.name].append(relative_path)
+            if relative_path in self.solo:
+                self._solo_queue.append((stage, relative_path))
+            else:
+                self._queues[stage.name].append(relative_path)
 
     def pump(self) -> None:
         """Start as much queued work as the limits allow, taking stages in turn."""
+        if self._solo_queue or self._running_paths & self.solo:
+            self._pump_solo()
+            return
         started = True
         while started and self.running_total() < self._workers:
             started = False
@@ -55,13 +65,17 @@ class Dispatcher:
         """Book-keeping when a run ends; True if the path changed meanwhile and needs a look."""
         self._running[stage.name] -= 1
         self._running_paths.discard(relative_path)
+        self.solo.discard(relative_path)
         if relative_path in self._recheck:
             self._recheck.discard(relative_path)
             return True
         return False
 
     def queued(self) -> dict[str, int]:
-        return {name: len(queue) for name, queue in self._queues.items()}
+        counts = {name: len(queue) for name, queue in self._queues.items()}
+        for stage, _path in self._solo_queue:
+            counts[stage.name] += 1
+        return counts
 
     def running(self) -> dict[str, int]:
         return dict(self._running)
@@ -77,11 +91,17 @@ class Dispatcher:
         dropped = len(self._queued)
         for queue in self._queues.values():
             queue.clear()
+        self._solo_queue.clear()
         self._queued.clear()
         return dropped
 
     def shutdown(self, wait: bool) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _pump_solo(self) -> None:
+        """One suspect at a time, once everything else has finished."""
+        if self.running_total() == 0 and self._solo_queue:
+            self._start(*self._solo_queue.popleft())
 
     def _can_start(self, stage: Stage[Any]) -> bool:
         return (bool(self._queues[stage.name]) and self.running_total() < self._workers

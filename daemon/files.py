@@ -2,7 +2,8 @@
 
 Every output is written under a temporary name in its target directory, fsynced, then renamed
 into place, so a watcher never sees a half-written file and a crash leaves either the old file
-or the new one, never a torn one.
+or the new one, never a torn one. A worker may ask to hear of each hand-off its thread makes
+(`reporting_hand_offs`): that is how the ledger knows a handler was still producing output.
 """
 
 from __future__ import annotations
@@ -12,13 +13,26 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 TEMP_SUFFIXES = (".tmp", ".part", "~")
 OWN_TEMP_SUFFIX = ".idxd.tmp"  # only files with this suffix are ours to clean up after a crash
 HASH_CHUNK_BYTES = 1 << 20
+_listener = threading.local()  # per worker thread: who hears of this thread's hand-offs
+
+
+@contextlib.contextmanager
+def reporting_hand_offs(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` after each hand-off this thread completes, inside the block."""
+    previous = getattr(_listener, "callback", None)
+    _listener.callback = callback
+    try:
+        yield
+    finally:
+        _listener.callback = previous
 
 
 def is_temporary_name(name: str) -> bool:
@@ -66,6 +80,9 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     except BaseException:
         _remove_quietly(Path(tmp_name))
         raise
+    callback = getattr(_listener, "callback", None)
+    if callback is not None:
+        callback()
     if durable:
         fsync_directory(path.parent)
     return path

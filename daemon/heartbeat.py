@@ -3,7 +3,8 @@ every few seconds a STATUS= line, the queue depths for `idxd status`, and the me
 
 The heartbeat is sent from the main loop only, so a loop that hangs stops it and systemd's
 watchdog restarts the daemon. Each beat also looks at the ledger file: one deleted or replaced
-under the daemon stops it (`LedgerUnusable`).
+under the daemon stops it (`LedgerUnusable`). A full disk is no reason to stop beating: a state
+write that fails for want of space is handed to the loop (`on_disk_full`) and the beat goes on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from daemon.guard import watch_ledger
 from daemon.ledger import Ledger
 from daemon.metrics import Metrics
 from daemon.settle import Settler
+from daemon.space import is_disk_full
 from daemon.stages import App
 from daemon.systemd import Notifier
 
@@ -31,10 +33,12 @@ STATUS_EVERY_S = 5.0
 class Heartbeat:
     def __init__(self, app: App[Any, Any], settings: Callable[[], Settings[Any]],
                  notifier: Notifier, ledger: Ledger, dispatcher: Dispatcher, settler: Settler,
-                 metrics: Metrics | None, inbox_count: int):
+                 metrics: Metrics | None, inbox_count: int,
+                 on_disk_full: Callable[[str, BaseException], None] | None = None):
         self.app, self._settings, self.notifier = app, settings, notifier
         self.ledger, self.dispatcher, self.settler = ledger, dispatcher, settler
         self.metrics, self.inbox_count = metrics, inbox_count
+        self._on_disk_full = on_disk_full
         self._last_status = 0.0
         self._last_watchdog = 0.0
         self._work_marked = False
@@ -57,10 +61,15 @@ class Heartbeat:
 
     def report(self) -> None:
         self.notifier.status(self.status_line())
-        self.ledger.set_state("daemon.queue", {
-            "pid": os.getpid(), "updated_at": time.time(),
-            "queued": self.dispatcher.queued(), "running": self.dispatcher.running(),
-            "settling": len(self.settler)})
+        try:
+            self.ledger.set_state("daemon.queue", {
+                "pid": os.getpid(), "updated_at": time.time(),
+                "queued": self.dispatcher.queued(), "running": self.dispatcher.running(),
+                "settling": len(self.settler)})
+        except Exception as error:
+            if not is_disk_full(error) or self._on_disk_full is None:
+                raise
+            self._on_disk_full("heartbeat", error)
         if self.metrics is not None:
             self._observe(self.metrics)
 

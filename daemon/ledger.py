@@ -2,8 +2,13 @@
 
 One row per (stage, file path, content sha256) with its state, attempts, last error, timings
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
-processed when its row is not `done`; rows a crash left `running` go back to `pending` at
-start. A small key-value table keeps the application's own durable state.
+processed when its row is not `done`. An attempt is recorded when a file is claimed, before its
+handler starts, so a row found `running` at start is a file the process died on: it goes back
+to `pending` as a suspect, to be run alone, and when it was the only file running and its
+attempt had handed off no output yet, the death is counted against it as a crash (the worker
+sets a file aside once it has too many). A death with several files running blames none of
+them until each has run alone, and a handler still producing output was not what killed it.
+A small key-value table keeps the application's own durable state.
 
 A file that is not an SQLite database is refused with `LedgerUnusable` (one sentence, never a
 raw traceback), and the ledger remembers which file it opened (device and inode), so a ledger
@@ -12,6 +17,7 @@ deleted or replaced under a running daemon can be told apart from the one it wri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -55,6 +61,9 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    crashes INTEGER NOT NULL DEFAULT 0,
+    suspect INTEGER NOT NULL DEFAULT 0,
+    progressed INTEGER NOT NULL DEFAULT 0,
     error_code TEXT,
     last_error TEXT,
     first_seen_at REAL NOT NULL,
@@ -81,10 +90,17 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 
+# Columns added after the first release, with their definitions, for ledgers made before.
+ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0",
+                 "suspect": "INTEGER NOT NULL DEFAULT 0",
+                 "progressed": "INTEGER NOT NULL DEFAULT 0"}
+
+
 @dataclass(frozen=True)
 class Claim:
     row_id: int
     attempts: int  # attempts made before this one
+    crashes: int = 0  # how many of those the process died in
 
 
 class Ledger:
@@ -134,24 +150,41 @@ class Ledger:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # A COMMIT that failed (a full disk) may leave the transaction open, and every
+                # later BEGIN would fail; SQLite may also have rolled it back already.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     # --- the file lifecycle -------------------------------------------------------------
 
     def recover(self) -> int:
-        """Rows a crash left `running` go back to `pending`; returns how many."""
+        """Rows a crash left `running` go back to `pending` as suspects; a lone one that had
+        handed off nothing in its attempt has the crash counted against it. Returns how many."""
         with self._transaction() as db:
-            return db.execute("UPDATE files SET state = ? WHERE state = ?",
-                              (FileState.PENDING, FileState.RUNNING)).rowcount
+            running = int(db.execute("SELECT COUNT(*) FROM files WHERE state = ?",
+                                     (FileState.RUNNING,)).fetchone()[0])
+            db.execute("UPDATE files SET state = ?, suspect = 1, "
+                       "crashes = crashes + (CASE WHEN progressed = 0 THEN ? ELSE 0 END) "
+                       "WHERE state = ?", (FileState.PENDING, int(running == 1),
+                                           FileState.RUNNING))
+            return running
+
+    def suspects(self) -> set[str]:
+        """Paths of pending rows the process died on: each is to run with no other file."""
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM files WHERE state = ? AND suspect = 1",
+                                    (FileState.PENDING,)).fetchall()
+        return {row["path"] for row in rows}
 
     def claim(self, stage: str, path: str, sha256: str, size: int, mtime_ns: int) -> Claim | None:
-        """Mark (stage, path, sha256) running, unless it already reached a final state."""
+        """Mark (stage, path, sha256) running and record its first attempt, unless it already
+        reached a final state. Content that comes back after it was superseded starts afresh."""
         now = time.time()
         with self._transaction() as db:
-            row = db.execute("SELECT id, state, attempts FROM files "
+            row = db.execute("SELECT id, state, attempts, crashes FROM files "
                              "WHERE stage = ? AND path = ? AND sha256 = ?",
                              (stage, path, sha256)).fetchone()
             # Content the file no longer has (a crash left it pending, then the file was
@@ -161,8 +194,8 @@ class Ledger:
                        (FileState.SUPERSEDED, stage, path, sha256, FileState.PENDING))
             if row is None:
                 cursor = db.execute(
-                    "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, "
-                    "first_seen_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, attempts, "
+                    "first_seen_at, started_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     (stage, path, sha256, size, mtime_ns, FileState.RUNNING, now, now))
                 return Claim(int(cursor.lastrowid or 0), 0)
             if row["state"] in FINAL_STATES or row["state"] == FileState.RUNNING:
@@ -170,18 +203,30 @@ class Ledger:
                 db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
                            (size, mtime_ns, row["id"]))
                 return None
-            db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ? "
-                       "WHERE id = ?", (FileState.RUNNING, now, size, mtime_ns, row["id"]))
-            return Claim(int(row["id"]), int(row["attempts"]))
+            attempts, crashes = int(row["attempts"]), int(row["crashes"])
+            if row["state"] == FileState.SUPERSEDED:
+                attempts = crashes = 0
+            db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ?, "
+                       "attempts = ?, crashes = ?, suspect = suspect * ?, progressed = 0 "
+                       "WHERE id = ?",
+                       (FileState.RUNNING, now, size, mtime_ns, attempts + 1, crashes,
+                        int(row["state"] != FileState.SUPERSEDED), row["id"]))
+            return Claim(int(row["id"]), attempts, crashes)
+
+    def note_progress(self, row_id: int) -> None:
+        """The running attempt handed off an output: the process was alive and working."""
+        with self._transaction() as db:
+            db.execute("UPDATE files SET progressed = 1 WHERE id = ?", (row_id,))
 
     def count_attempt(self, row_id: int, error: str) -> None:
+        """Record another attempt, before it starts, with the error that ended the last one."""
         with self._transaction() as db:
             db.execute("UPDATE files SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                        (scrub(error), row_id))
 
     def finish(self, row_id: int, outputs: list[str], duration_ms: float) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE files SET state = ?, attempts = attempts + 1, finished_at = ?, "
+            db.execute("UPDATE files SET state = ?, finished_at = ?, "
                        "duration_ms = ?, outputs = ?, error_code = NULL WHERE id = ?",
                        (FileState.DONE, time.time(), duration_ms, json.dumps(outputs), row_id))
             db.executemany("INSERT OR IGNORE INTO lineage (parent_id, child_path) VALUES (?, ?)",
@@ -190,9 +235,8 @@ class Ledger:
     def fail(self, row_id: int, *, state: FileState, code: str, error: str, duration_ms: float,
              quarantine_path: str | None = None) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE files SET state = ?, attempts = attempts + 1, error_code = ?, "
-                       "last_error = ?, finished_at = ?, duration_ms = ?, quarantine_path = ? "
-                       "WHERE id = ?",
+            db.execute("UPDATE files SET state = ?, error_code = ?, last_error = ?, "
+                       "finished_at = ?, duration_ms = ?, quarantine_path = ? WHERE id = ?",
                        (state, code, scrub(error), time.time(), duration_ms, quarantine_path,
                         row_id))
 
@@ -207,10 +251,18 @@ class Ledger:
             db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND state = ?",
                        (FileState.PENDING, stage, path, FileState.RUNNING))
 
+    def release_running(self) -> int:
+        """Every `running` row back to `pending`, with no crash counted: the daemon is leaving
+        on purpose with handlers still at work (a drain that timed out)."""
+        with self._transaction() as db:
+            return db.execute("UPDATE files SET state = ? WHERE state = ?",
+                              (FileState.PENDING, FileState.RUNNING)).rowcount
+
     def reopen(self, stage: str, path: str) -> int:
         """Let a replayed file be processed again: its failed or quarantined rows go pending."""
         with self._transaction() as db:
-            return db.execute("UPDATE files SET state = ?, attempts = 0, quarantine_path = NULL "
+            return db.execute("UPDATE files SET state = ?, attempts = 0, crashes = 0, "
+                              "suspect = 0, quarantine_path = NULL "
                               "WHERE stage = ? AND path = ? AND state IN (?, ?)",
                               (FileState.PENDING, stage, path, FileState.FAILED,
                                FileState.QUARANTINED)).rowcount
@@ -320,7 +372,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
+    _add_missing_columns(db)
     return db
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    present = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+    for name, definition in ADDED_COLUMNS.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE files ADD COLUMN {name} {definition}")
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:

@@ -29,8 +29,12 @@ class RootLock:
             os.close(fd)
             raise AlreadyRunning(f"another idxd (pid {owner or 'unknown'}) is already running "
                                  f"on {self.path.parent.parent}") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except BaseException:
+            os.close(fd)  # and the lock with it, or a retry would find it taken (a full disk)
+            raise
         self._fd = fd
 
     def release(self) -> None:

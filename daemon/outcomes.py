@@ -30,3 +30,4 @@ SUCCESSES = frozenset({OutcomeState.DONE, OutcomeState.SKIPPED, OutcomeState.GON
 class Outcome:
     state: OutcomeState
     outputs: tuple[str, ...] = ()  # root-relative, for `done` and `quarantined`
+    no_space: str = ""  # the error when a full disk stopped it: tried again once there is room

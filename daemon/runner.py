@@ -4,6 +4,9 @@
 every inbox, starts the observer, tells systemd READY=1, and then loops: turn hints into ready
 files, dispatch them, tick the timer, beat the watchdog. Signal handlers only set flags; the
 loop acts on them. SIGTERM/SIGINT drain in-flight work and exit 0; a second one exits at once.
+A full disk is never fatal: starting on one waits for space, and once running, a write that
+fails for want of space holds new files back (the watchdog is still answered) until a probe
+finds room, when the files it stopped go through again.
 `run_until_idle` is the same loop without timer jobs, stopping once every inbox has drained
 (the application's batch commands), and says what became of each file.
 """
@@ -32,7 +35,7 @@ from daemon.files import remove_stale_temp_files
 from daemon.guard import open_checked
 from daemon.heartbeat import Heartbeat
 from daemon.jobs import JobRunner
-from daemon.ledger import Ledger, LedgerUnusable
+from daemon.ledger import LedgerUnusable
 from daemon.lock import RootLock
 from daemon.logs import configure_logging, set_level
 from daemon.metrics import open_metrics
@@ -40,11 +43,20 @@ from daemon.outcomes import SUCCESSES, Outcome, OutcomeState
 from daemon.progress import ProgressBar
 from daemon.reload import ReloadPlan, plan_reload
 from daemon.settle import Settler
+from daemon.space import FIRST_PROBE_S, SpaceGate, describe, is_disk_full, probe_root
 from daemon.stages import App, Stage, TimerJob, load_app
 from daemon.sweep import sweep_inboxes
 from daemon.systemd import Notifier
 from daemon.timer import Timer
-from daemon.watch import OVERFLOW, READY, OverflowDetector, observer_kind, start_observer
+from daemon.watch import (
+    CLOSED_UNWRITTEN,
+    OPENED,
+    OVERFLOW,
+    READY,
+    OverflowDetector,
+    observer_kind,
+    start_observer,
+)
 from daemon.worker import FileProcessor
 
 log = structlog.get_logger()
@@ -82,18 +94,17 @@ class Daemon:
         self.settler = Settler(settings.engine.settle_ms)
         self.timer = Timer()
         self.notifier = Notifier(env)
+        self.space = SpaceGate()
+        self.held: dict[str, Stage[Any]] = {}  # files a full disk stopped, to try again
         self._signals_seen = 0
 
     # --- start-up -----------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Open everything and start watching; False if a stop came while waiting for space."""
         self.inboxes = {stage.name: self.root / stage.inbox for stage in self.app.stages}
-        for inbox in self.inboxes.values():
-            inbox.mkdir(parents=True, exist_ok=True)
-        self.ledger: Ledger = open_checked(self.root, self.app.recovery)
-        recovered = self.ledger.recover()
-        stale = remove_stale_temp_files(self.root)
-        self.ctx = self.app.open_context(self.settings, self.stopping)
+        if not self.until_space("start", self._open_state):
+            return False
         self.processor = FileProcessor(self.app, self.ctx, self.ledger, lambda: self.settings,
                                        self.stopping)
         engine = self.settings.engine
@@ -104,18 +115,59 @@ class Daemon:
             self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
                                      work, self._on_done)
+        self.dispatcher.solo = self.ledger.suspects()
+        if self.dispatcher.solo:
+            log.warning("files.suspected", count=len(self.dispatcher.solo),
+                        paths=sorted(self.dispatcher.solo)[:20],
+                        action="the process died while they ran: each runs alone first")
         self.jobs = JobRunner(self.app.timer_jobs, self.ctx,
                               lambda name: self._hint("job_done", name))
         self.heartbeat = Heartbeat(self.app, lambda: self.settings, self.notifier, self.ledger,
                                    self.dispatcher, self.settler, self.metrics,
-                                   len(self.inboxes))
+                                   len(self.inboxes), self.disk_full)
         queued = self._sweep("start")
         self._start_watching(engine)
         self._schedule_jobs()
         self.notifier.ready(self.heartbeat.status_line())
-        log.info("daemon.started", root=str(self.root), pid=os.getpid(), recovered=recovered,
-                 queued=queued, stale_temp_files_removed=stale, observer=self.observer_kind,
+        log.info("daemon.started", root=str(self.root), pid=os.getpid(),
+                 recovered=self._recovered, queued=queued,
+                 stale_temp_files_removed=self._stale, observer=self.observer_kind,
                  stages=[stage.name for stage in self.app.stages])
+        return True
+
+    def _open_state(self) -> None:
+        """What start-up writes: inboxes, the ledger and its recovery, the context."""
+        for inbox in self.inboxes.values():
+            inbox.mkdir(parents=True, exist_ok=True)
+        ledger = open_checked(self.root, self.app.recovery)
+        try:
+            self._recovered = ledger.recover()
+            self._stale = remove_stale_temp_files(self.root)
+            self.ctx = self.app.open_context(self.settings, self.stopping)
+        except BaseException:
+            ledger.close()
+            raise
+        self.ledger = ledger
+
+    def until_space(self, where: str, action: Callable[[], None]) -> bool:
+        """Run `action`, waiting for room as long as the disk is full; False if a stop came
+        first. systemd hears the wait: a status line, watchdog beats, a longer start timeout."""
+        try:
+            action()
+            return True
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            self.space.report(where, describe(error))
+        while True:
+            wait_s = self.space.seconds_to_probe() or FIRST_PROBE_S
+            self.notifier.notify(f"EXTEND_TIMEOUT_USEC={int(wait_s * 3_000_000)}",
+                                 "STATUS=the disk is full: waiting for space", "WATCHDOG=1")
+            if self.stopping.wait(wait_s):
+                return False
+            if self.space.probe(action):
+                self.space.worked()
+                return True
 
     def _limits(self, engine: EngineSettings) -> dict[str, int]:
         return {stage.name: engine.stage_concurrency.get(stage.name, stage.concurrency)
@@ -149,7 +201,9 @@ class Daemon:
             for path in self.settler.due():
                 self._ready(path)
             self._run_due_jobs()
-            self.dispatcher.pump()
+            self._check_space()
+            if not self.space.full:  # a full disk takes no new file
+                self.dispatcher.pump()
             self.heartbeat.beat()
             if self.until_idle and self.idle():
                 self.stopping.set()
@@ -157,11 +211,12 @@ class Daemon:
     def idle(self) -> bool:
         """Nothing queued, running, settling or announced: the chain has drained."""
         return (self.dispatcher.idle() and not len(self.settler) and self.hints.empty()
-                and not self.jobs.running)
+                and not self.jobs.running and not self.held and not self.space.full)
 
     def _wait_s(self) -> float:
         now = time.monotonic()
-        waits = [MAX_WAIT_S, self.settler.seconds_to_next(), self.timer.seconds_to_next(now)]
+        waits = [MAX_WAIT_S, self.settler.seconds_to_next(), self.timer.seconds_to_next(now),
+                 self.space.seconds_to_probe()]
         return max(0.0, min(wait for wait in waits if wait is not None))
 
     def _take_hints(self, timeout_s: float) -> None:
@@ -192,6 +247,10 @@ class Daemon:
             self._finished(*payload)
         elif kind == "job_done":
             self.jobs.finished(payload)
+        elif kind == OPENED:
+            self.settler.opened(payload)
+        elif kind == CLOSED_UNWRITTEN:
+            self.settler.closed_unwritten(payload)
         else:
             self.settler.observe(payload)
 
@@ -212,12 +271,42 @@ class Daemon:
             log.error("file.crashed", stage=stage.name, path=relative, error=repr(result))
         self.outcomes[OutcomeState.CRASHED if isinstance(result, BaseException)
                       else result.state] += 1
+        if isinstance(result, Outcome):
+            self._note_space(stage, relative, result)
         if self.dispatcher.finished(stage, relative):
             self.dispatcher.submit(stage, relative)
         if self.until_idle and isinstance(result, Outcome):
             # Draining must not race the observer: queue the outputs without their events.
             for output in result.outputs:
                 self._ready(str(self.root / output))
+
+    def _note_space(self, stage: Stage[Any], relative: str, result: Outcome) -> None:
+        if result.no_space:
+            self.space.report(f"{stage.name} {relative}", result.no_space)
+            if not self.until_idle:  # a batch run reports the file instead of waiting
+                self.held[relative] = stage
+        elif result.state in SUCCESSES:
+            self.space.worked()
+
+    def disk_full(self, where: str, error: BaseException) -> None:
+        """A write of the loop's own failed for want of space."""
+        self.space.report(where, describe(error))
+
+    def _check_space(self) -> None:
+        """Probe a full disk when due; with room again, the held-back files go first."""
+        if not self.space.probe_due() or not self.space.probe(self._probe):
+            return
+        held, self.held = self.held, {}
+        for relative, stage in held.items():
+            self.dispatcher.submit(stage, relative)
+        if not held:
+            self.space.worked()
+
+    def _probe(self) -> None:
+        probe_root(self.root)
+        self.ledger.set_state("daemon.space", {"probed_at": time.time()})
+        for relative, stage in self.held.items():  # rows a full ledger could not release
+            self.ledger.release_path(stage.name, relative)
 
     def _run_due_jobs(self) -> None:
         for name in self.timer.due(time.monotonic()):
@@ -295,10 +384,21 @@ class Daemon:
         if complete:
             self.observer.join(timeout=5)
             self.ctx.close()
+            self.release_rows()  # nothing runs now: any running row is one a full disk kept
             self.ledger.close()
         self.notifier.close()
         if self.metrics is not None:
             self.metrics.close()
+
+    def release_rows(self) -> None:
+        """Every row still `running` back to `pending`, so the next start counts no crash."""
+        try:
+            self.ledger.release_running()
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            log.warning("ledger.rows_left_running", error=describe(error),
+                        consequence="the next start counts a crash against them")
 
     def _relative(self, absolute_path: str) -> str:
         root = str(self.root)
@@ -344,10 +444,16 @@ def _serve(settings: Settings[Any], app: App[Any, Any], install_signals: bool,
     configure_logging(engine.log_level, engine.log_format, secret_keys=app.secret_keys)
     settings = replace(settings, engine=replace(engine, root=Path(os.path.abspath(engine.root))))
     daemon = Daemon(settings, app, env, until_idle=until_idle, timer_jobs=timer_jobs)
-    with RootLock(settings.engine.root):
-        if install_signals:
-            daemon.install_signal_handlers()
-        daemon.start()
+    lock = RootLock(settings.engine.root)
+    if install_signals:
+        daemon.install_signal_handlers()
+    if not daemon.until_space("lock", lock.acquire):
+        log.info("daemon.stopped", drained=True, reason="stopped while waiting for space")
+        return daemon
+    try:
+        if not daemon.start():
+            log.info("daemon.stopped", drained=True, reason="stopped while waiting for space")
+            return daemon
         if started is not None:
             started(daemon)
         try:
@@ -357,7 +463,10 @@ def _serve(settings: Settings[Any], app: App[Any, Any], install_signals: bool,
             raise
         complete = daemon.drain()
         daemon.close(complete)
+    finally:
+        lock.release()
     if not complete:
+        daemon.release_rows()  # leaving on purpose: no crash of the files still running
         log.warning("daemon.stopped", drained=False, reason="drain timeout; running files stay "
                     "pending and are processed at the next start")
         sys.stdout.flush()

@@ -3,7 +3,8 @@
 Used at start, after an inotify queue overflow, and every `rescan_s`, so no file depends on an
 event to be seen. Files whose size and mtime match a finished ledger row are skipped without
 being read, which keeps a rescan of tens of thousands of files cheap. Files modified within the
-settle period go to the settler instead, in case a writer is still at work.
+settle period go to the settler instead, in case a writer is still at work, and so do files the
+settler is already waiting on (a writer that paused with the file open is not done).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _sweep_stage(root: Path, stage: Stage[Any], ledger: Ledger, settler: Settler
             continue
         if relative in recently_failed:
             continue
-        if info.st_mtime_ns > young_after_ns:
+        if info.st_mtime_ns > young_after_ns or settler.waiting(entry.path):
             settler.observe(entry.path)
         else:
             found.append((stage, relative))

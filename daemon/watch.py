@@ -1,6 +1,7 @@
-"""Watching the stage inboxes with watchdog, and turning its events into two hints:
-"ready now" (closed after writing, or renamed into the inbox) and "settle" (created or
-modified: ready once stable). Events are only hints; the sweep and the ledger are the truth.
+"""Watching the stage inboxes with watchdog, and turning its events into hints: "ready now"
+(closed after writing, or renamed into the inbox), "settle" (created or modified: ready once
+stable), and under inotify "opened" and "closed unwritten", which tell the settler whether a
+writer still holds a file. Events are only hints; the sweep and the ledger are the truth.
 
 Network filesystems deliver no inotify events for changes made on other hosts, so on nfs, cifs
 and smb mounts (or by setting) the polling observer is used instead.
@@ -15,9 +16,11 @@ from pathlib import Path
 
 from watchdog.events import (
     FileClosedEvent,
+    FileClosedNoWriteEvent,
     FileCreatedEvent,
     FileModifiedEvent,
     FileMovedEvent,
+    FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
@@ -30,9 +33,12 @@ from daemon.files import is_temporary_name
 NETWORK_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs",
                                  "fuse.sshfs", "9p", "afs", "ceph", "glusterfs"})
 READY, SETTLE, OVERFLOW = "ready", "settle", "overflow"
+OPENED, CLOSED_UNWRITTEN = "opened", "closed_unwritten"
 # Under inotify a writer's close is the signal, so per-write IN_MODIFY events are not asked
-# for (they cost the most); a created-only file is settled by polling its size and mtime.
-INOTIFY_EVENTS: list[type[FileSystemEvent]] = [FileClosedEvent, FileMovedEvent, FileCreatedEvent]
+# for (they cost the most). A created file is settled by polling its size and mtime, unless an
+# open was seen: then it waits for its writer's close (one IN_OPEN per open, not per write).
+INOTIFY_EVENTS: list[type[FileSystemEvent]] = [FileClosedEvent, FileMovedEvent, FileCreatedEvent,
+                                               FileOpenedEvent, FileClosedNoWriteEvent]
 POLLING_EVENTS: list[type[FileSystemEvent]] = [FileMovedEvent, FileCreatedEvent,
                                                FileModifiedEvent]
 
@@ -53,6 +59,10 @@ class InboxEvents(FileSystemEventHandler):
             self._hint(READY, _text(event.dest_path))
         elif isinstance(event, FileClosedEvent):
             self._hint(READY, _text(event.src_path))
+        elif isinstance(event, FileOpenedEvent):
+            self._hint(OPENED, _text(event.src_path))
+        elif isinstance(event, FileClosedNoWriteEvent):
+            self._hint(CLOSED_UNWRITTEN, _text(event.src_path))
         elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
             self._hint(SETTLE, _text(event.src_path))
 

@@ -6,12 +6,17 @@ processed), `gone` (the file left before it could be read), `failed` (transient 
 the retries: the file stays and is tried again later), `quarantined` (bad input or an
 unexpected error: moved aside with its reason and reported), `interrupted` (shutdown during a
 backoff: stays pending for the next start), `crashed` (even recording the result failed: the
-file stays pending).
+file stays pending). A full disk at any step is no fault of the file: it stays pending (or
+failed, when the ledger could record that) in its inbox, and the outcome says so, so that the
+loop holds new work back until space returns; it is never quarantined for it.
+
+Every attempt is in the ledger before the handler starts, so a file the process died on shows
+at the next start as a crash against it; once it has `crash_limit` of them it is quarantined as
+`crashed_process` without being run again, and the other files go on.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import threading
@@ -26,16 +31,18 @@ from tenacity import RetryCallState
 
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
-from daemon.files import printable_name, sha256_file
+from daemon.files import printable_name, reporting_hand_offs, sha256_file
 from daemon.ledger import Claim, FileState, Ledger
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
+from daemon.space import describe, is_disk_full, is_resource_error
 from daemon.stages import App, Failure, Stage
 
 log = structlog.get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
 RETRIES_EXHAUSTED = "retries_exhausted"
+CRASHED_PROCESS = "crashed_process"
 
 
 class FileProcessor:
@@ -52,12 +59,26 @@ class FileProcessor:
     def process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         try:
             return self._process(stage, relative_path)
-        except Exception:
-            # Even recording the failure failed (the disk is full, say): leave the row
-            # pending so the next sweep tries again, rather than stuck as running.
-            log.exception("file.crashed", stage=stage.name, path=printable_name(relative_path))
-            self.ledger.release_path(stage.name, printable_name(relative_path))
-            return Outcome(OutcomeState.CRASHED)
+        except Exception as error:
+            # Even recording the result failed: leave the row pending so the next sweep
+            # tries again, rather than stuck as running.
+            shown = printable_name(relative_path)
+            if not is_disk_full(error):
+                log.exception("file.crashed", stage=stage.name, path=shown)
+                self.ledger.release_path(stage.name, shown)
+                return Outcome(OutcomeState.CRASHED)
+            log.warning("file.waiting_for_space", stage=stage.name, path=shown,
+                        error=f"{type(error).__name__}: {error}")
+            return self._release_when_full(stage, shown, error)
+
+    def _release_when_full(self, stage: Stage[Any], shown: str, error: Exception) -> Outcome:
+        try:
+            self.ledger.release_path(stage.name, shown)
+        except Exception as release_error:
+            if not is_disk_full(release_error):
+                raise
+            # The loop releases it before it tries the file again, once there is room.
+        return Outcome(OutcomeState.CRASHED, no_space=describe(error))
 
     def _process(self, stage: Stage[Any], relative_path: str) -> Outcome:
         path = self.root / relative_path
@@ -79,6 +100,7 @@ class FileProcessor:
         started, started_wall = time.monotonic(), time.time()
         log.info("file.received", attempt=claim.attempts + 1)
         try:
+            self._check_crashes(claim)
             _check_acceptable(path, relative_path, mode)
             outputs = self._call(stage, path, claim)
         except Interrupted:
@@ -88,6 +110,8 @@ class FileProcessor:
         except TransientError as error:
             return self._give_up(stage, relative_path, sha256, claim, error, started)
         except Exception as error:
+            if is_disk_full(error):
+                raise  # no fault of the input
             return self._quarantine(stage, path, relative_path, sha256, claim, error,
                                     started, started_wall)
         duration_ms = (time.monotonic() - started) * 1000
@@ -96,20 +120,52 @@ class FileProcessor:
         log.info("file.processed", duration_ms=round(duration_ms, 2), outputs=relative_outputs)
         return Outcome(OutcomeState.DONE, tuple(relative_outputs))
 
+    def _check_crashes(self, claim: Claim) -> None:
+        """Refuse to run a file the process has died on too often: it would die again."""
+        limit = self._settings().engine.crash_limit
+        if claim.crashes:
+            log.warning("file.crashed_before", crashes=claim.crashes, crash_limit=limit)
+        if claim.crashes >= limit:
+            raise RejectedInput(CRASHED_PROCESS, f"The daemon's process died {claim.crashes} "
+                                "times while handling this file; it is set aside so that the "
+                                "other files go on.",
+                                {"crashes": claim.crashes, "crash_limit": limit})
+
     def _call(self, stage: Stage[Any], path: Path, claim: Claim) -> list[Path]:
+        errors: list[str] = []  # what ended each failed attempt, newest last
+
         def on_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
-            self.ledger.count_attempt(claim.row_id, repr(error))
+            errors.append(repr(error))
             if self.on_retry is not None:
                 self.on_retry(stage.name)
             log.warning("file.retrying", attempt=claim.attempts + state.attempt_number,
                         error=str(error), wait_s=round(state.upcoming_sleep, 2))
 
+        def attempt() -> list[Path]:
+            if errors:  # the claim recorded the first attempt; the ledger hears of each retry
+                self.ledger.count_attempt(claim.row_id, errors[-1])  # before it starts
+            return _resource_errors_are_transient(stage.handler, path, self.ctx)
+
         retrying = build_retrying(self._settings().engine, self._stopping, on_retry,
                                   attempts=self._attempts(stage))
-        outputs: list[Path] = retrying(_resource_errors_are_transient, stage.handler, path,
-                                       self.ctx)
-        return list(outputs or [])
+        with reporting_hand_offs(self._progress_noter(claim)):
+            return list(retrying(attempt) or [])
+
+    def _progress_noter(self, claim: Claim) -> Callable[[], None]:
+        """Tell the ledger, once, that this attempt handed off an output."""
+        noted: list[bool] = []
+
+        def note() -> None:
+            if noted:
+                return
+            noted.append(True)
+            try:
+                self.ledger.note_progress(claim.row_id)
+            except Exception:  # only a hint for crash blame: never the handler's failure
+                log.debug("file.progress_unrecorded", exc_info=True)
+
+        return note
 
     def _attempts(self, stage: Stage[Any]) -> int:
         """The stage's retry budget, else the engine's."""
@@ -125,6 +181,8 @@ class FileProcessor:
                          error=f"{type(error).__name__}: {error}", duration_ms=duration_ms)
         log.error("file.failed", error=str(error), error_type=type(error).__name__,
                   will_retry_in_s=engine.failed_retry_s)
+        if is_disk_full(error):  # `disk.full` tells a human, once for every file
+            return Outcome(OutcomeState.FAILED, no_space=describe(error))
         if claim.attempts == 0:  # tell a human once, not at every later retry
             self._report(ErrorRecord(
                 stage=stage.name, source_path=relative_path, sha256=sha256,
@@ -143,7 +201,9 @@ class FileProcessor:
             stage=stage.name, source_path=relative_path, sha256=sha256,
             code=rejected.code if rejected else "unexpected_error",
             error_type=type(error).__name__, message=str(error),
-            attempts=claim.attempts + 1, first_attempt_at=utc_iso(started_wall),
+            # A file set aside for its crashes was not run this time.
+            attempts=claim.attempts + (0 if _code(error) == CRASHED_PROCESS else 1),
+            first_attempt_at=utc_iso(started_wall),
             failed_at=utc_iso(time.time()), details=rejected.details if rejected else {},
         )
         target = quarantine_file(self.root, path, record)
@@ -180,19 +240,20 @@ class FileProcessor:
             return text
 
 
-# Errors of the machine, not of the input: worth retrying, never a reason to quarantine.
-RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
-                             errno.ENFILE, errno.ENOMEM, errno.EAGAIN})
-
-
 def _resource_errors_are_transient(handler: Callable[[Path, Any], list[Path]], path: Path,
                                    ctx: Any) -> list[Path]:
     try:
         return handler(path, ctx)
-    except OSError as error:
-        if error.errno in RESOURCE_ERRNOS:
+    except TransientError:
+        raise
+    except Exception as error:
+        if is_resource_error(error):
             raise TransientError(f"{type(error).__name__}: {error}") from error
         raise
+
+
+def _code(error: Exception) -> str | None:
+    return error.code if isinstance(error, RejectedInput) else None
 
 
 def _check_acceptable(path: Path, shown: str, mode: int) -> None:

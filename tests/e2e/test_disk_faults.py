@@ -1,7 +1,8 @@
-"""Faults of the machine: the disk full while an output is written, and a read-only inbox.
+"""Faults of the machine: the disk full while an output is written, the whole root full (its
+ledger and sink too), and a read-only inbox.
 
-Both use a small tmpfs mounted inside the root (the tests run as root; without the right to
-mount they skip, or fail under CI). The real daemon keeps running through them, retries,
+Each uses a small tmpfs mounted inside or as the root (the tests run as root; without the right
+to mount they skip, or fail under CI). The real daemon keeps running through them, retries,
 and loses nothing: every filing is stored once and nothing half-written is left behind.
 """
 
@@ -78,6 +79,32 @@ def test_a_full_disk_holds_outputs_back_and_loses_nothing(tmp_path: Path,
                     for f in json.loads(p.read_text())["filings"]}
         assert outcomes == {"inserted"}
         assert not (root / "quarantine").exists() and torn_files(root) == []
+
+
+def test_a_full_root_is_waited_out_and_the_form_ends_stored_once(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    with tmpfs(root, "32m"):
+        staging = root / "staging"  # the same filesystem: moving the form in needs no room
+        staging.mkdir()
+        (staging / "form-0.pdf").write_bytes(form_pdf(0, tmp_path))
+        config = pipeline_config(tmp_path / "idxd.toml", root, None)
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        try:
+            daemon.wait_started()
+            ballast = fill(root)
+            os.replace(staging / "form-0.pdf", root / "downloads" / "idx-format" / "form-0.pdf")
+            wait_for(lambda: daemon.has("disk.full"), 60, "disk.full", alive=daemon.process)
+            assert not (root / "quarantine").exists() and sink_rows(root) == []
+            ballast.unlink()
+            wait_for(lambda: [str(r["holder_name"]) for r in sink_rows(root)] == [holder(0)]
+                     and drained(root), 60, "the form's filing", alive=daemon.process)
+            wait_for(lambda: daemon.has("disk.recovered"), 30, alive=daemon.process)
+            assert daemon.stop() == 0
+        finally:
+            daemon.close()
+        assert [e for e in daemon.events() if e.get("event") == "disk.full"][1:] == []
+        assert not (root / "quarantine").exists() and torn_files(root) == []
+        assert "Traceback" not in (tmp_path / "daemon.log").read_text()
 
 
 def test_a_read_only_inbox_is_still_read_and_its_bad_files_are_reported(

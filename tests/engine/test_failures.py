@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -13,7 +15,10 @@ import pytest
 from daemon.cli import main
 from daemon.ledger import Ledger
 from tests.conftest import skip_or_fail
-from tests.engine.conftest import drop, runs, wait_for, write_config
+from tests.engine.conftest import drop, fill, runs, wait_for, write_config
+from tests.engine.test_process import log_events, notify_socket, receive_until
+
+__all__ = ["notify_socket"]  # a fixture the full-root tests share with the process tests
 
 
 def test_a_transient_failure_is_retried_and_then_succeeds(start_daemon, root: Path) -> None:
@@ -182,3 +187,90 @@ def test_a_full_disk_is_retried_later_and_never_quarantines_the_input(
     assert not (root / "quarantine").exists()
     full_disk.unlink()  # space again
     wait_for((root / "out" / "waits.txt").exists, what="the retry after space came back")
+
+
+def events_named(process: subprocess.Popen[bytes], name: str) -> list[dict]:
+    return [event for event in log_events(process) if event.get("event") == name]
+
+
+def drain_datagrams(sock: socket.socket) -> None:
+    """Forget what was sent so far: the next receive is news."""
+    sock.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            sock.recv(4096)
+    sock.settimeout(15)
+
+
+def receive_status(sock: socket.socket) -> str:
+    while True:
+        for line in sock.recv(4096).decode().splitlines():
+            if line.startswith("STATUS="):
+                return line
+
+
+def test_a_full_root_holds_files_back_keeps_beating_and_resumes_when_space_returns(
+        spawn, small_root: Path, notify_socket) -> None:
+    root = small_root
+    socket_path, sock = notify_socket
+    staging = root / "staging"  # on the same filesystem: a rename needs no room
+    drop(root, "staging", "late.txt", "arrives on a full disk")
+    process = spawn(env={"NOTIFY_SOCKET": str(socket_path), "WATCHDOG_USEC": "400000"},
+                    settle_ms=100, retry_attempts=2)
+    wait_for(lambda: events_named(process, "daemon.started"), 20, alive=process)
+    drop(root, "in/a", "early.txt", "before the disk filled")
+    wait_for((root / "out" / "early.txt").exists, 20, "a file before the disk filled",
+             alive=process)
+    ballast = fill(root)
+    os.replace(staging / "late.txt", root / "in" / "a" / "late.txt")
+    wait_for(lambda: events_named(process, "disk.full"), 30, "disk.full", alive=process)
+    drain_datagrams(sock)
+    # The heartbeat's state write meets the full disk too: the loop goes on answering
+    # systemd's watchdog after it.
+    receive_status(sock)
+    receive_until(sock, "WATCHDOG=1")
+    assert process.poll() is None
+    sock.close()  # no one listens from here on: a queue nobody reads would block its sender
+    assert (root / "in" / "a" / "late.txt").exists() and not (root / "quarantine").exists()
+    assert not (root / "out" / "late.txt").exists()
+    ballast.unlink()
+    wait_for((root / "out" / "late.txt").exists, 60, "the held file after space returned",
+             alive=process)
+    wait_for(lambda: events_named(process, "disk.recovered"), 30, "disk.recovered",
+             alive=process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    assert len(events_named(process, "disk.full")) == 1
+    assert not events_named(process, "file.quarantined")
+    assert (root / "out" / "late.txt").read_text() == "arrives on a full disk"
+    ledger = Ledger.open(root)
+    assert ledger.rows_in_state("running") == []
+    assert {row["state"] for row in ledger.rows_for("in/a/late.txt")} == {"done"}
+    assert not (root / "quarantine").exists()
+
+
+def test_starting_on_a_full_root_waits_for_space_instead_of_exiting(
+        spawn, small_root: Path) -> None:
+    root = small_root
+    drop(root, "in/a", "waiting.txt", "here before the start")
+    ballast = fill(root)
+    process = spawn(settle_ms=100)
+    wait_for(lambda: events_named(process, "disk.full"), 30, "disk.full", alive=process)
+    assert not events_named(process, "daemon.started")
+    ballast.unlink()
+    wait_for((root / "out" / "waiting.txt").exists, 60, "the file after space returned",
+             alive=process)
+    assert events_named(process, "disk.recovered") and events_named(process, "daemon.started")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    output = process.log_path.read_text()  # type: ignore[attr-defined]
+    assert "Traceback" not in output
+
+
+def test_a_stop_while_waiting_for_space_at_start_exits_0(spawn, small_root: Path) -> None:
+    ballast = fill(small_root)
+    process = spawn()
+    wait_for(lambda: events_named(process, "disk.full"), 30, "disk.full", alive=process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    ballast.unlink()

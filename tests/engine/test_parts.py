@@ -64,6 +64,33 @@ def test_a_file_settles_only_after_size_and_mtime_are_stable(tmp_path: Path) -> 
     assert settler.due() == []
 
 
+def test_a_file_its_writer_holds_open_waits_for_the_close_or_the_generous_bound(
+        tmp_path: Path) -> None:
+    clock = {"now": 0.0}
+    settler = Settler(500, clock=lambda: clock["now"], open_stable_s=300)
+    path = tmp_path / "batch.json"
+    path.write_bytes(b"[")
+    settler.observe(str(path))
+    settler.opened(str(path))
+    clock["now"] = 60.0
+    assert settler.due() == []  # stable for a minute, but a writer holds it
+    assert settler.seconds_to_next() == 240.0
+    clock["now"] = 300.0
+    assert settler.due() == [str(path)]  # its close was lost: the bound takes it
+
+
+def test_a_reader_that_closes_without_writing_leaves_the_stable_rule(tmp_path: Path) -> None:
+    clock = {"now": 0.0}
+    settler = Settler(500, clock=lambda: clock["now"])
+    path = tmp_path / "moved-in.pdf"
+    path.write_bytes(b"whole")
+    settler.observe(str(path))
+    settler.opened(str(path))
+    settler.closed_unwritten(str(path))
+    clock["now"] = 0.6
+    assert settler.due() == [str(path)]
+
+
 @pytest.mark.parametrize("name, temporary", [
     (".hidden.json", True), ("a.json.tmp", True), ("a.pdf.part", True), ("a.json~", True),
     ("a.json", False), ("LK-24042026-7431-00.pdf", False)])

@@ -163,3 +163,68 @@ def test_sighup_applies_live_settings_and_names_the_ones_needing_a_restart(
     assert (root / "reloaded.txt").read_text() == "after"
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0
+
+
+def test_a_file_that_kills_the_process_is_quarantined_after_two_crashes(
+        spawn, root: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "deadly.toml", root, workers=1)
+    names = [f"good-{index}.txt" for index in range(5)]
+    for name in names:
+        drop(root, "in/a", name, f"payload {name}")
+    drop(root, "in/a", "deadly.txt", "die")
+    for death in range(2):  # what systemd's Restart=on-failure does after each death
+        process = spawn(config=config)
+        assert process.wait(30) == -signal.SIGKILL, f"death {death + 1}"
+    assert len([line for line in runs(root, "a") if "deadly.txt" in line]) == 2
+    survivor = spawn(config=config)
+    quarantined = root / "quarantine" / "a" / "deadly.txt"
+    wait_for(quarantined.exists, 30, "the deadly file to be set aside", alive=survivor)
+    wait_for(lambda: len(list((root / "out").glob("good-*.txt"))) == len(names), 30,
+             "the other files", alive=survivor)
+    error = json.loads(quarantined.with_name("deadly.txt.error.json").read_text())
+    assert (error["code"], error["details"]) == ("crashed_process",
+                                                 {"crashes": 2, "crash_limit": 2})
+    assert error["attempts"] == 2
+    wait_for((root / "alerts" / "a-deadly.txt-crashed_process.alert").exists, what="the alert")
+    assert len([line for line in runs(root, "a") if "deadly.txt" in line]) == 2  # not a third
+    assert survivor.poll() is None
+    survivor.send_signal(signal.SIGTERM)
+    assert survivor.wait(20) == 0
+    [row] = Ledger.open(root).rows_for("in/a/deadly.txt")
+    assert (row["state"], row["crashes"], row["error_code"]) == ("quarantined", 2,
+                                                                  "crashed_process")
+
+
+def test_files_running_beside_a_deadly_one_are_not_blamed_for_its_deaths(
+        spawn, root: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "crowd.toml", root, workers=4)
+    names = [f"slow-{index}.txt" for index in range(3)]
+    for name in names:  # still running when the deadly file kills the process
+        drop(root, "in/a", name, "slow:0.3")
+    drop(root, "in/a", "deadly.txt", "die")
+    quarantined = root / "quarantine" / "a" / "deadly.txt"
+    deaths = 0
+    while True:  # restarted after each death, as systemd would
+        process = spawn(config=config)
+        wait_for(lambda process=process: process.poll() is not None or quarantined.exists(),
+                 30, "a death or the deadly file set aside")
+        if process.poll() is None:
+            break
+        assert process.returncode == -signal.SIGKILL
+        deaths += 1
+        assert deaths <= 3, "the deadly file was never set aside"
+    wait_for(lambda: len(list((root / "out").glob("slow-*.txt"))) == len(names), 30,
+             "the files that ran beside it", alive=process)
+    assert 2 <= deaths <= 3  # 2 alone, or 1 among others (no blame) and 2 alone
+    assert sorted(path.name for path in (root / "quarantine" / "a").iterdir()) == [
+        "deadly.txt", "deadly.txt.error.json"]
+
+
+def test_the_crash_limit_is_a_setting(spawn, root: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "deadly.toml", root)
+    drop(root, "in/a", "deadly.txt", "die")
+    process = spawn(config=config, env={"IDXD_CRASH_LIMIT": "1"})
+    assert process.wait(30) == -signal.SIGKILL
+    survivor = spawn(config=config, env={"IDXD_CRASH_LIMIT": "1"})
+    wait_for((root / "quarantine" / "a" / "deadly.txt").exists, 30, alive=survivor)
+    assert len(runs(root, "a")) == 1

@@ -44,6 +44,23 @@ def test_a_file_written_slowly_is_processed_once_after_its_last_write(
     assert (root / "out" / "slow.txt").read_text().count("chunk") == 5
 
 
+def test_a_writer_that_pauses_with_the_file_open_is_waited_for_until_it_closes(
+        start_daemon, root: Path) -> None:
+    daemon = start_daemon(settle_ms=100, rescan_s=0.1)  # rescans during the pause, too
+    path = root / "in" / "a" / "batch.txt"
+    with path.open("w") as writer:
+        writer.write("batch\nline 1\n")
+        writer.flush()
+        wait_for(lambda: daemon.settler.waiting(str(path)), what="the file to be seen")
+        time.sleep(1.0)  # the writer pauses ten settle periods with the file open
+        assert runs(root) == [] and not (root / "quarantine").exists()
+        writer.write("line 2\nend\n")
+    wait_for(lambda: settled(daemon, *chain("batch.txt")), what="the closed file to be done")
+    assert len(runs(root, "a")) == 1
+    assert (root / "out" / "batch.txt").read_text() == "batch\nline 1\nline 2\nend\n"
+    assert not (root / "quarantine").exists()
+
+
 def test_a_temporary_name_is_ignored_until_renamed(start_daemon, root: Path) -> None:
     daemon = start_daemon(settle_ms=100)
     inbox = root / "in" / "a"

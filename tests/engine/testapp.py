@@ -2,14 +2,18 @@
 
 Each handler copies its input to the next inbox. What a file says decides what the first
 stage does with it: `transient:N` fails N times with TransientError, `reject` is bad input,
-`crash` raises an unexpected error, `slow:S` takes S seconds. Every run is also appended to
-`runs.log` (stage, name, sha256) so tests can count how often a handler ran.
+`crash` raises an unexpected error, `batch` must end with a line `end` or it is rejected as
+incomplete (as a half-written announcement batch is), `die` kills the whole process (SIGKILL,
+as the kernel's OOM killer or a native crash would), `slow:S` takes S seconds.
+Every run is also appended to `runs.log` (stage, name, sha256) so tests can count how often a
+handler ran.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -97,6 +101,11 @@ def handle_a(path: Path, ctx: TestContext) -> list[Path]:
         raise RejectedInput("bad_content", "the file says reject", {"line": 1})
     if text == "crash":
         raise RuntimeError("unexpected failure")
+    if text.startswith("batch") and not text.endswith("\nend"):
+        raise RejectedInput("incomplete_batch", "the batch has no end line")
+    if text == "die":
+        _record_run(ctx.root, "a", path)
+        os.kill(os.getpid(), signal.SIGKILL)
     if text.startswith("slow:"):
         _enter()
         try:
