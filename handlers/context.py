@@ -88,7 +88,8 @@ class PipelineContext:
         self._ledger = Lazy(lambda: Ledger.open(self.root), Ledger.close)
         self._health = Lazy(lambda: HostHealth(
             self.ledger.get_state, self.ledger.set_state, self.now,
-            block_after=self.config.http.block_after, cooldown_s=self.config.http.cooldown_s))
+            block_after=self.config.http.block_after, cooldown_s=self.config.http.cooldown_s,
+            first_cooldown_s=self.config.http.first_cooldown_s))
         self._parse_pool = Lazy(self._open_parse_pool,
                                 None if self.parse_pool_override else ParsePool.close,
                                 self.parse_pool_override)

@@ -141,6 +141,9 @@ class HttpSettings:
     # A host that refused this many times in a row (403, challenge pages) rests this long.
     block_after: int = setting(3, "IDXD_SOURCE_BLOCK_AFTER", bound=POSITIVE, live=False)
     cooldown_s: float = setting(1800.0, "IDXD_SOURCE_COOLDOWN_S", bound=POSITIVE, live=False)
+    # The first rest; each refusal after a rest doubles it, up to cooldown_s.
+    first_cooldown_s: float = setting(60.0, "IDXD_SOURCE_FIRST_COOLDOWN_S", bound=POSITIVE,
+                                      live=False)
 
 
 def _hosts(raw: Any) -> tuple[str, ...]:

@@ -1,11 +1,13 @@
 """Source health: a host that keeps refusing us (403s, challenge pages) gets a rest.
 
 The exchange's CDN answers a client it distrusts with 403 or an HTML challenge, and hammering
-it only prolongs that. After `block_after` such answers in a row from one host, the host is
-blocked for `cooldown_s`: no request goes to it, and whatever needed it waits as a transient
-failure. The block is logged once as `source.blocked`, its end once as `source.recovered` (at
-the first good answer after it), and kept in the ledger's state so `idxd status` and the
-window's email can say how long the source was blocked. Blocked is never "no filings".
+it only prolongs that. After `block_after` such answers in a row from one host, the host rests:
+no request goes to it, and whatever needed it waits as a transient failure. The first rest is
+`first_cooldown_s`; each further refusal after a rest doubles it, up to `cooldown_s`, so a
+short block costs minutes and a long one is not hammered. The block is logged once as
+`source.blocked`, its end once as `source.recovered` (at the first good answer after it), and
+kept in the ledger's state so `idxd status` and the window's email can say how long the source
+was blocked. Blocked is never "no filings".
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ SetState = Callable[[str, Any], None]
 
 class HostHealth:
     def __init__(self, get_state: GetState, set_state: SetState,
-                 clock: Callable[[], datetime], *, block_after: int, cooldown_s: float):
+                 clock: Callable[[], datetime], *, block_after: int, cooldown_s: float,
+                 first_cooldown_s: float | None = None):
         self._get, self._set, self._clock = get_state, set_state, clock
         self.block_after, self.cooldown_s = block_after, cooldown_s
+        self.first_cooldown_s = min(first_cooldown_s or cooldown_s, cooldown_s)
         self._lock = threading.Lock()
 
     def check(self, url: str) -> None:
@@ -66,15 +70,20 @@ class HostHealth:
 
     def _block(self, host: str, state: dict[str, Any]) -> None:
         now = self._clock()
-        state["blocked_since"] = state.get("blocked_since") or now.isoformat()
-        state["blocked_until"] = (now + timedelta(seconds=self.cooldown_s)).isoformat()
-        log.warning("source.blocked", host=host, refusals=state["refusals"],
-                    cooldown_s=self.cooldown_s)
+        rests = int(state.get("rests", 0))
+        rest_s = min(self.cooldown_s, self.first_cooldown_s * 2 ** rests)
+        state["rests"] = rests + 1
+        state["blocked_until"] = (now + timedelta(seconds=rest_s)).isoformat()
+        if not state.get("blocked_since"):
+            state["blocked_since"] = now.isoformat()
+            log.warning("source.blocked", host=host, refusals=state["refusals"],
+                        rest_s=rest_s)
 
     def _recover(self, host: str, state: dict[str, Any]) -> None:
         now = self._clock()
         since = datetime.fromisoformat(state.pop("blocked_since"))
         state.pop("blocked_until", None)
+        state.pop("rests", None)
         blocked_s = round((now - since).total_seconds())
         state["last_block"] = {"since": since.isoformat(), "until": now.isoformat(),
                                "blocked_s": blocked_s}

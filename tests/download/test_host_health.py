@@ -33,15 +33,16 @@ class Clock:
         return self.now
 
 
-def test_three_refusals_in_a_row_block_the_host_until_the_cool_down_ends(make_ctx,
-                                                                        httpserver) -> None:
+def test_three_refusals_in_a_row_rest_the_host_and_each_refusal_after_a_rest_doubles_it(
+        make_ctx, httpserver) -> None:
     item = localized(raw_items()[:1], httpserver.url_for("/"))[0]
     path = url_path(normalize_item(item)["attachments"][0]["url"])
-    for _ in range(3):
+    for _ in range(4):
         httpserver.expect_oneshot_request(path).respond_with_data(b"denied", status=403)
     clock = Clock()
+    blocked_at = clock.now
     ctx = make_ctx({"download": ALLOW_LOCAL["download"],
-                    "http": {"block_after": 3, "cooldown_s": 600}})
+                    "http": {"block_after": 3, "first_cooldown_s": 300, "cooldown_s": 500}})
     ctx.clock = clock
     batch = write_batch(ctx.root, [item])
 
@@ -50,17 +51,23 @@ def test_three_refusals_in_a_row_block_the_host_until_the_cool_down_ends(make_ct
             handle(batch, ctx)
     assert len(httpserver.log) == 3
     status = source_health(ctx.config, ctx.ledger.get_state)
-    assert status == {"source localhost": {"at": clock.now.isoformat(), "state": "blocked",
-                                           "until": (clock.now + timedelta(seconds=600))
+    assert status == {"source localhost": {"at": blocked_at.isoformat(), "state": "blocked",
+                                           "until": (blocked_at + timedelta(seconds=300))
                                            .isoformat()}}
 
-    clock.now += timedelta(seconds=601)  # the rest is over and the host answers again
+    clock.now += timedelta(seconds=301)  # the first rest is over; the host still refuses
+    with pytest.raises(TransientError):
+        handle(batch, ctx)
+    until = source_health(ctx.config, ctx.ledger.get_state)["source localhost"]["until"]
+    assert until == (clock.now + timedelta(seconds=500)).isoformat()  # 600, capped at 500
+
+    clock.now += timedelta(seconds=501)  # the rest is over and the host answers again
     serve_pdfs(httpserver, [item])
     handle(batch, ctx)
     assert len(pdfs(ctx.root, "idx-format")) == 1 and alert_codes(ctx.root) == []
     status = source_health(ctx.config, ctx.ledger.get_state)
     assert status["source localhost"]["state"] == "ok"
-    assert status["source localhost"]["last_blocked_s"] == 601
+    assert status["source localhost"]["last_blocked_s"] == 802
 
 
 def test_a_good_answer_ends_a_run_of_refusals_before_it_blocks() -> None:
