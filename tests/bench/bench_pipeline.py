@@ -106,6 +106,31 @@ def latency(label: str, ingest: dict[str, object], count: int, spread_s: float,
     report(label, appears, watcher)
 
 
+def blocked_latency(count: int, spread_s: float, block_after_s: float, block_s: float) -> None:
+    """The default settings while the exchange publishes, with the exchange (API and files)
+    answering every request with 403 for `block_s` from `block_after_s` on."""
+    with tempfile.TemporaryDirectory() as tmp, Exchange() as exchange:
+        work = Path(tmp)
+        start = datetime.now(UTC) + timedelta(seconds=2)
+        times = [start + timedelta(seconds=spread_s * n / max(1, count - 1))
+                 for n in range(count)]
+        appears = publish(exchange, work / "pdfs", times)
+        exchange.blocked = (start.timestamp() + block_after_s,
+                            start.timestamp() + block_after_s + block_s)
+        daemon = DaemonProcess(config_for(work, exchange, BUSY), work / "daemon.log")
+        watcher = Watcher(work / "root")
+        deadline = time.time() + spread_s + block_s + 1800
+        while time.time() < deadline and len(watcher.rows) < count:
+            watcher.poll()
+            time.sleep(0.2)
+        daemon.stop()
+    delays = sorted(watcher.rows[name] - at for name, at in appears.items()
+                    if name in watcher.rows)
+    print(f"blocked {block_s:g} s       row in sink      p50 {percentile(delays, 0.5):7.1f} s"
+          f"   p99 {percentile(delays, 0.99):7.1f} s   max {delays[-1]:7.1f} s   "
+          f"({len(delays)}/{count} arrived)")
+
+
 def report(label: str, appears: dict[str, float], watcher: Watcher) -> None:
     for what, seen in (("row in sink", watcher.rows), ("alert in bucket", watcher.alerts)):
         delays = [seen[name] - at for name, at in appears.items() if name in seen]
@@ -182,8 +207,10 @@ def main() -> None:
         print("defaults, publishing   skipped: not a weekday in WIB")
     if quick:
         print("defaults, quiet hours  skipped with --quick (a poll every 300 s)")
+        print("blocked 300 s          skipped with --quick (it takes the whole block)")
     else:
         latency("defaults, quiet hours", QUIET_HOURS, 30, 300.0, 330.0)
+        blocked_latency(24, 480.0, 120.0, 300.0)
     throughput(500 if quick else 10_000)
     once(500 if quick else 2_000)
 

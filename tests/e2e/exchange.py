@@ -40,6 +40,7 @@ class Exchange:
         self.requests: list[tuple[float, str]] = []
         self.proxy_auth: list[str] = []
         self.timeout_hang_s = timeout_hang_s
+        self.blocked: tuple[float, float] | None = None  # epoch seconds: every answer is 403
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -78,6 +79,8 @@ class Exchange:
         with self._lock:
             self.requests.append((time.time(), path))
             fault = self.faults[path].pop(0) if self.faults.get(path) else None
+        if self.blocked and self.blocked[0] <= time.time() < self.blocked[1]:
+            return 403, b"blocked", "text/plain"  # the CDN turning every client away
         if fault == "timeout":
             time.sleep(self.timeout_hang_s)
             return 504, b"too late", "text/plain"
