@@ -1,4 +1,5 @@
-"""Helpers every test area shares: waiting for a condition, a free local port, TOML files.
+"""Helpers every test area shares: waiting for a condition, a free local port, TOML files,
+a small filesystem to fill up.
 
 `wait_for` is the one way a test waits: it polls a predicate until it holds or a timeout
 passes, quickly at first so a short wait ends promptly, then less often so a long one costs the
@@ -7,11 +8,12 @@ daemon under test little CPU. Nothing here knows what a test checks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,30 @@ def write_toml(path: Path, tables: Mapping[str, Mapping[str, Any]]) -> Path:
         lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@contextlib.contextmanager
+def tmpfs(directory: Path, size: str) -> Iterator[Path]:
+    """`directory` on a tmpfs of its own `size` ("8m"), for filling a disk up; mounting needs
+    root, so without it the test is skipped (and fails under CI)."""
+    from tests.conftest import skip_or_fail
+
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(directory)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        skip_or_fail(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True)
+
+
+def fill(directory: Path, name: str = "ballast.bin") -> Path:
+    """Write a ballast file until the filesystem is full; returns it."""
+    ballast = directory / name
+    with contextlib.suppress(OSError), ballast.open("wb") as handle:
+        while True:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+    return ballast

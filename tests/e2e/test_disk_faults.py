@@ -8,48 +8,22 @@ and loses nothing: every filing is stored once and nothing half-written is left 
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
 from tests.corpus.build_static import FILES
 from tests.e2e.checks import drained, sink_rows, torn_files
 from tests.e2e.daemon import DaemonProcess, pipeline_config
 from tests.e2e.exchange import Exchange
 from tests.e2e.scenario import Scenario, form_pdf, holder
-from tests.support import wait_for
-
-
-@contextlib.contextmanager
-def tmpfs(directory: Path, size: str) -> Iterator[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                              str(directory)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        skip_or_fail(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
-    try:
-        yield directory
-    finally:
-        subprocess.run(["umount", "-l", str(directory)], capture_output=True)
-
-
-def fill(directory: Path) -> Path:
-    """Write until the filesystem is full; returns the filler file."""
-    filler = directory / "filler.bin"
-    with contextlib.suppress(OSError), filler.open("wb") as handle:
-        while True:
-            handle.write(b"\0" * 4096)
-            handle.flush()
-    return filler
+from tests.support import fill, tmpfs, wait_for
 
 
 def test_a_full_disk_holds_outputs_back_and_loses_nothing(tmp_path: Path,

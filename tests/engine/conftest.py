@@ -3,7 +3,6 @@ a real `python -m daemon` process."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -16,9 +15,9 @@ import pytest
 
 from daemon.config import load_settings
 from daemon.runner import Daemon, run
-from tests.conftest import skip_or_fail
+from tests.support import fill as fill  # engine tests import the shared helpers here
+from tests.support import tmpfs, write_toml
 from tests.support import wait_for as wait_for  # engine tests import the shared wait here
-from tests.support import write_toml
 
 REPO = Path(__file__).resolve().parents[2]
 APP = "tests.engine.testapp:APP"
@@ -128,20 +127,5 @@ def spawn(tmp_path: Path, root: Path) -> Iterator[Callable[..., subprocess.Popen
 @pytest.fixture
 def small_root(root: Path) -> Iterator[Path]:
     """The root on its own 8 MiB tmpfs (mounting needs root; else skipped, failed under CI)."""
-    root.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(root)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        skip_or_fail(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
-    yield root
-    subprocess.run(["umount", "-l", str(root)], capture_output=True)
-
-
-def fill(directory: Path) -> Path:
-    """Write a ballast file until the filesystem is full; returns it."""
-    ballast = directory / "ballast.bin"
-    with contextlib.suppress(OSError), ballast.open("wb") as handle:
-        while True:
-            handle.write(b"\0" * 4096)
-            handle.flush()
-    return ballast
+    with tmpfs(root, "8m"):
+        yield root

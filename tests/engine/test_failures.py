@@ -14,9 +14,9 @@ import pytest
 
 from daemon.cli import main
 from daemon.ledger import Ledger
-from tests.conftest import skip_or_fail
 from tests.engine.conftest import drop, fill, runs, wait_for, write_config
 from tests.engine.test_process import log_events, notify_socket, receive_until
+from tests.support import tmpfs
 
 __all__ = ["notify_socket"]  # a fixture the full-root tests share with the process tests
 
@@ -164,17 +164,8 @@ def test_a_name_at_the_filesystem_limit_is_handled_and_quarantined_whole(
 @pytest.fixture
 def full_disk(root: Path):
     """`in/b` on a tiny tmpfs, filled up: writes there fail with ENOSPC."""
-    target = root / "in" / "b"
-    target.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(target)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        skip_or_fail(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
-    filler = target / "filler.bin"
-    with contextlib.suppress(OSError), filler.open("wb") as handle:
-        handle.write(b"\0" * 1024 * 1024)
-    yield filler
-    subprocess.run(["umount", "-l", str(target)], check=False)
+    with tmpfs(root / "in" / "b", "64k") as target:
+        yield fill(target, "filler.bin")
 
 
 def test_a_full_disk_is_retried_later_and_never_quarantines_the_input(
