@@ -90,7 +90,10 @@ def drained(root: Path) -> bool:
         for entry in iter_files(root / stage.inbox):
             if not stage.accepts(entry.name) or printable_name(entry.name) != entry.name:
                 continue
-            info = entry.stat(follow_symlinks=False)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                return False  # moved away (quarantined) while we looked: still in motion
             row = rows.get((stage.name, f"{stage.inbox}/{entry.name}"))
             if row is None or row[1:] != (info.st_size, info.st_mtime_ns):
                 return False
