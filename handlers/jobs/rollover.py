@@ -175,7 +175,9 @@ def source_notes(ctx: PipelineContext, mail_window: MailWindow, now: datetime) -
     """Sources blocked during the window: blocked is never reported as "no filings"."""
     states = {host: state for host in source_hosts(ctx.config)
               if isinstance(state := ctx.ledger.get_state(HEALTH_PREFIX + host), dict)}
-    waiting = sum(row["stage"] == "download" for row in ctx.ledger.rows_in_state(FileState.FAILED))
+    batches = paths.inbox(paths.ANNOUNCEMENTS) + "/"
+    waiting = sum(row["path"].startswith(batches)
+                  for row in ctx.ledger.rows_in_state(FileState.FAILED))
     return blocked_lines(states, mail_window.window, now, waiting)
 
 

@@ -61,8 +61,10 @@ def test_an_exchange_answering_429_500_and_too_late_is_retried_until_all_is_stor
     assert not (root / "quarantine").exists() and torn_files(root) == []
 
 
+@pytest.mark.parametrize("transport", [{}, {"impersonate": "chrome"}],
+                         ids=["httpx", "impersonating"])
 def test_a_cdn_answering_challenges_403s_bad_bodies_and_404s_loses_no_filing(
-        tmp_path: Path, exchange: Exchange) -> None:
+        tmp_path: Path, exchange: Exchange, transport: dict[str, str]) -> None:
     scenario = published(exchange, tmp_path, count=26)  # one of them is gone for good (404)
     forms = [p for p, body in exchange.files.items() if body != 404]
     cases = ["challenge", 403, "bad_gzip", "short"]
@@ -70,7 +72,7 @@ def test_a_cdn_answering_challenges_403s_bad_bodies_and_404s_loses_no_filing(
         exchange.fail(path, cases[index % len(cases)])
     root = tmp_path / "root"
     config = pipeline_config(tmp_path / "idxd.toml", root, exchange.api_url,
-                             http={"timeout_s": 0.5, "block_after": 100})
+                             http={"timeout_s": 0.5, "block_after": 100, **transport})
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_started()
