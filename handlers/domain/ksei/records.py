@@ -62,6 +62,13 @@ class ParsedForm:
     rows: tuple[TransactionRow, ...]
     correction: bool = False  # "Koreksi atas laporan": this form corrects an earlier one
     flags: tuple[str, ...] = field(default=())  # e.g. "holdings_unchanged"
+    # Printed only on some forms; None when the form does not say.
+    position: str | None = None  # "Jabatan": "Direktur Utama", "Dewan Komisaris", …
+    board_member: str | None = None  # "Anggota Direksi/Dewan Komisaris", as printed
+    controlling_shareholder: bool | None = None  # "Pengendali": Ya / Tidak
+    # Where each value was read: {"holder_name": {"page": 1, "method": "text", "text": …},
+    # "rows[0].amount": {"page": 2, "method": "ocr", "confidence": 91.5, "text": …}}.
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +85,10 @@ class ParsedForm:
             "rows": [row.to_json() for row in self.rows],
             "correction": self.correction,
             "flags": list(self.flags),
+            "position": self.position,
+            "board_member": self.board_member,
+            "controlling_shareholder": self.controlling_shareholder,
+            "provenance": self.provenance,
         }
 
     @classmethod
@@ -95,4 +106,7 @@ class ParsedForm:
             rows=tuple(TransactionRow.from_json(row) for row in data["rows"]),
             correction=bool(data.get("correction", False)),
             flags=tuple(data.get("flags", ())),
+            position=data.get("position"), board_member=data.get("board_member"),
+            controlling_shareholder=data.get("controlling_shareholder"),
+            provenance=dict(data.get("provenance") or {}),
         )
