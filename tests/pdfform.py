@@ -1,11 +1,14 @@
 """Render a KSEI ownership form (the IDX-standard "LK-…" PDF) from a `ParsedForm`, for tests.
 
 No original PDF can be shipped, so tests build equivalent ones: the labels, the colon column,
-the transaction table with one cell per column and its text wrapped inside the cell, laid out
-so a text extractor sees the sequence the domain reference's Appendix describes. `FormLayout`
-switches on the variations real forms show: values on the next line, dates split over lines,
-English month names, a table that continues on further pages under a repeated header (even in
-the middle of a row), amounts without the ",00" tail. `build_form_pdf` is the one entry point:
+the transaction table with one cell per column and its text wrapped inside the cell.
+`FormLayout` switches on the variations real forms show: values on the next line or on the
+label's line as one string, English labels beside or between the Indonesian label and its value,
+English statements, values drawn in kerned pieces and text objects in shuffled order
+(`pdfcanvas`), values a little below their labels, percentages with or without a space, dates
+split over lines, English month names, fonts and sizes, the position and personal fields "Tidak
+ditampilkan", a table that continues on further pages under a header repeated in Indonesian or
+English, with a row cut mid-cell by the page break. `build_form_pdf` is the one entry point:
 
     build_form_pdf(form, tmp_path / "LK-24042026-7431-00.pdf", layout=FormLayout(...))
 """
@@ -22,72 +25,110 @@ from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
+
+from tests.pdfcanvas import FormCanvas, Ink
 
 from handlers.domain.ksei.numbers import MONTH_ABBR_EN, MONTH_ABBR_ID, format_decimal
 from handlers.domain.ksei.records import BUY, SELL, ParsedForm, TransactionRow
 
-FONT, SIZE, LEADING = "Helvetica", 8, 10
 LEFT, TOP, BOTTOM = 36, 800, 60
 COLON_X, VALUE_X = 200, 208
 TITLE = "LAPORAN KEPEMILIKAN ATAU SETIAP PERUBAHAN KEPEMILIKAN SAHAM PERUSAHAAN TERBUKA"
-# (header, width in points) of each table column, in the order the cells are drawn.
-COLUMNS = (("Jenis Transaksi", 62), ("Pengendali", 44), ("Status Kepemilikan", 50),
-           ("Jumlah Saham", 72), ("Klasifikasi Saham", 44), ("Harga Transaksi", 58),
-           ("Tanggal Transaksi", 54), ("Tujuan Transaksi", 139))
+PREAMBLE = ("Report of ownership or any changes in share ownership of public companies",)
+# (header, English header, width in points) of each table column, in the order drawn.
+COLUMNS = (("Jenis Transaksi", "Type of Transaction", 62), ("Pengendali", "Controlling", 44),
+           ("Status Kepemilikan", "Ownership Status", 50),
+           ("Jumlah Saham", "Number of Shares", 72),
+           ("Klasifikasi Saham", "Share Classification", 44),
+           ("Harga Transaksi", "Transaction Price", 58),
+           ("Tanggal Transaksi", "Transaction Date", 54),
+           ("Tujuan Transaksi", "Purpose of Transaction", 139))
 FOOTER = ("Saya bertanggung jawab penuh atas kebenaran informasi yang disampaikan dalam",
           "laporan ini.", "Keterangan", "Pemberi Informasi", "Informasi ini dihasilkan oleh "
           "sistem KSEI.")
+STATEMENTS = ("I shall be fully responsible for the truthfulness of the information in this "
+              "report.", "KSEI shall not be responsible or liable for the content of this report.")
+ENGLISH = {"Kepada": "To", "Nama (sesuai SID)": "Name (as per SID)",
+           "Jabatan": "Position",
+           "Anggota Direksi/Dewan Komisaris":
+               "Member of the Board of Directors/Board of Commissioners",
+           "Pemegang Saham Pengendali": "Controlling Shareholder",
+           "Kewarganegaraan": "Citizenship", "Alamat": "Address", "Telepon": "Telephone",
+           "Nama Perusahaan Tbk": "Name of Public Company",
+           "Jumlah Saham Sebelum Transaksi": "Number of shares before the transaction",
+           "Jumlah Saham Setelah Transaksi": "Number of shares after the transaction",
+           "Hak Suara Sebelum Transaksi": "Voting rights before the transaction",
+           "Hak Suara Setelah Transaksi": "Voting rights after the transaction"}
+NOT_SHOWN = "Tidak ditampilkan"
 
 
 @dataclass(frozen=True)
 class FormLayout:
     value_next_line: bool = False  # "Label :" on one line, the value on the line below
+    one_line: bool = False  # "Label : value" drawn as one string
+    # English labels: "below" the Indonesian label's row, or "between" it and the value (the
+    # English label's row carries the colon and the value).
+    bilingual: str = ""
+    statements: bool = False  # the English preamble and statements
+    value_drop: float = 0.0  # values this many points below their labels' baseline
+    percent_space: bool = True  # "31,62 %" rather than "31,62%"
+    personal: bool = False  # address, telephone, e-mail printed "Tidak ditampilkan"
+    font: str = "Helvetica"
+    size: float = 8
+    kerning: float = 0.0  # strings drawn in pieces, gaps up to this share of the size
+    shuffle: bool = False  # text objects written in random order
+    seed: int = 0
     date_style: str = "split"  # "split": 24 - / Apr - / 2026; "inline": 24-Apr-2026; "words"
     english_months: bool = False  # May/Aug/Oct/Dec instead of Mei/Agu/Okt/Des
     # Start a new page (header repeated) after this many rows; a full page breaks anyway.
     rows_per_page: int | None = None
-    split_row: bool = False  # the page break falls inside a row, after its price cell
+    split_row: bool = False  # the page break falls inside a row: each cell's first line before
+    repeated_header: str = "id"  # the header on later pages: "id" or "en"
     amount_decimals: bool = True  # "920.000.000,00" rather than "920.000.000"
     control: str = "Tidak"  # the Ya/Tidak cell
     page_numbers: bool = True  # "Halaman 1 dari 2" at the foot of each page
+    english_page_numbers: bool = False  # "Page 1 of 2"
     encrypt: str | None = None  # a user password: the PDF cannot be opened without it
     # Printed lines swapped for others ("4.289.610.000" -> "4,289,610,000"): a damaged form.
     replace_text: tuple[tuple[str, str], ...] = ()
 
-
-class _FormCanvas(Canvas):
-    """A canvas that prints some lines differently from the record (`replace_text`)."""
-
-    def __init__(self, path: str, replacements: dict[str, str], **options: Any):
-        super().__init__(path, **options)
-        self.replacements = replacements
-
-    def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
-        super().drawString(x, y, self.replacements.get(text, text), *args, **kwargs)
+    @property
+    def leading(self) -> float:
+        return self.size * 1.25
 
 
 def build_form_pdf(form: ParsedForm, path: Path, *, layout: FormLayout | None = None) -> Path:
     """Write `form` as a KSEI form PDF at `path` and return `path`."""
     layout = layout or FormLayout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    canvas = _FormCanvas(str(path), dict(layout.replace_text), pagesize=A4,
-                         encrypt=layout.encrypt, invariant=True)
-    canvas.setFont(FONT, SIZE)
+    ink = Ink(kerning=layout.kerning, shuffle=layout.shuffle, seed=layout.seed)
+    canvas = FormCanvas(str(path), dict(layout.replace_text), ink, pagesize=A4,
+                        encrypt=layout.encrypt, invariant=True)
+    canvas.setFont(layout.font, layout.size)
     y = _draw_fields(canvas, form, layout)
-    pages = _fit_pages(_paginate(form.rows, layout), y)
+    pages = _fit_pages(_paginate(form.rows, layout), y, layout)
     for number, page in enumerate(pages, start=1):
         if number > 1:
             canvas.showPage()
-            canvas.setFont(FONT, SIZE)
+            canvas.setFont(layout.font, layout.size)
             y = float(TOP)
-        y = _draw_table_page(canvas, page, layout, y)
+        y = _draw_table_page(canvas, page, layout, y, english=number > 1 and
+                             layout.repeated_header == "en")
         if number == len(pages):
-            _draw_lines(canvas, LEFT, y - LEADING, FOOTER)
+            _draw_lines(canvas, LEFT, y - layout.leading, _footer(layout), layout)
         if layout.page_numbers:
-            canvas.drawString(LEFT, BOTTOM - 20, f"Halaman {number} dari {len(pages)}")
+            text = f"Page {number} of {len(pages)}" if layout.english_page_numbers else \
+                f"Halaman {number} dari {len(pages)}"
+            canvas.setFont(layout.font, layout.size)
+            canvas.drawString(LEFT, BOTTOM - 20, text)
     canvas.save()
     return path
+
+
+def _footer(layout: FormLayout) -> tuple[str, ...]:
+    return FOOTER + STATEMENTS if layout.statements else FOOTER
 
 
 def example_forms(parsed_examples: Path) -> dict[str, ParsedForm]:
@@ -122,106 +163,169 @@ def row_cells(row: TransactionRow, layout: FormLayout) -> list[list[str]]:
     price = "-" if row.price is None else format_decimal(row.price)
     texts = (row.raw_type, layout.control, row.ownership or "Langsung", amount,
              row.share_class, price)
-    cells = [_wrap(text, width) for text, (_, width) in zip(texts, COLUMNS, strict=False)]
+    cells = [_wrap(text, width, layout) for text, (_, _, width) in zip(texts, COLUMNS,
+                                                                       strict=False)]
     cells.append(_date_lines(date.fromisoformat(row.date), layout))
-    cells.append(_wrap(row.purpose, COLUMNS[-1][1]))
+    cells.append(_wrap(row.purpose, COLUMNS[-1][2], layout))
     return cells
 
 
 def _paginate(rows: tuple[TransactionRow, ...], layout: FormLayout) -> list[list[list[list[str]]]]:
-    """Rows (as cells) grouped by page; with `split_row`, a row's tail opens the next page."""
+    """Rows (as cells) grouped by page; with `split_row`, the page break falls inside a row:
+    each cell's first line ends one page and the rest of the cell opens the next."""
     cells = [row_cells(row, layout) for row in rows]
     size = layout.rows_per_page or max(1, len(cells))
     pages = [cells[start:start + size] for start in range(0, len(cells), size)] or [[]]
     if layout.split_row:
         for page, following in itertools.pairwise(pages):
             last = page[-1]
-            page[-1] = [*last[:6], [], []]
-            following.insert(0, [*([] for _ in range(6)), *last[6:]])
+            page[-1] = [cell[:1] for cell in last]
+            if any(len(cell) > 1 for cell in last):
+                following.insert(0, [cell[1:] for cell in last])
     return pages
 
 
-def _fit_pages(pages: list[list[list[list[str]]]], top: float) -> list[list[list[list[str]]]]:
+def _fit_pages(pages: list[list[list[list[str]]]], top: float,
+               layout: FormLayout) -> list[list[list[list[str]]]]:
     """Break pages further where rows would run past the bottom margin (footer kept clear)."""
-    header, reserve = _row_height(_header_cells()), BOTTOM + LEADING * (len(FOOTER) + 1)
+    header = _row_height(_header_cells(layout, english=True), layout)
+    reserve = BOTTOM + layout.leading * (len(_footer(layout)) + 1)
     fitted = []
     for page in pages:
         current: list[list[list[str]]] = []
         y = top - header
         for cells in page:
-            if current and y - _row_height(cells) < reserve:
+            if current and y - _row_height(cells, layout) < reserve:
                 fitted.append(current)
                 current, y = [], TOP - header
             current.append(cells)
-            y -= _row_height(cells)
+            y -= _row_height(cells, layout)
         fitted.append(current)
         top = TOP
     return fitted
 
 
-def _row_height(cells: list[list[str]]) -> float:
-    return max((len(lines) for lines in cells), default=0) * LEADING + 4
+def _row_height(cells: list[list[str]], layout: FormLayout) -> float:
+    return max((len(lines) for lines in cells), default=0) * layout.leading + 4
 
 
-def _header_cells() -> list[list[str]]:
-    return [header.split() for header, _ in COLUMNS]
+def _header_cells(layout: FormLayout, *, english: bool = False) -> list[list[str]]:
+    if english:  # smaller, so the long English words fit their columns
+        return [simpleSplit(text, layout.font, layout.size * 0.75, width - 4)
+                for _, text, width in COLUMNS]
+    return [header.split() for header, _, _ in COLUMNS]
+
+
+def _fields(form: ParsedForm, layout: FormLayout) -> list[tuple[str, str]]:
+    ticker = form.symbol.removesuffix(".JK")
+    percent = " %" if layout.percent_space else "%"
+    fields = [("Kepada", "Direksi PT Bursa Efek Indonesia"),
+              ("Nama (sesuai SID)", form.holder_name.upper())]
+    if form.position is not None:
+        fields.append(("Jabatan", form.position))
+    if form.board_member is not None:
+        fields.append(("Anggota Direksi/Dewan Komisaris", form.board_member))
+    if form.controlling_shareholder is not None:
+        fields.append(("Pemegang Saham Pengendali",
+                       "Ya" if form.controlling_shareholder else "Tidak"))
+    fields.append(("Kewarganegaraan", "Indonesia"))
+    if layout.personal:
+        fields += [("Alamat", NOT_SHOWN), ("Telepon", NOT_SHOWN), ("Email", NOT_SHOWN)]
+    return fields + [
+        ("Nama Perusahaan Tbk", f"{ticker} - {form.company_name}"),
+        ("Jumlah Saham Sebelum Transaksi", format_decimal(form.holding_before)),
+        ("Jumlah Saham Setelah Transaksi", format_decimal(form.holding_after)),
+        ("Hak Suara Sebelum Transaksi", format_decimal(form.percentage_before) + percent),
+        ("Hak Suara Setelah Transaksi", format_decimal(form.percentage_after) + percent)]
 
 
 def _draw_fields(canvas: Canvas, form: ParsedForm, layout: FormLayout) -> float:
     canvas.drawString(LEFT, TOP, TITLE)
-    ticker = form.symbol.removesuffix(".JK")
-    fields = (("Kepada", "Direksi PT Bursa Efek Indonesia"),
-              ("Nama (sesuai SID)", form.holder_name.upper()),
-              ("Kewarganegaraan", "Indonesia"),
-              ("Nama Perusahaan Tbk", f"{ticker} - {form.company_name}"),
-              ("Jumlah Saham Sebelum Transaksi", format_decimal(form.holding_before)),
-              ("Jumlah Saham Setelah Transaksi", format_decimal(form.holding_after)),
-              ("Hak Suara Sebelum Transaksi", format_decimal(form.percentage_before) + " %"),
-              ("Hak Suara Setelah Transaksi", format_decimal(form.percentage_after) + " %"))
-    y: float = TOP - 2 * LEADING
-    for label, value in fields:
+    y: float = TOP - 2 * layout.leading
+    if layout.statements:
+        y = _draw_lines(canvas, LEFT, y, PREAMBLE, layout) - layout.leading
+    for label, value in _fields(form, layout):
         y = _draw_field(canvas, label, value, y, layout) - 4
-    return y - LEADING
+    return y - layout.leading
 
 
 def _draw_field(canvas: Canvas, label: str, value: str, y: float, layout: FormLayout) -> float:
-    lines = _wrap(value, 140)  # a narrow value column, so long names wrap as on the real form
+    # A narrow value column, so long names wrap as on the real form.
+    lines = _wrap(value, 140, layout)
+    english = ENGLISH.get(label) if layout.bilingual else None
     if layout.value_next_line:
         canvas.drawString(LEFT, y, f"{label} :")
-        return _draw_lines(canvas, LEFT + 10, y - LEADING, lines)
-    canvas.drawString(LEFT, y, label)
-    canvas.drawString(COLON_X, y, ":")
-    return _draw_lines(canvas, VALUE_X, y, lines)
+        if english:
+            y = _draw_english(canvas, english, y - layout.leading, layout)
+        return _draw_lines(canvas, LEFT + 10, y - layout.leading - layout.value_drop, lines,
+                           layout) + layout.value_drop
+    if english and layout.bilingual == "between":
+        canvas.drawString(LEFT, y, label)
+        y -= layout.leading
+        _draw_english(canvas, english, y, layout)
+        return _draw_value(canvas, "", None, lines, y, layout)
+    return _draw_value(canvas, label, english, lines, y, layout)
+
+
+def _draw_value(canvas: Canvas, label: str, english: str | None, lines: list[str], y: float,
+                layout: FormLayout) -> float:
+    if layout.one_line and label:
+        text = f"{label} : "
+        canvas.drawString(LEFT, y, text + lines[0])
+        value_x = LEFT + stringWidth(text, layout.font, layout.size)
+        lines = [""] + lines[1:]
+    else:
+        if label:
+            canvas.drawString(LEFT, y, label)
+        canvas.drawString(COLON_X, y, ":")
+        value_x = VALUE_X
+    if english:
+        _draw_english(canvas, english, y - layout.leading, layout)
+    end = _draw_lines(canvas, value_x, y - layout.value_drop, lines, layout) + layout.value_drop
+    return min(end, y - layout.leading) if not english else min(end, y - 2 * layout.leading)
+
+
+def _draw_english(canvas: Canvas, text: str, y: float, layout: FormLayout) -> float:
+    """An English label under its Indonesian one, a little smaller, as the bilingual form has."""
+    canvas.setFont(layout.font, layout.size * 0.85)
+    canvas.drawString(LEFT, y, text)
+    canvas.setFont(layout.font, layout.size)
+    return y
 
 
 def _draw_table_page(canvas: Canvas, rows: list[list[list[str]]], layout: FormLayout,
-                     y: float) -> float:
-    y = _draw_row(canvas, _header_cells(), y)
+                     y: float, *, english: bool) -> float:
+    if english:
+        canvas.setFont(layout.font, layout.size * 0.75)
+    y = _draw_row(canvas, _header_cells(layout, english=english), y, layout)
+    canvas.setFont(layout.font, layout.size)
     for cells in rows:
-        y = _draw_row(canvas, cells, y)
+        y = _draw_row(canvas, cells, y, layout)
     return y
 
 
-def _draw_row(canvas: Canvas, cells: list[list[str]], y: float) -> float:
+def _draw_row(canvas: Canvas, cells: list[list[str]], y: float, layout: FormLayout) -> float:
     """Each cell top-aligned in its column, drawn whole before the next (reading order)."""
     x, bottom = LEFT, y
-    for lines, (_, width) in zip(cells, COLUMNS, strict=True):
-        bottom = min(bottom, _draw_lines(canvas, x + 2, y, lines))
+    for lines, (_, _, width) in zip(cells, COLUMNS, strict=True):
+        bottom = min(bottom, _draw_lines(canvas, x + 2, y, lines, layout))
         x += width
-    canvas.line(LEFT, bottom + 2, LEFT + sum(width for _, width in COLUMNS), bottom + 2)
+    canvas.line(LEFT, bottom + 2, LEFT + sum(width for _, _, width in COLUMNS), bottom + 2)
     return bottom - 4
 
 
-def _draw_lines(canvas: Canvas, x: float, y: float, lines: list[str] | tuple[str, ...]) -> float:
+def _draw_lines(canvas: Canvas, x: float, y: float, lines: list[str] | tuple[str, ...],
+                layout: FormLayout) -> float:
     """Draw `lines` downwards from `y`; return the baseline below the last one."""
     for line in lines:
-        canvas.drawString(x, y, line)
-        y -= LEADING
+        if line:
+            canvas.drawString(x, y, line)
+        y -= layout.leading
     return y
 
 
-def _wrap(text: str, width: float) -> list[str]:
-    return simpleSplit(text, FONT, SIZE, width - 4) if text else []
+def _wrap(text: str, width: float, layout: FormLayout) -> list[str]:
+    return simpleSplit(text, layout.font, layout.size, width - 4) if text else []
 
 
 def _date_lines(day: date, layout: FormLayout) -> list[str]:

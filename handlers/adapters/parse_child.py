@@ -1,10 +1,11 @@
-"""One parse child: a process that extracts the text of PDFs, one at a time, under a memory cap.
+"""One parse child: a process that reads KSEI form PDFs, one at a time, under a memory cap.
 
-`parse_pool` starts it as `python -m handlers.adapters.parse_child MEMORY_LIMIT_BYTES TIME_LIMIT_S`.
-It caps its own address space first (before PDFium is even loaded), says it is ready, then reads one
-JSON request per line on stdin (`{"path": …}`) and answers on stdout with JSON lines: progress
-(`{"event": "progress", "done": 1, "pages": 2}`), then exactly one of `result` (the lines of
-every page), `rejected` (a `RejectedInput`: code, message, details), `memory` (Python ran out
+`parse_pool` starts it as `python -m handlers.adapters.parse_child MEMORY_LIMIT_BYTES TIME_LIMIT_S
+OCR_OPTIONS_JSON`. It caps its own address space first (before PDFium is even loaded), says it
+is ready, then reads one JSON request per line on stdin (`{"path": …}`) and answers on stdout
+with JSON lines: progress (`{"event": "progress", "done": 1, "pages": 2}`), then exactly one of
+`result` (the form's fields, read whole here: text layer or OCR, labels, table, provenance),
+`rejected` (a `RejectedInput`: code, message, details), `memory` (Python ran out
 of memory; the child exits after saying so) or `error` (anything else). A PDFium crash or a
 failed allocation inside PDFium ends the process without a word: the pool sees the pipe close
 and reads why from the exit status. End of stdin ends the child.
@@ -23,21 +24,28 @@ from pathlib import Path
 from typing import IO, Any
 
 from daemon.errors import RejectedInput
-from handlers.adapters.pdf_text import PdfText, Progress, extract_text
+from handlers.adapters.ocr import OcrOptions
+from handlers.adapters.pdf_form import read_pdf
+from handlers.adapters.pdf_text import Progress
+from handlers.domain.ksei.form import FormFields
 
-Extract = Callable[[Path, Progress], PdfText]
+Read = Callable[[Path, Progress, OcrOptions], FormFields]
 Send = Callable[[dict[str, Any]], None]
 MEMORY_EXIT = 3  # the exit status after a MemoryError: the heap may be in a poor state
 ALARM_GRACE_S = 5
 
 
-def main(argv: list[str], extract: Extract = extract_text) -> int:
-    """Serve requests until stdin ends; `extract` is replaceable so tests can add faults."""
+def main(argv: list[str], read: Read = read_pdf) -> int:
+    """Serve requests until stdin ends; `read` is replaceable so tests can add faults."""
     # The daemon's stop signals reach its whole process group (a terminal's Ctrl-C, systemd's
     # SIGTERM to the cgroup): the daemon drains and then ends its children itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit_bytes, time_limit_s = int(argv[0]), float(argv[1])
+    ocr = OcrOptions(**json.loads(argv[2])) if len(argv) > 2 else OcrOptions()
+    # One thread for Tesseract: the children already share the cores between them, and every
+    # OpenMP thread's stack would count against the address-space cap.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # resource.prlimit always issues prlimit64, which the shipped unit allows; its system call
     # filter forbids the setrlimit call (the @resources group).
     resource.prlimit(0, resource.RLIMIT_AS, (limit_bytes, limit_bytes))
@@ -48,20 +56,20 @@ def main(argv: list[str], extract: Extract = extract_text) -> int:
         # The pool kills a file's child at the time limit; should the daemon itself be gone,
         # SIGALRM (its default action ends the process) still ends the child soon after.
         signal.alarm(math.ceil(time_limit_s) + ALARM_GRACE_S)
-        carry_on = serve(Path(request["path"]), extract, send)
+        carry_on = serve(Path(request["path"]), read, ocr, send)
         signal.alarm(0)
         if not carry_on:
             return MEMORY_EXIT
     return 0
 
 
-def serve(path: Path, extract: Extract, send: Send) -> bool:
+def serve(path: Path, read: Read, ocr: OcrOptions, send: Send) -> bool:
     """Answer one request; False when the child must end (it ran out of memory)."""
     def progress(done: int, total: int) -> None:
         send({"event": "progress", "done": done, "pages": total})
 
     try:
-        text = extract(path, progress)
+        fields = read(path, progress, ocr)
     except RejectedInput as error:
         send({"event": "rejected", "code": error.code, "message": error.message,
               "details": error.details})
@@ -71,7 +79,7 @@ def serve(path: Path, extract: Extract, send: Send) -> bool:
     except Exception as error:
         send({"event": "error", "type": type(error).__name__, "message": str(error)})
     else:
-        send({"event": "result", "pages": text.pages})
+        send({"event": "result", "form": fields.to_json()})
     return True
 
 

@@ -1,4 +1,4 @@
-"""PDF text extraction in a small pool of child processes, each under a memory and a time limit.
+"""PDF form reading in a small pool of child processes, each under a memory and a time limit.
 
 A decompression bomb or a PDFium crash must cost one child, never the daemon, and must be
 charged to the file that caused it. So each child (`parse_child`) runs one file at a time and
@@ -31,7 +31,8 @@ import structlog
 import handlers
 from daemon.errors import RejectedInput, TransientError
 from daemon.retry import Interrupted, StopEvent
-from handlers.adapters.pdf_text import PdfText
+from handlers.adapters.ocr import OcrOptions
+from handlers.domain.ksei.form import FormFields
 
 log = structlog.get_logger()
 CHILD_MODULE = "handlers.adapters.parse_child"
@@ -48,6 +49,7 @@ MEMORY_SHARE = 0.5
 class Limits:
     memory_bytes: int
     time_s: float
+    ocr: OcrOptions = field(default_factory=OcrOptions)  # its own bounds within `time_s`
 
 
 @dataclass
@@ -79,7 +81,8 @@ class Child:
 
     def __init__(self, module: str, limits: Limits):
         self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", module, str(limits.memory_bytes), str(limits.time_s)],
+            [sys.executable, "-P", "-m", module, str(limits.memory_bytes), str(limits.time_s),
+             json.dumps(limits.ocr.to_json())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(),
             start_new_session=True)
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -178,8 +181,8 @@ class ParsePool:
         with self._lock:
             return sorted(child.pid for child in self._children if child.death is None)
 
-    def extract(self, path: Path) -> PdfText:
-        """The text of `path`, from a child; `RejectedInput` for bad input or a broken limit."""
+    def read(self, path: Path) -> FormFields:
+        """The form at `path`, read by a child; `RejectedInput` for bad input or a broken limit."""
         with self._slots:
             child = self._sent({"path": os.fspath(path)})
             try:
@@ -230,7 +233,7 @@ class ParsePool:
             self._children.discard(child)
         child.kill()
 
-    def _answer(self, child: Child, path: Path, progress: Progress) -> PdfText:
+    def _answer(self, child: Child, path: Path, progress: Progress) -> FormFields:
         deadline = progress.started + self.limits.time_s
         while True:
             try:
@@ -282,9 +285,9 @@ class ParsePool:
             child.close()
 
 
-def _outcome(event: dict[str, Any], path: Path) -> PdfText:
+def _outcome(event: dict[str, Any], path: Path) -> FormFields:
     if event["event"] == "result":
-        return PdfText(pages=tuple(tuple(page) for page in event["pages"]))
+        return FormFields.from_json(event["form"])
     if event["event"] == "rejected":
         raise RejectedInput(event["code"], event["message"], event["details"])
     raise RuntimeError(f"parsing {path.name} failed in the parse child: "

@@ -1,9 +1,11 @@
 """The parse stage: `downloads/idx-format/<name>.pdf` -> `data/parsed/<name>.json`.
 
-Glues the text extractor, the form parser, the PDF's `.meta.json` sidecar (written by the
-download stage; absent for a PDF dropped by hand) and the company map into one `ParsedForm`.
-The text is extracted in a child process of the parse pool, under its memory and time limits:
-a file that breaks one (a decompression bomb, a PDFium crash) is refused as `resource_limit`.
+Glues the form reader, the PDF's `.meta.json` sidecar (written by the download stage; absent
+for a PDF dropped by hand) and the company map into one `ParsedForm`, with the provenance of
+every value (page, text layer or OCR, OCR's confidence, the text seen). The form is read in a
+child process of the parse pool (text layer, OCR for scans, labels and table), under its memory
+and time limits: a file that breaks one (a decompression bomb, a PDFium crash) is refused as
+`resource_limit`.
 Every refusal is a `RejectedInput` whose code names the reason and whose details carry the
 document and the announcement, so the alert for a quarantined PDF says which one and why. The
 output holds no wall-clock time: the same PDF always gives the same bytes.
@@ -24,9 +26,9 @@ from rapidfuzz import fuzz, process
 from daemon.errors import RejectedInput
 from daemon.files import fit_name, sha256_file, write_json_atomic
 from handlers import paths
-from handlers.adapters.pdf_text import PdfText, extract_text
+from handlers.adapters.pdf_form import read_pdf
 from handlers.context import PipelineContext
-from handlers.domain.ksei.form import FormFields, parse_form
+from handlers.domain.ksei.form import FormFields
 from handlers.domain.ksei.records import ParsedForm
 
 log = structlog.get_logger()
@@ -38,7 +40,7 @@ NAME_MAX_BYTES = 255  # the usual filesystem limit on one name
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     announcement = read_sidecar(path)
     try:
-        form = parse_pdf(path, announcement, ctx.company_map.rows, ctx.parse_pool.extract)
+        form = parse_pdf(path, announcement, ctx.company_map.rows, ctx.parse_pool.read)
     except RejectedInput as error:
         error.details = {"doc": document_context(path, announcement),
                          "announcement": announcement, **error.details}
@@ -62,21 +64,22 @@ def parsed_name(pdf: Path) -> str:
 
 def parse_pdf(path: Path, announcement: dict[str, Any] | None,
               companies: dict[str, dict[str, Any]],
-              extract: Callable[[Path], PdfText] = extract_text) -> ParsedForm:
+              read: Callable[[Path], FormFields] = read_pdf) -> ParsedForm:
     """The parsed record of the form at `path`; `RejectedInput` when it cannot be had.
-    The stage extracts the text in a child process (`ctx.parse_pool`); tests and benchmarks
+    The stage reads the form in a child process (`ctx.parse_pool`); tests and benchmarks
     may do it in this one."""
-    text = extract(path)
-    fields = parse_form(text.lines())
+    fields = read(path)
     symbol = resolve_symbol(fields, announcement, companies)
     return ParsedForm(
-        document={"filename": path.name, "sha256": sha256_file(path), "pages": text.page_count},
+        document={"filename": path.name, "sha256": sha256_file(path), "pages": fields.pages},
         announcement=announcement, symbol=symbol, company_name=fields.company_name,
         holder_name=fields.holder_name, holding_before=fields.holding_before,
         holding_after=fields.holding_after, percentage_before=fields.percentage_before,
         percentage_after=fields.percentage_after, rows=fields.rows,
         correction=fields.correction or bool((announcement or {}).get("is_correction")),
-        flags=form_flags(fields, symbol, announcement),
+        flags=form_flags(fields, symbol, announcement), position=fields.position,
+        board_member=fields.board_member, controlling_shareholder=fields.controlling_shareholder,
+        provenance=fields.provenance,
     )
 
 

@@ -57,5 +57,5 @@ def same_form(parsed: ParsedForm, expected: ParsedForm) -> None:
         assert str(getattr(parsed, name)) == str(getattr(expected, name)), name
     for got, want in zip(parsed.rows, expected.rows, strict=True):
         assert str(got.price) == str(want.price)
-    assert dataclasses.replace(parsed, document={}, flags=()).to_json() == \
-        dataclasses.replace(expected, document={}, flags=()).to_json()
+    assert dataclasses.replace(parsed, document={}, flags=(), provenance={}).to_json() == \
+        dataclasses.replace(expected, document={}, flags=(), provenance={}).to_json()

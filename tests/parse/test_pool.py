@@ -67,34 +67,34 @@ def test_a_flate_bomb_costs_its_child_and_the_next_form_gets_a_fresh_one(
     bomb = flate_bomb
     assert bomb.stat().st_size < 2 * 1024 * 1024  # 1.5 GB of zeros, deflated
     pool = make_pool(workers=1)
-    assert pool.extract(two_page_form(pdf_dir / "first.pdf")).page_count == 2
+    assert pool.read(two_page_form(pdf_dir / "first.pdf")).pages == 2
     (first_child,) = pool.pids
 
-    error = refusal(lambda: pool.extract(bomb))
+    error = refusal(lambda: pool.read(bomb))
 
     assert error.details["limit"] == "memory"
     assert (error.details["pages_read"], error.details["pages"]) == (0, 1)
     assert 384 / 2 <= error.details["peak_rss_mb"] <= 384  # it ran into the cap, no further
     assert "LK-bomb.pdf needed more than the parse memory limit (384 MiB)" in error.message
     assert gone(first_child)
-    assert pool.extract(two_page_form(pdf_dir / "next.pdf")).page_count == 2
+    assert pool.read(two_page_form(pdf_dir / "next.pdf")).pages == 2
     assert pool.pids and first_child not in pool.pids
 
 
 def test_a_file_past_the_time_limit_has_its_child_killed(make_pool: MakePool,
                                                          pdf_dir: Path) -> None:
     pool = make_pool(workers=1, limits=Limits(384 * MIB, time_s=0.5), module=HOOKED)
-    pool.extract(two_page_form(pdf_dir / "warm.pdf"))
+    pool.read(two_page_form(pdf_dir / "warm.pdf"))
     (hung_child,) = pool.pids
 
-    error = refusal(lambda: pool.extract(two_page_form(pdf_dir / "hang-form.pdf")))
+    error = refusal(lambda: pool.read(two_page_form(pdf_dir / "hang-form.pdf")))
 
     assert error.details["limit"] == "time" and error.details["signal"] == "SIGKILL"
     assert (error.details["pages_read"], error.details["pages"]) == (1, 2)
     assert error.details["elapsed_s"] >= 0.5
     assert "took longer than the parse time limit (0.5 s)" in error.message
     assert gone(hung_child)
-    assert pool.extract(two_page_form(pdf_dir / "after.pdf")).page_count == 2
+    assert pool.read(two_page_form(pdf_dir / "after.pdf")).pages == 2
 
 
 def test_a_child_killed_mid_parse_quarantines_its_file_and_the_next_one_parses(
@@ -133,7 +133,7 @@ def test_two_forms_parse_at_the_same_time_in_two_children(make_pool: MakePool,
 
     def parse(pdf: Path) -> None:
         try:
-            assert pool.extract(pdf).page_count == 2
+            assert pool.read(pdf).pages == 2
         except BaseException as error:
             errors.append(error)
 
@@ -157,7 +157,7 @@ def test_a_stop_ends_a_parse_in_flight_without_blaming_the_file(make_pool: MakeP
 
     def parse() -> None:
         try:
-            pool.extract(two_page_form(pdf_dir / "hang-form.pdf"))
+            pool.read(two_page_form(pdf_dir / "hang-form.pdf"))
         except BaseException as error:
             raised.append(error)
 
@@ -174,18 +174,18 @@ def test_a_stop_ends_a_parse_in_flight_without_blaming_the_file(make_pool: MakeP
 def test_a_child_that_died_while_idle_is_replaced_without_a_refusal(make_pool: MakePool,
                                                                     pdf_dir: Path) -> None:
     pool = make_pool(workers=1)
-    pool.extract(two_page_form(pdf_dir / "first.pdf"))
+    pool.read(two_page_form(pdf_dir / "first.pdf"))
     (child,) = pool.pids
     os.kill(child, signal.SIGKILL)
     wait_for(lambda: _state(child) == "Z", 10, "the child dead (a zombie: not reaped yet)")
-    assert pool.extract(two_page_form(pdf_dir / "second.pdf")).page_count == 2
+    assert pool.read(two_page_form(pdf_dir / "second.pdf")).pages == 2
     assert child not in pool.pids and gone(child)
 
 
 def test_closing_the_pool_ends_and_reaps_every_child(make_pool: MakePool, pdf_dir: Path) -> None:
     pool = make_pool(workers=2, module=HOOKED)
     pdfs = [two_page_form(pdf_dir / f"meet-{name}.pdf") for name in "ab"]
-    threads = [threading.Thread(target=pool.extract, args=(pdf,)) for pdf in pdfs]
+    threads = [threading.Thread(target=pool.read, args=(pdf,)) for pdf in pdfs]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -195,7 +195,7 @@ def test_closing_the_pool_ends_and_reaps_every_child(make_pool: MakePool, pdf_di
     pool.close()
     assert all(gone(pid) for pid in children) and pool.pids == []
     with pytest.raises(Interrupted):
-        pool.extract(pdfs[0])
+        pool.read(pdfs[0])
 
 
 def test_the_context_opens_the_pool_with_the_parse_settings(

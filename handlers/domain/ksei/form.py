@@ -1,37 +1,35 @@
-"""The KSEI ownership form read from its text lines: the labelled fields and the table rows.
+"""The KSEI ownership form read from its pages: the labelled fields, the table, and where each
+value was read.
 
-Pure: lines in, `FormFields` out, or `RejectedInput` naming what is missing or unreadable. The
-labels (`Nama (sesuai SID)`, `Nama Perusahaan Tbk`, `Jumlah Saham Sebelum/Setelah Transaksi`,
-`Hak Suara Sebelum/Setelah Transaksi`) are found wherever they are, with their value after the
-colon on the same line or on the next ones; a name may wrap over several lines. The table is in
-`ksei_table`. Nothing is defaulted: a missing label is `label_missing`, an unreadable number
-`number_parse_error` with the text that was printed.
+Pure: pages of runs in (from a text layer or OCR alike), `FormFields` out, or `RejectedInput`
+naming what is missing or unreadable. Runs become words and visual lines (`words`), labels are
+found in either language (`labels`), the table is read as a grid (`table`). Nothing is
+defaulted: a missing label is `label_missing`, an unreadable number `number_parse_error` with
+the field, the page and the text printed; fields only some forms print (position, board
+membership, controlling shareholder) are None when absent or printed as not shown.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from daemon.errors import RejectedInput
-from handlers.domain.ksei.numbers import parse_percent, parse_shares
+from handlers.domain.ksei import labels
+from handlers.domain.ksei.layout import Page
+from handlers.domain.ksei.numbers import compact_number, parse_percent, parse_shares
+from handlers.domain.ksei.provenance import seen, unreadable
 from handlers.domain.ksei.records import TransactionRow
-from handlers.domain.ksei.table import parse_table
+from handlers.domain.ksei.table import is_correction, parse_table
+from handlers.domain.ksei.words import Line, page_lines
 
 T = TypeVar("T")
-
-HOLDER = "Nama (sesuai SID)"
-COMPANY = "Nama Perusahaan Tbk"
-BEFORE, AFTER = "Jumlah Saham Sebelum Transaksi", "Jumlah Saham Setelah Transaksi"
-PCT_BEFORE, PCT_AFTER = "Hak Suara Sebelum Transaksi", "Hak Suara Setelah Transaksi"
-LABELS = (HOLDER, COMPANY, BEFORE, AFTER, PCT_BEFORE, PCT_AFTER)
-# The table header's first cell: a name never runs into it.
-TABLE_START = re.compile(r"^jenis(\s+transaksi)?$", re.IGNORECASE)
 TICKER = re.compile(r"^(?P<ticker>[A-Z0-9]{2,6})\s*-\s*(?P<name>.+)$")
-MAX_VALUE_LINES = 4
+NOT_SHOWN = re.compile(r"^(tidak ditampilkan|not (shown|displayed))$", re.IGNORECASE)
+YES, NO = frozenset({"ya", "yes"}), frozenset({"tidak", "no", "bukan"})
 UPPER_WORDS = frozenset({"PT", "CV", "UD", "LLC", "LP", "LLP", "PLC", "NV", "BV", "II", "III",
                          "IV"})
 
@@ -47,22 +45,95 @@ class FormFields:
     percentage_after: Decimal
     rows: tuple[TransactionRow, ...]
     correction: bool
+    position: str | None = None
+    board_member: str | None = None
+    controlling_shareholder: bool | None = None
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pages: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["percentage_before"] = str(self.percentage_before)
+        data["percentage_after"] = str(self.percentage_after)
+        data["rows"] = [row.to_json() for row in self.rows]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FormFields:
+        return cls(**{**data, "percentage_before": Decimal(data["percentage_before"]),
+                      "percentage_after": Decimal(data["percentage_after"]),
+                      "rows": tuple(TransactionRow.from_json(row) for row in data["rows"])})
 
 
-def parse_form(lines: Sequence[str]) -> FormFields:
-    """Read every field of the form from its text lines (all pages, in order)."""
-    lines = [" ".join(line.split()) for line in lines]
-    ticker, company = split_company(_name_value(lines, COMPANY, _company_line))
-    rows, correction = parse_table(lines)
+def read_form(pages: Iterable[Page]) -> FormFields:
+    """Every field of the form from its pages (all of them, in order)."""
+    pages = list(pages)
+    lines = page_lines(pages)
+    provenance: dict[str, dict[str, Any]] = {}
+    reader = _Reader(lines, provenance)
+    ticker, company = split_company(reader.required(labels.COMPANY, str))
+    holder = title_case(reader.required(labels.HOLDER, str))
+    rows, row_provenance = parse_table(lines)
+    provenance.update(row_provenance)
     return FormFields(
-        ticker=ticker, company_name=company,
-        holder_name=title_case(_name_value(lines, HOLDER, _holder_line)),
-        holding_before=_number(lines, BEFORE, parse_shares),
-        holding_after=_number(lines, AFTER, parse_shares),
-        percentage_before=_number(lines, PCT_BEFORE, parse_percent),
-        percentage_after=_number(lines, PCT_AFTER, parse_percent),
-        rows=rows, correction=correction,
-    )
+        ticker=ticker, company_name=company, holder_name=holder,
+        holding_before=reader.required(labels.BEFORE, _shares),
+        holding_after=reader.required(labels.AFTER, _shares),
+        percentage_before=reader.required(labels.PCT_BEFORE, _percent),
+        percentage_after=reader.required(labels.PCT_AFTER, _percent),
+        rows=rows, correction=is_correction(rows),
+        position=reader.optional(labels.POSITION, str),
+        board_member=reader.optional(labels.BOARD, str),
+        controlling_shareholder=reader.optional(labels.CONTROLLING, yes_or_no),
+        provenance=provenance, pages=len(pages))
+
+
+class _Reader:
+    """Labelled values read and parsed, each leaving its provenance behind."""
+
+    def __init__(self, lines: Sequence[Line], provenance: dict[str, dict[str, Any]]):
+        self.lines, self.provenance = lines, provenance
+
+    def required(self, name: str, parse: Callable[[str], T]) -> T:
+        value = self._read(name, parse)
+        if value is None:
+            label = labels.LABELS[name][0]
+            raise RejectedInput("label_missing", f"the form has no {label!r} field (or it "
+                                "has no value)", {"label": label})
+        return value
+
+    def optional(self, name: str, parse: Callable[[str], T]) -> T | None:
+        return self._read(name, parse)
+
+    def _read(self, name: str, parse: Callable[[str], T]) -> T | None:
+        found = labels.find_field(self.lines, name)
+        if found is None:
+            return None
+        text = found.text if name in labels.TEXT_FIELDS else compact_number(found.text)
+        where = seen(found.words, text)
+        if NOT_SHOWN.match(text):
+            return None
+        self.provenance[name] = where
+        try:
+            return parse(text)
+        except ValueError as error:
+            code = "value_parse_error" if name == labels.CONTROLLING else "number_parse_error"
+            raise unreadable(code, name, where, str(error)) from None
+
+
+def _shares(text: str) -> int:
+    return parse_shares(text)
+
+
+def _percent(text: str) -> Decimal:
+    return parse_percent(text)
+
+
+def yes_or_no(text: str) -> bool:
+    word = text.strip().lower()
+    if word in YES or word in NO:
+        return word in YES
+    raise ValueError("neither Ya nor Tidak")
 
 
 def split_company(text: str) -> tuple[str | None, str]:
@@ -78,87 +149,3 @@ def title_case(name: str) -> str:
     words = (word.upper() if word.upper() in UPPER_WORDS else word.title()
              for word in name.split())
     return " ".join(words)
-
-
-def _number(lines: list[str], label: str, parse: Callable[[str], T]) -> T:
-    _, first = _find_value(lines, label)
-    try:
-        return parse(first)
-    except ValueError as error:
-        raise RejectedInput("number_parse_error", f"{label}: cannot read {first!r} ({error})",
-                            {"field": label, "text": first}) from None
-
-
-def _name_value(lines: list[str], label: str, continues: Callable[[str, str], bool]) -> str:
-    """The value of `label` plus the wrapped lines that `continues` accepts."""
-    start, value = _find_value(lines, label)
-    for index in range(start + 1, min(start + MAX_VALUE_LINES, len(lines))):
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        if _is_structural(lines[index], following) or not continues(value, lines[index]):
-            break
-        value = f"{value} {lines[index]}"
-    return value
-
-
-def _holder_line(value: str, line: str) -> bool:
-    # SID names are in capitals; a line in mixed case is the next part of the form.
-    return line == line.upper() and any(char.isalpha() for char in line)
-
-
-def _company_line(value: str, line: str) -> bool:
-    return not value.endswith(" Tbk") and value != "Tbk"
-
-
-def _is_structural(line: str, following: str) -> bool:
-    """A label (its own colon, or a colon on the next line), a known label, or the table."""
-    return (":" in line or following.startswith(":") or TABLE_START.match(line) is not None
-            or any(_starts_with_label(line, label) for label in LABELS))
-
-
-def _find_value(lines: list[str], label: str) -> tuple[int, str]:
-    """(index of the value's first line, that line) for `label`; `label_missing` if absent."""
-    for index, line in enumerate(lines):
-        if _starts_with_label(line, label):
-            rest = line[len(label):]
-            return _value_from(lines, index, rest, label)
-        joined = _join_split_label(lines, index, label)
-        if joined is not None:
-            return _value_from(lines, joined[0], joined[1], label)
-    raise RejectedInput("label_missing", f"the form has no {label!r} field", {"label": label})
-
-
-def _value_from(lines: list[str], index: int, rest: str, label: str) -> tuple[int, str]:
-    """Skip the colon (same line, own line, or leading the value) to the value itself."""
-    rest = rest.strip().removeprefix(":").strip()
-    while not rest:
-        index += 1
-        if index >= len(lines) or _starts_with_any_label(lines[index]):
-            raise RejectedInput("label_missing", f"the form's {label!r} field has no value",
-                                {"label": label})
-        rest = lines[index].removeprefix(":").strip()
-    return index, rest
-
-
-def _join_split_label(lines: list[str], index: int, label: str) -> tuple[int, str] | None:
-    """A label wrapped over two or three lines: ("Jumlah Saham Sebelum", "Transaksi : 5")."""
-    text = lines[index]
-    if len(text) < 5 or not label.lower().startswith(text.lower()):
-        return None
-    for end in range(index + 1, min(index + 3, len(lines))):
-        text = f"{text} {lines[end]}"
-        if _starts_with_label(text, label):
-            return end, text[len(label):]
-        if not label.lower().startswith(text.lower()):
-            return None
-    return None
-
-
-def _starts_with_label(line: str, label: str) -> bool:
-    if not line.lower().startswith(label.lower()):
-        return False
-    rest = line[len(label):]
-    return not rest or not rest[0].isalnum()
-
-
-def _starts_with_any_label(line: str) -> bool:
-    return any(_starts_with_label(line, label) for label in LABELS)

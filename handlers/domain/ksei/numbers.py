@@ -17,6 +17,7 @@ from decimal import Decimal
 # refusing it catches an English-formatted value ("1,770.00") instead of misreading it.
 _NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})*|\d+)(?:,(?P<frac>\d+))?$")
 _PERCENT_SIGN = re.compile(r"\s*%$")
+_GAP_IN_NUMBER = re.compile(r"(?<=[\d.,])\s+(?=[\d.,])")
 _DATE = re.compile(
     r"^(?P<day>\d{1,2})[\s\-./]+(?P<month>[A-Za-z]+|\d{1,2})\.?[\s\-./]+(?P<year>\d{4})$")
 
@@ -97,3 +98,9 @@ def format_date(day: date, *, english: bool = False, separator: str = "-") -> st
     """`date(2026, 5, 4)` -> `"04-Mei-2026"` (or `"04-May-2026"` with `english`)."""
     months = MONTH_ABBR_EN if english else MONTH_ABBR_ID
     return separator.join((f"{day.day:02d}", months[day.month - 1], str(day.year)))
+
+
+def compact_number(text: str) -> str:
+    """A number drawn in pieces the reader kept apart (`4.289. 610.000`) put back together;
+    the space before a percent sign and any other text stay as printed."""
+    return _GAP_IN_NUMBER.sub("", " ".join(text.split()))

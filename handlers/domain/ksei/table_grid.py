@@ -1,0 +1,180 @@
+"""The transaction table as a grid: columns from its header's cells, rows from the lines below.
+
+The header is found on any page in Indonesian or English (`Jenis Transaksi` ... `Tujuan
+Transaksi`, `Type of Transaction` ... `Purpose of Transaction`), wrapped over lines or not.
+Its words are grouped into cells by their x-ranges and each cell is named by its words; the
+columns are the cells' left edges, and every word below belongs to the column its box overlaps
+most. A row begins on the line where the type column opens with a type word and the amount
+column holds a value; every other line adds to the cells of the row above it, also across a
+page break, which joins a row cut mid-cell back together. A header repeated on a later page,
+page numbers (`Halaman N dari M`) and the closing statements never become part of a cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from handlers.domain.ksei.words import Line, Word
+
+TYPE, CONTROL, OWNERSHIP, AMOUNT = "type", "control", "ownership", "amount"
+SHARE_CLASS, PRICE, DATE, PURPOSE = "share_class", "price", "date", "purpose"
+# Checked in this order: "Transaction Price" names the price, not the type.
+COLUMN_KEYS = ((PURPOSE, {"tujuan", "purpose", "purposes"}), (DATE, {"tanggal", "date"}),
+               (PRICE, {"harga", "price"}), (SHARE_CLASS, {"klasifikasi", "classification"}),
+               (AMOUNT, {"jumlah", "number"}),
+               (OWNERSHIP, {"status", "kepemilikan", "ownership"}),
+               (CONTROL, {"pengendali", "controlling", "control"}), (TYPE, {"jenis", "type"}))
+KEY_WORDS = frozenset(word for _, words in COLUMN_KEYS for word in words)
+HEADER_WORDS = KEY_WORDS | {"transaksi", "saham", "transaction", "transactions", "of", "the",
+                            "shares", "share", "per", "lembar", "rp", "idr", "ya", "tidak",
+                            "langsung", "direct", "indirect", "yes", "no"}
+REQUIRED = (TYPE, AMOUNT, DATE)
+MIN_KEYS = 4  # column names on the header's first line
+TYPE_START = re.compile(r"^(pembelian|penjualan|lainnya|pelaksanaan|koreksi)\b", re.IGNORECASE)
+PAGE_NUMBER = re.compile(r"^(halaman|page)\s*\d+\s*(dari|of|/)\s*\d+$", re.IGNORECASE)
+CLOSING = re.compile(r"^(saya bertanggung|i shall be|keterangan\b|remarks?\b|pemberi\b|"
+                     r"informasi\b|jika\b|nama pemegang\b|ksei shall|ksei tidak)",
+                     re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z]+|\d+")
+# Header words closer than this share of the font size (a space, not the padding between two
+# cells) belong to one cell.
+CELL_GAP = 0.3
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    left: float
+
+
+@dataclass
+class GridRow:
+    cells: dict[str, list[Word]] = field(default_factory=dict)
+
+    def text(self, column: str) -> str:
+        return " ".join(word.text for word in self.cells.get(column, ()))
+
+    def words(self, column: str) -> list[Word]:
+        return self.cells.get(column, [])
+
+
+@dataclass(frozen=True)
+class Grid:
+    header_page: int
+    rows: tuple[GridRow, ...]
+
+
+def read_grid(lines: Sequence[Line]) -> Grid | None:
+    """The table's rows, or None when the form has no table header at all."""
+    columns: list[Column] | None = None
+    header_page: int | None = None
+    rows: list[GridRow] = []
+    closed_page: int | None = None  # a closing statement ends the table until a new header
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        header = _header(lines, index)
+        if header is not None:
+            columns, index = header
+            header_page = header_page or line.page
+            closed_page = None
+            continue
+        index += 1
+        if columns is None or closed_page is not None or PAGE_NUMBER.match(line.text):
+            continue
+        cells = _cells(line, columns)
+        if CLOSING.match(line.text) and _column_of(line.words[0], columns) == columns[0].name:
+            closed_page = line.page  # a statement across the page, not a purpose's next line
+            continue
+        _add_line(rows, cells)
+    return None if header_page is None else Grid(header_page, tuple(rows))
+
+
+def _add_line(rows: list[GridRow], cells: dict[str, list[Word]]) -> None:
+    opens = bool(cells.get(AMOUNT)) and \
+        TYPE_START.match(" ".join(word.text for word in cells.get(TYPE, ()))) is not None
+    if opens:
+        rows.append(GridRow(cells))
+    elif rows:
+        for name, words in cells.items():
+            rows[-1].cells.setdefault(name, []).extend(words)
+
+
+def _cells(line: Line, columns: list[Column]) -> dict[str, list[Word]]:
+    cells: dict[str, list[Word]] = {}
+    for word in line.words:
+        cells.setdefault(_column_of(word, columns), []).append(word)
+    return cells
+
+
+def _column_of(word: Word, columns: list[Column]) -> str:
+    """The column whose span (its left edge to the next one's) the word overlaps most."""
+    best, best_overlap = columns[0].name, float("-inf")
+    slack = 0.5 * word.size
+    for at, column in enumerate(columns):
+        left = float("-inf") if at == 0 else column.left - slack
+        right = columns[at + 1].left - slack if at + 1 < len(columns) else float("inf")
+        overlap = min(word.x1, right) - max(word.x0, left)
+        if overlap > best_overlap:
+            best, best_overlap = column.name, overlap
+    return best
+
+
+def _header(lines: Sequence[Line], index: int) -> tuple[list[Column], int] | None:
+    """(columns, index after the header) when a table header starts at `index`."""
+    first = lines[index]
+    tokens = _line_tokens(first)
+    if len(set(tokens) & KEY_WORDS) < MIN_KEYS or not _mostly_header(tokens):
+        return None
+    band = [first]
+    end = index + 1
+    while end < len(lines) and _continues_header(band[-1], lines[end]):
+        band.append(lines[end])
+        end += 1
+    columns = _columns([word for line in band for word in line.words])
+    if columns is None:
+        return None
+    return columns, end
+
+
+def _continues_header(upper: Line, lower: Line) -> bool:
+    near = upper.page == lower.page and lower.top - upper.bottom < 1.5 * upper.size
+    return near and _mostly_header(_line_tokens(lower), share=1.0)
+
+
+def _mostly_header(tokens: list[str], share: float = 0.8) -> bool:
+    return bool(tokens) and sum(token in HEADER_WORDS for token in tokens) >= share * len(tokens)
+
+
+def _line_tokens(line: Line) -> list[str]:
+    return _TOKEN.findall(line.text.lower())
+
+
+def _columns(words: list[Word]) -> list[Column] | None:
+    """The header's cells (words grouped by overlapping x-ranges), named by their words."""
+    cells: list[list[Word]] = []
+    right = float("-inf")
+    for word in sorted(words, key=lambda word: word.x0):
+        if cells and word.x0 - right < CELL_GAP * word.size:
+            cells[-1].append(word)
+        else:
+            cells.append([word])
+            right = float("-inf")
+        right = max(right, word.x1)
+    columns = []
+    for cell in cells:
+        name = _column_name(_TOKEN.findall(" ".join(word.text for word in cell).lower()))
+        if name is not None and name not in {column.name for column in columns}:
+            columns.append(Column(name, min(word.x0 for word in cell)))
+    names = {column.name for column in columns}
+    return columns if all(name in names for name in REQUIRED) else None
+
+
+def _column_name(tokens: list[str]) -> str | None:
+    present = set(tokens)
+    for name, keys in COLUMN_KEYS:
+        if present & keys:
+            return name
+    return None
