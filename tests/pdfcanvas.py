@@ -30,11 +30,15 @@ class FormCanvas(Canvas):
         self.replacements, self.ink = replacements, ink
         self.random = random.Random(ink.seed)
         self._pending: list[tuple[float, float, str, str, float]] = []
+        # Off while a table header is drawn: a kerned header word would grow into the next
+        # column, which a real form's header (laid out with its kerning) never does.
+        self.kerned = True
 
     def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
         text = self.replacements.get(text, text)
         font, size = self._fontname, self._fontsize
-        for piece_x, piece in self._pieces(x, text, font, size):
+        pieces = self._pieces(x, text, font, size) if self.kerned else [(x, text)]
+        for piece_x, piece in pieces:
             self._pending.append((piece_x, y, piece, font, size))
 
     def showPage(self) -> None:

@@ -28,10 +28,9 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from tests.pdfcanvas import FormCanvas, Ink
-
 from handlers.domain.ksei.numbers import MONTH_ABBR_EN, MONTH_ABBR_ID, format_decimal
 from handlers.domain.ksei.records import BUY, SELL, ParsedForm, TransactionRow
+from tests.pdfcanvas import FormCanvas, Ink
 
 LEFT, TOP, BOTTOM = 36, 800, 60
 COLON_X, VALUE_X = 200, 208
@@ -231,8 +230,8 @@ def _fields(form: ParsedForm, layout: FormLayout) -> list[tuple[str, str]]:
     fields.append(("Kewarganegaraan", "Indonesia"))
     if layout.personal:
         fields += [("Alamat", NOT_SHOWN), ("Telepon", NOT_SHOWN), ("Email", NOT_SHOWN)]
-    return fields + [
-        ("Nama Perusahaan Tbk", f"{ticker} - {form.company_name}"),
+    return [
+        *fields, ("Nama Perusahaan Tbk", f"{ticker} - {form.company_name}"),
         ("Jumlah Saham Sebelum Transaksi", format_decimal(form.holding_before)),
         ("Jumlah Saham Setelah Transaksi", format_decimal(form.holding_after)),
         ("Hak Suara Sebelum Transaksi", format_decimal(form.percentage_before) + percent),
@@ -273,7 +272,7 @@ def _draw_value(canvas: Canvas, label: str, english: str | None, lines: list[str
         text = f"{label} : "
         canvas.drawString(LEFT, y, text + lines[0])
         value_x = LEFT + stringWidth(text, layout.font, layout.size)
-        lines = [""] + lines[1:]
+        lines = ["", *lines[1:]]
     else:
         if label:
             canvas.drawString(LEFT, y, label)
@@ -293,11 +292,13 @@ def _draw_english(canvas: Canvas, text: str, y: float, layout: FormLayout) -> fl
     return y
 
 
-def _draw_table_page(canvas: Canvas, rows: list[list[list[str]]], layout: FormLayout,
+def _draw_table_page(canvas: FormCanvas, rows: list[list[list[str]]], layout: FormLayout,
                      y: float, *, english: bool) -> float:
     if english:
         canvas.setFont(layout.font, layout.size * 0.75)
+    canvas.kerned = False
     y = _draw_row(canvas, _header_cells(layout, english=english), y, layout)
+    canvas.kerned = True
     canvas.setFont(layout.font, layout.size)
     for cells in rows:
         y = _draw_row(canvas, cells, y, layout)

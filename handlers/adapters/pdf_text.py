@@ -7,11 +7,11 @@ what is a word break (a space, a kerning gap) is left to the reader. Spaces are 
 space is a gap to the reader, and PDFium makes spaces up where it guesses a word ends. Files
 that are not PDFs, are truncated, encrypted or corrupt raise `pdf_unreadable`.
 
-Speed: one ctypes call per character (its loose box, uniform in height for a font and size)
-and one per run (its font size); the text of the page comes in one call. PDFium is not
-thread-safe (two threads calling it at once corrupt its heap), so a process reads from one
-thread at a time: the daemon never calls it in its own process, each child of `parse_pool`
-runs one file at a time.
+Speed: one ctypes call per character (its loose box, uniform in height for a font and size),
+one more per space (made up or not) and two per run (its pen position and font size); the text
+of the page comes in one call. PDFium is not thread-safe (two threads calling it at once
+corrupt its heap), so a process reads from one thread at a time: the daemon never calls it in
+its own process, each child of `parse_pool` runs one file at a time.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ _loose_box = ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(pdfium_c.FS_RECTF)))
 _font_size = ctypes.cast(pdfium_c.FPDFText_GetFontSize, ctypes.CFUNCTYPE(
     ctypes.c_double, ctypes.c_void_p, ctypes.c_int))
+_origin = ctypes.cast(pdfium_c.FPDFText_GetCharOrigin, ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_double),
+    ctypes.POINTER(ctypes.c_double)))
+_generated = ctypes.cast(pdfium_c.FPDFText_IsGenerated, ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_int))
 _unicode = ctypes.cast(pdfium_c.FPDFText_GetUnicode, ctypes.CFUNCTYPE(
     ctypes.c_uint, ctypes.c_void_p, ctypes.c_int))
 
@@ -89,20 +94,36 @@ def _runs(textpage: pdfium.PdfTextPage, page_height: float) -> Iterator[Run]:
         text = "".join(chr(_unicode(handle, index)) for index in range(count))
     box = pdfium_c.FS_RECTF()
     ref = ctypes.byref(box)
+    origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
+    origin = ctypes.byref(origin_x), ctypes.byref(origin_y)
     chars: list[str] = []
     x0 = top = x1 = bottom = size = 0.0
     for index, char in enumerate(text):
-        if char.isspace() or not _loose_box(handle, index, ref):
+        if char.isspace() and (char != " " or _generated(handle, index) != 0):
+            continue  # a line break or a space PDFium made up
+        if not _loose_box(handle, index, ref):
             continue
         char_top, char_bottom = page_height - box.top, page_height - box.bottom
-        if chars and char_top == top and char_bottom == bottom and \
+        if char == " ":  # a space the writer put there: the reader's word break
+            if chars and chars[-1] != " " and char_top == top and abs(box.left - x1) <= \
+                    TOUCH_SHARE * (bottom - top):
+                chars.append(" ")
+            else:  # drawn apart from the run before (content order is not reading order)
+                yield Run(" ", box.left, char_top, max(box.left, box.right), char_bottom,
+                          char_bottom - char_top)
+            continue
+        if chars and chars[-1] != " " and char_top == top and char_bottom == bottom and \
                 abs(box.left - x1) <= TOUCH_SHARE * (bottom - top):
             chars.append(char)
             x1 = box.right
             continue
         if chars:
             yield Run("".join(chars), x0, top, x1, bottom, size)
-        chars, x0, top, x1, bottom = [char], box.left, char_top, box.right, char_bottom
+        # A run starts at its pen position: a glyph reaching left of it (a "j") must not
+        # shrink the gap to the run before, which would hide a space.
+        _origin(handle, index, *origin)
+        chars, top, x1, bottom = [char], char_top, box.right, char_bottom
+        x0 = max(box.left, origin_x.value)
         size = _font_size(handle, index)
     if chars:
         yield Run("".join(chars), x0, top, x1, bottom, size)

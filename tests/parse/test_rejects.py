@@ -82,11 +82,13 @@ def test_a_pdf_without_the_table(pdf_dir: Path, companies: dict[str, dict[str, A
     assert rejection(pdf_dir / "letter.pdf", companies).code == "table_not_found"
 
 
-def test_a_table_with_a_header_but_no_rows(pdf_dir: Path,
-                                           companies: dict[str, dict[str, Any]]) -> None:
+def test_a_table_with_a_header_but_no_rows_is_not_a_missing_table(
+        pdf_dir: Path, companies: dict[str, dict[str, Any]]) -> None:
     path = build_form_pdf(form(()), pdf_dir / "norows.pdf")
     error = rejection(path, companies)
-    assert (error.code, error.message) == ("table_not_found", "the transaction table has no rows")
+    assert (error.code, error.message) == ("table_empty",
+                                           "the transaction table has a header but no rows")
+    assert error.details == {"page": 1}
 
 
 def test_an_unreadable_amount_names_the_printed_text(
@@ -96,7 +98,7 @@ def test_an_unreadable_amount_names_the_printed_text(
                           layout=FormLayout(replace_text=(("1,00", "1,5"),)))
     error = rejection(path, companies)
     assert error.code == "number_parse_error"
-    assert error.details == {"field": "amount", "text": "1,5"}
+    assert error.details == {"field": "rows[0].amount", "page": 1, "text": "1,5"}
 
 
 def test_an_unreadable_holding_names_its_label(examples: dict[str, ParsedForm], pdf_dir: Path,
@@ -105,7 +107,8 @@ def test_an_unreadable_holding_names_its_label(examples: dict[str, ParsedForm], 
                           layout=FormLayout(replace_text=(("4.289.610.000", "4,289,610,000"),)))
     error = rejection(path, companies)
     assert error.code == "number_parse_error"
-    assert error.details == {"field": "Jumlah Saham Sebelum Transaksi", "text": "4,289,610,000"}
+    assert error.details == {"field": "holding_before", "page": 1, "text": "4,289,610,000"}
+    assert "holding_before on page 1: cannot read '4,289,610,000'" in error.message
 
 
 def test_an_unknown_month_is_a_date_error(examples: dict[str, ParsedForm], pdf_dir: Path,
@@ -114,7 +117,7 @@ def test_an_unknown_month_is_a_date_error(examples: dict[str, ParsedForm], pdf_d
                           layout=FormLayout(replace_text=(("Apr -", "Avr -"),)))
     error = rejection(path, companies)
     assert error.code == "date_parse_error"
-    assert error.details == {"field": "date", "text": "24 - Avr - 2026"}
+    assert error.details == {"field": "rows[0].date", "page": 1, "text": "24 - Avr - 2026"}
 
 
 def test_a_missing_label_is_named(examples: dict[str, ParsedForm], pdf_dir: Path,

@@ -22,14 +22,15 @@ TYPE, CONTROL, OWNERSHIP, AMOUNT = "type", "control", "ownership", "amount"
 SHARE_CLASS, PRICE, DATE, PURPOSE = "share_class", "price", "date", "purpose"
 # Checked in this order: "Transaction Price" names the price, not the type.
 COLUMN_KEYS = ((PURPOSE, {"tujuan", "purpose", "purposes"}), (DATE, {"tanggal", "date"}),
-               (PRICE, {"harga", "price"}), (SHARE_CLASS, {"klasifikasi", "classification"}),
+               (PRICE, {"harga", "price"}),
+               (SHARE_CLASS, {"klasifikasi", "classification", "class"}),
                (AMOUNT, {"jumlah", "number"}),
                (OWNERSHIP, {"status", "kepemilikan", "ownership"}),
                (CONTROL, {"pengendali", "controlling", "control"}), (TYPE, {"jenis", "type"}))
 KEY_WORDS = frozenset(word for _, words in COLUMN_KEYS for word in words)
+# Never a cell's value ("Langsung" cut from "Tidak Langsung" must not join a header band).
 HEADER_WORDS = KEY_WORDS | {"transaksi", "saham", "transaction", "transactions", "of", "the",
-                            "shares", "share", "per", "lembar", "rp", "idr", "ya", "tidak",
-                            "langsung", "direct", "indirect", "yes", "no"}
+                            "shares", "share", "per", "lembar", "rp", "idr"}
 REQUIRED = (TYPE, AMOUNT, DATE)
 MIN_KEYS = 4  # column names on the header's first line
 TYPE_START = re.compile(r"^(pembelian|penjualan|lainnya|pelaksanaan|koreksi)\b", re.IGNORECASE)
@@ -141,7 +142,7 @@ def _header(lines: Sequence[Line], index: int) -> tuple[list[Column], int] | Non
 
 def _continues_header(upper: Line, lower: Line) -> bool:
     near = upper.page == lower.page and lower.top - upper.bottom < 1.5 * upper.size
-    return near and _mostly_header(_line_tokens(lower), share=1.0)
+    return near and _mostly_header(_line_tokens(lower))
 
 
 def _mostly_header(tokens: list[str], share: float = 0.8) -> bool:
@@ -163,7 +164,7 @@ def _columns(words: list[Word]) -> list[Column] | None:
             cells.append([word])
             right = float("-inf")
         right = max(right, word.x1)
-    columns = []
+    columns: list[Column] = []
     for cell in cells:
         name = _column_name(_TOKEN.findall(" ".join(word.text for word in cell).lower()))
         if name is not None and name not in {column.name for column in columns}:

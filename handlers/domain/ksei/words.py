@@ -3,8 +3,9 @@
 A writer may draw a word in several runs (`PT `, `SINAR`, ` MAS`; `4.`, `289.`, `610.`,
 `000`) with small kerning gaps between them, and in any order. So the runs of a page are first
 grouped into visual lines by their vertical position (whatever order they were written in),
-then each line's runs are put in x order and joined into words: a gap narrower than
-`WORD_GAP` of the font size is kerning inside a word, a wider one a word break. A colon always
+then each line's runs are put in x order and joined into words: a space in a run's text is a
+word break, and so is a gap wider than `WORD_GAP` of the font size; a narrower gap is kerning
+inside a word. A colon always
 stands as a word of its own, so `Label:value`, `Label :` and `: value` all split the same way.
 Every word keeps its page, how it was read and (for OCR) its confidence, for provenance.
 """
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 
 from handlers.domain.ksei.layout import Method, Page, Run
 
-# Between words a writer leaves at least a space (0.25 em in Times, 0.28 in Helvetica, 0.6 in
-# Courier); kerning inside a word stays well below this share of the font size.
-WORD_GAP = 0.2
+# A writer that leaves no space character between words leaves at least a space's width (0.25
+# em in Times, 0.28 in Helvetica, 0.6 in Courier) and the glyphs' side bearings; kerning inside
+# a word stays below this share of the font size, even where PDFium already sees a space.
+WORD_GAP = 0.23
 # Two runs are on one line when their vertical centres are this close (share of the height).
 LINE_SHARE = 0.45
 # A colon between two digits is part of a time ("10:30"), not a label's separator.
@@ -65,17 +67,14 @@ def page_lines(pages: Iterable[Page]) -> list[Line]:
 
 
 def lines_of(page: Page) -> list[Line]:
-    runs = sorted((run for run in page.runs if run.text.strip()), key=_centre)
-    lines: list[Line] = []
-    group: list[Run] = []
+    runs = sorted((run for run in page.runs if run.text), key=_centre)
+    groups: list[list[Run]] = []
     for run in runs:
-        if group and _centre(run) - _centre(group[0]) > LINE_SHARE * _height(group[0]):
-            lines.append(_line(group, page))
-            group = []
-        group.append(run)
-    if group:
-        lines.append(_line(group, page))
-    return lines
+        if not groups or _centre(run) - _centre(groups[-1][0]) > \
+                LINE_SHARE * _height(groups[-1][0]):
+            groups.append([])
+        groups[-1].append(run)
+    return [line for line in map(lambda group: _line(group, page), groups) if line is not None]
 
 
 def _centre(run: Run) -> float:
@@ -86,11 +85,13 @@ def _height(run: Run) -> float:
     return max(run.bottom - run.top, run.size * 0.5, 1.0)
 
 
-def _line(runs: list[Run], page: Page) -> Line:
+def _line(runs: list[Run], page: Page) -> Line | None:
     words = tuple(word for word in join_words(sorted(runs, key=lambda run: run.x0), page)
                   for word in split_colon(word))
-    return Line(words=words, page=page.number, top=min(run.top for run in runs),
-                bottom=max(run.bottom for run in runs))
+    if not words:
+        return None  # spaces only
+    return Line(words=words, page=page.number, top=min(word.top for word in words),
+                bottom=max(word.bottom for word in words))
 
 
 def join_words(runs: Sequence[Run], page: Page) -> list[Word]:
@@ -98,13 +99,21 @@ def join_words(runs: Sequence[Run], page: Page) -> list[Word]:
     words: list[Word] = []
     parts: list[Run] = []
     for run in runs:
-        if parts and run.x0 - parts[-1].x1 > WORD_GAP * max(run.size, parts[-1].size):
+        if parts and (run.text.isspace() or _breaks(parts[-1], run)):
             words.append(_word(parts, page))
             parts = []
-        parts.append(run)
+        if not run.text.isspace():
+            parts.append(run)
     if parts:
         words.append(_word(parts, page))
     return words
+
+
+def _breaks(left: Run, right: Run) -> bool:
+    """A space printed between them, or a gap wider than kerning."""
+    if left.text.endswith(" ") or right.text.startswith(" "):
+        return True
+    return right.x0 - left.x1 > WORD_GAP * max(right.size, left.size)
 
 
 def _word(parts: list[Run], page: Page) -> Word:
