@@ -16,12 +16,18 @@ from typing import Any
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+# What kerning may add to a string's width, as a share of the size: a writer lays kerned text
+# out within its cell, so it never grows into the next column.
+BUDGET = 0.3
+
 
 @dataclass(frozen=True)
 class Ink:
     kerning: float = 0.0  # the widest gap between two pieces of a string, share of the size
     shuffle: bool = False  # write the page's text objects in a random order
     seed: int = 0
+    # Strings drawn in exactly these pieces, `kerning` apart: (("SARATOGA", ("SARA", "TOGA")),)
+    pieces: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class FormCanvas(Canvas):
@@ -59,18 +65,26 @@ class FormCanvas(Canvas):
 
     def _pieces(self, x: float, text: str, font: str, size: float) -> list[tuple[float, str]]:
         """`text` cut into pieces drawn one after the other with small gaps between them."""
-        cuts = self._cuts(text)
+        given = dict(self.ink.pieces).get(text)
+        cuts = self._cuts(text) if given is None else \
+            [sum(map(len, given[:at])) for at in range(1, len(given))]
         pieces = []
+        budget = BUDGET * size if given is None else float("inf")
         for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True):
             piece = text[start:end]
+            if pieces and budget < 0:  # the string would outgrow its cell: the rest as one
+                pieces.append((x, text[start:]))
+                break
             pieces.append((x, piece))
             gap = 0.0 if piece.endswith(" ") or text[end:end + 1] == " " else \
+                self.ink.kerning * size if given else \
                 self.random.uniform(0.02, self.ink.kerning) * size
+            budget -= gap
             x += stringWidth(piece, font, size) + gap
         return pieces
 
     def _cuts(self, text: str) -> list[int]:
-        if self.ink.kerning <= 0 or len(text) < 2:
+        if self.ink.kerning <= 0 or self.ink.pieces or len(text) < 2:
             return []
         dots = [at + 1 for at, char in enumerate(text[:-1]) if char == "." and
                 text[at + 1].isdigit()]

@@ -39,11 +39,11 @@ PREAMBLE = ("Report of ownership or any changes in share ownership of public com
 # (header, English header, width in points) of each table column, in the order drawn.
 COLUMNS = (("Jenis Transaksi", "Type of Transaction", 62), ("Pengendali", "Controlling", 44),
            ("Status Kepemilikan", "Ownership Status", 50),
-           ("Jumlah Saham", "Number of Shares", 72),
+           ("Jumlah Saham", "Number of Shares", 80),
            ("Klasifikasi Saham", "Share Classification", 44),
            ("Harga Transaksi", "Transaction Price", 58),
-           ("Tanggal Transaksi", "Transaction Date", 54),
-           ("Tujuan Transaksi", "Purpose of Transaction", 139))
+           ("Tanggal Transaksi", "Transaction Date", 60),
+           ("Tujuan Transaksi", "Purpose of Transaction", 125))
 FOOTER = ("Saya bertanggung jawab penuh atas kebenaran informasi yang disampaikan dalam",
           "laporan ini.", "Keterangan", "Pemberi Informasi", "Informasi ini dihasilkan oleh "
           "sistem KSEI.")
@@ -77,6 +77,7 @@ class FormLayout:
     font: str = "Helvetica"
     size: float = 8
     kerning: float = 0.0  # strings drawn in pieces, gaps up to this share of the size
+    pieces: tuple[tuple[str, tuple[str, ...]], ...] = ()  # these strings in these pieces
     shuffle: bool = False  # text objects written in random order
     seed: int = 0
     date_style: str = "split"  # "split": 24 - / Apr - / 2026; "inline": 24-Apr-2026; "words"
@@ -102,7 +103,8 @@ def build_form_pdf(form: ParsedForm, path: Path, *, layout: FormLayout | None = 
     """Write `form` as a KSEI form PDF at `path` and return `path`."""
     layout = layout or FormLayout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    ink = Ink(kerning=layout.kerning, shuffle=layout.shuffle, seed=layout.seed)
+    ink = Ink(kerning=layout.kerning, shuffle=layout.shuffle, seed=layout.seed,
+              pieces=layout.pieces)
     canvas = FormCanvas(str(path), dict(layout.replace_text), ink, pagesize=A4,
                         encrypt=layout.encrypt, invariant=True)
     canvas.setFont(layout.font, layout.size)
@@ -294,8 +296,8 @@ def _draw_english(canvas: Canvas, text: str, y: float, layout: FormLayout) -> fl
 
 def _draw_table_page(canvas: FormCanvas, rows: list[list[list[str]]], layout: FormLayout,
                      y: float, *, english: bool) -> float:
-    if english:
-        canvas.setFont(layout.font, layout.size * 0.75)
+    # Header words never run into the next column, as on a real form: smaller where needed.
+    canvas.setFont(layout.font, layout.size * 0.75 if english else min(layout.size, 8))
     canvas.kerned = False
     y = _draw_row(canvas, _header_cells(layout, english=english), y, layout)
     canvas.kerned = True
