@@ -207,7 +207,7 @@ def _fit_pages(pages: list[list[list[list[str]]]], top: float,
 
 
 def _row_height(cells: list[list[str]], layout: FormLayout) -> float:
-    return max((len(lines) for lines in cells), default=0) * layout.leading + 4
+    return max((len(lines) for lines in cells), default=0) * layout.leading + 6
 
 
 def _header_cells(layout: FormLayout, *, english: bool = False) -> list[list[str]]:
@@ -313,8 +313,9 @@ def _draw_row(canvas: Canvas, cells: list[list[str]], y: float, layout: FormLayo
     for lines, (_, _, width) in zip(cells, COLUMNS, strict=True):
         bottom = min(bottom, _draw_lines(canvas, x + 2, y, lines, layout))
         x += width
+    # The rule clear of the descenders above and the capitals below, as on a real form.
     canvas.line(LEFT, bottom + 2, LEFT + sum(width for _, _, width in COLUMNS), bottom + 2)
-    return bottom - 4
+    return bottom - 6
 
 
 def _draw_lines(canvas: Canvas, x: float, y: float, lines: list[str] | tuple[str, ...],

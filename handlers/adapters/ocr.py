@@ -24,6 +24,7 @@ from daemon.errors import RejectedInput
 from handlers.domain.ksei.layout import Method, Page, Run
 
 POINTS_PER_INCH = 72.0
+RULE_SHARE = 1.2  # a character of punctuation wider than this share of the letters' height
 TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                  "/usr/share/tessdata", "/usr/local/share/tessdata")
 
@@ -87,7 +88,19 @@ def _read(engine: Any, pdf_page: pdfium.PdfPage, number: int, dpi: int,
             left, top, right, bottom = (value * scale for value in box)
             runs.append(Run(text, left, top, right, bottom, size=bottom - top,
                             confidence=round(float(word.Confidence(level)), 1)))
-    return Page(number=number, width=width, height=height, method=Method.OCR, runs=tuple(runs))
+    return Page(number=number, width=width, height=height, method=Method.OCR,
+                runs=tuple(without_rules(runs)))
+
+
+def without_rules(runs: list[Run]) -> list[Run]:
+    """The words, without the table's ruled lines that Tesseract reads as dashes ("—", "___"):
+    punctuation far wider per character than any letter of the page."""
+    heights = sorted(run.size for run in runs if any(char.isalnum() for char in run.text))
+    if not heights:
+        return runs
+    widest = RULE_SHARE * heights[len(heights) // 2]
+    return [run for run in runs if any(char.isalnum() for char in run.text)
+            or (run.x1 - run.x0) / len(run.text) <= widest]
 
 
 def _engine(options: OcrOptions) -> Any:

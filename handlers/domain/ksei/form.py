@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from daemon.errors import RejectedInput
 from handlers.domain.ksei import labels
-from handlers.domain.ksei.layout import Page
+from handlers.domain.ksei.layout import Method, Page
 from handlers.domain.ksei.numbers import compact_number, parse_percent, parse_shares
 from handlers.domain.ksei.provenance import seen, unreadable
 from handlers.domain.ksei.records import TransactionRow
@@ -28,6 +28,8 @@ from handlers.domain.ksei.words import Line, page_lines
 
 T = TypeVar("T")
 TICKER = re.compile(r"^(?P<ticker>[A-Z0-9]{2,6})\s*-\s*(?P<name>.+)$")
+# Tesseract's usual readings of a small "%" after a number.
+OCR_PERCENT = re.compile(r"(?<=\d)\s*(Yo|yo|%o|°/o|0/0)$")
 NOT_SHOWN = re.compile(r"^(tidak ditampilkan|not (shown|displayed))$", re.IGNORECASE)
 YES, NO = frozenset({"ya", "yes"}), frozenset({"tidak", "no", "bukan"})
 UPPER_WORDS = frozenset({"PT", "CV", "UD", "LLC", "LP", "LLP", "PLC", "NV", "BV", "II", "III",
@@ -110,6 +112,8 @@ class _Reader:
         if found is None:
             return None
         text = found.text if name in labels.TEXT_FIELDS else compact_number(found.text)
+        if found.words[0].method == Method.OCR and name in (labels.PCT_BEFORE, labels.PCT_AFTER):
+            text = OCR_PERCENT.sub("%", text)
         where = seen(found.words, text)
         if NOT_SHOWN.match(text):
             return None

@@ -12,6 +12,7 @@ and statements never match: a label row holds a colon, or nothing but labels.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 }
 TEXT_FIELDS = frozenset({HOLDER, COMPANY, POSITION, BOARD})
 MIN_SCORE = 90.0
+COLON_LOOKALIKES = frozenset({";", "|", "1", "l", "i", "!", "¦"})
 MAX_VALUE_ROWS = 4
 ROW_GAP = 2.6  # how far below (in font sizes) a value or its next row may stand
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -87,6 +89,8 @@ def find_field(lines: Sequence[Line], field: str) -> Found | None:
 def classify(line: Line) -> _Row:
     """Split a line at its colon and say which field's label (if any) its left part is."""
     colon_at = next((i for i, word in enumerate(line.words) if word.text == ":"), None)
+    if colon_at is None:
+        colon_at = _misread_colon(line.words)
     label_words = line.words if colon_at is None else line.words[:colon_at]
     value_words = () if colon_at is None else line.words[colon_at + 1:]
     colon = None if colon_at is None else line.words[colon_at]
@@ -97,18 +101,35 @@ def classify(line: Line) -> _Row:
     return _Row(field, label_words, colon, value_words)
 
 
+def _misread_colon(words: Sequence[Word]) -> int | None:
+    """Where OCR read the colon as "1", ";" or "|": a look-alike alone between a whole label
+    and a value."""
+    for at, word in enumerate(words[1:-1], start=1):
+        if word.text in COLON_LOOKALIKES:
+            tokens = _tokens(words[:at])
+            field, used = match_label(tokens)
+            if field is not None and _only_labels(tokens[used:], field):
+                return at
+    return None
+
+
 def match_label(tokens: Sequence[str]) -> tuple[str | None, int]:
-    """(the field whose label `tokens` start with, tokens used); (None, 0) when none does."""
-    best: tuple[float, int, str | None] = (0.0, 0, None)
+    """(the field whose label `tokens` start with, tokens used); (None, 0) when none does.
+    Compared without the spaces, which OCR puts in or leaves out ("(ses uai SID)")."""
+    best: tuple[float, int, int, str | None] = (0.0, 0, 0, None)
+    ends = list(itertools.accumulate(len(token) for token in tokens))
+    joined = "".join(tokens)
     for field, label in _VARIANTS:
-        if len(tokens) < len(label) - 1:
-            continue
-        score = fuzz.ratio(" ".join(tokens[:len(label)]), " ".join(label))
-        if score > best[0] or (score == best[0] and len(label) > best[1]):
-            best = (score, len(label), field)
+        target = "".join(label)
+        used = next((at + 1 for at, end in enumerate(ends) if end >= len(target) - 1), None)
+        if used is None or ends[used - 1] > len(target) + 1:
+            continue  # the label would end inside a word
+        score = fuzz.ratio(joined[:ends[used - 1]], target)
+        if score > best[0] or (score == best[0] and len(target) > best[1]):
+            best = (score, len(target), used, field)
     if best[0] < MIN_SCORE:
         return None, 0
-    return best[2], best[1]
+    return best[3], best[2]
 
 
 def _only_labels(tokens: Sequence[str], field: str) -> bool:

@@ -2,7 +2,7 @@
 
 The header is found on any page in Indonesian or English (`Jenis Transaksi` ... `Tujuan
 Transaksi`, `Type of Transaction` ... `Purpose of Transaction`), wrapped over lines or not.
-Its words are grouped into cells by their x-ranges and each cell is named by its words; the
+Its words are grouped into cells around the words that name a column, by their x-ranges; the
 columns are the cells' left edges, and every word below belongs to the column its box overlaps
 most. A row begins on the line where the type column opens with a type word and the amount
 column holds a value; every other line adds to the cells of the row above it, also across a
@@ -12,6 +12,7 @@ page numbers (`Halaman N dari M`) and the closing statements never become part o
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,9 +40,6 @@ CLOSING = re.compile(r"^(saya bertanggung|i shall be|keterangan\b|remarks?\b|pem
                      r"informasi\b|jika\b|nama pemegang\b|ksei shall|ksei tidak)",
                      re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z]+|\d+")
-# Header words closer than this share of the font size (a space, not the padding between two
-# cells) belong to one cell.
-CELL_GAP = 0.3
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,7 @@ def _header(lines: Sequence[Line], index: int) -> tuple[list[Column], int] | Non
     while end < len(lines) and _continues_header(band[-1], lines[end]):
         band.append(lines[end])
         end += 1
-    columns = _columns([word for line in band for word in line.words])
+    columns = _columns(band)
     if columns is None:
         return None
     return columns, end
@@ -153,24 +151,60 @@ def _line_tokens(line: Line) -> list[str]:
     return _TOKEN.findall(line.text.lower())
 
 
-def _columns(words: list[Word]) -> list[Column] | None:
-    """The header's cells (words grouped by overlapping x-ranges), named by their words."""
-    cells: list[list[Word]] = []
-    right = float("-inf")
-    for word in sorted(words, key=lambda word: word.x0):
-        if cells and word.x0 - right < CELL_GAP * word.size:
-            cells[-1].append(word)
-        else:
-            cells.append([word])
-            right = float("-inf")
-        right = max(right, word.x1)
-    columns: list[Column] = []
-    for cell in cells:
-        name = _column_name(_TOKEN.findall(" ".join(word.text for word in cell).lower()))
-        if name is not None and name not in {column.name for column in columns}:
-            columns.append(Column(name, min(word.x0 for word in cell)))
-    names = {column.name for column in columns}
-    return columns if all(name in names for name in REQUIRED) else None
+def _columns(band: list[Line]) -> list[Column] | None:
+    """The header's columns. Each word that names one ("Jenis", "Price") stands in its cell; a
+    word stacked over or under one is in its cell; the others of a line ("Transaksi", "of")
+    go left or right to the nearest such word, parted where the gap is widest: the padding
+    between two cells is wider than a space. A column starts at its cell's leftmost word."""
+    words = [word for line in band for word in line.words]
+    named = [(word, name) for word in words
+             if (name := _column_name(_TOKEN.findall(word.text.lower()))) is not None]
+    owner: dict[int, str] = {id(word): name for word, name in named}
+    for word in words:
+        stacked = [name for other, name in named if _distance(word, other) == 0]
+        if id(word) not in owner and stacked:
+            owner[id(word)] = stacked[0]
+    for line in band:
+        _share_out(list(line.words), owner)
+    lefts: dict[str, float] = {}
+    for word in words:
+        if id(word) in owner:
+            name = owner[id(word)]
+            lefts[name] = min(lefts.get(name, word.x0), word.x0)
+    if not all(name in lefts for name in REQUIRED):
+        return None
+    return sorted((Column(name, left) for name, left in lefts.items()),
+                  key=lambda column: column.left)
+
+
+def _share_out(words: list[Word], owner: dict[int, str]) -> None:
+    """Give each stretch of unowned words of a line to its owned neighbours, split at the
+    stretch's widest gap."""
+    at = 0
+    while at < len(words):
+        if id(words[at]) in owner:
+            at += 1
+            continue
+        end = at
+        while end < len(words) and id(words[end]) not in owner:
+            end += 1
+        left = words[at - 1] if at > 0 else None
+        right = words[end] if end < len(words) else None
+        stretch = words[at:end]
+        if left is not None or right is not None:
+            chain = [word for word in (left, *stretch, right) if word is not None]
+            gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(chain)]
+            split = gaps.index(max(gaps)) + (0 if left is not None else 1)
+            for offset, word in enumerate(stretch):
+                side = left if (offset < split and left is not None) or right is None else right
+                assert side is not None
+                owner[id(word)] = owner[id(side)]
+        at = end
+
+
+def _distance(word: Word, other: Word) -> float:
+    """The horizontal gap between two words (0 when their x-ranges overlap)."""
+    return max(0.0, other.x0 - word.x1, word.x0 - other.x1)
 
 
 def _column_name(tokens: list[str]) -> str | None:
