@@ -26,6 +26,7 @@ from daemon.retry import StopEvent, build_retrying, interruptible_wait
 from handlers.adapters.company_map import LoadedMap, load_local
 from handlers.adapters.host_health import HostHealth
 from handlers.adapters.http import build_client
+from handlers.adapters.ocr import OcrOptions
 from handlers.adapters.parse_pool import Limits, ParsePool
 from handlers.adapters.sinks import Sink, open_sink
 from handlers.settings import PipelineSettings
@@ -138,13 +139,16 @@ class PipelineContext:
 
     @property
     def parse_pool(self) -> ParsePool:
-        """The child processes that extract PDF text, under the `[parse]` limits."""
+        """The child processes that read PDF forms, under the `[parse]` limits."""
         return self._parse_pool.get()
 
     def _open_parse_pool(self) -> ParsePool:
         parse = self.config.parse
-        return ParsePool(parse.workers, Limits(parse.memory_limit_bytes, parse.time_limit_s),
-                         self.stopping)
+        ocr = OcrOptions(enabled=parse.ocr, languages=parse.ocr_languages, dpi=parse.ocr_dpi,
+                         max_pages=parse.ocr_max_pages, time_limit_s=parse.ocr_time_limit_s,
+                         tessdata_dir=parse.ocr_tessdata_dir)
+        return ParsePool(parse.workers, Limits(parse.memory_limit_bytes, parse.time_limit_s,
+                                               ocr), self.stopping)
 
     def reload(self, settings: Settings[PipelineSettings]) -> None:
         """New settings after SIGHUP; adapters already open keep theirs until restart."""

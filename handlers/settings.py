@@ -179,14 +179,28 @@ class DownloadSettings:
 class ParseSettings:
     TABLE: ClassVar[str] = "parse"
 
-    # Child processes extracting PDF text, one file each at a time.
+    # Child processes reading PDF forms, one file each at a time.
     workers: int = setting(2, "IDXD_PARSE_WORKERS", live=False, bound=whole(1, 64))
     # Address space of each child. A real form needs about 30 MiB (the interpreter and PDFium
     # included); 384 keeps the daemon's whole tree under 512 MB while a bomb runs into it.
     memory_limit_mb: int = setting(384, "IDXD_PARSE_MEMORY_LIMIT_MB", live=False,
                                    bound=whole(64, unit=" of MiB"))
-    # Per file; a real form takes milliseconds.
+    # Per file; a form with a text layer takes milliseconds, a scan 1-3 s a page by OCR.
     time_limit_s: float = setting(60.0, "IDXD_PARSE_TIME_LIMIT_S", live=False, bound=POSITIVE)
+    # OCR (Tesseract) of pages without a text layer: scanned attachments. Off, a scan is
+    # refused as no_text_extracted.
+    ocr: bool = setting(True, "IDXD_PARSE_OCR", live=False)
+    ocr_languages: str = setting("ind+eng", "IDXD_PARSE_OCR_LANGUAGES", live=False)
+    # Rendering resolution: 300 reads the form's 8 pt text reliably; 200 is faster but
+    # misreads digits.
+    ocr_dpi: int = setting(300, "IDXD_PARSE_OCR_DPI", live=False, bound=whole(72, 600))
+    # A scan with more pages is refused before any is read (ocr_page_limit).
+    ocr_max_pages: int = setting(12, "IDXD_PARSE_OCR_MAX_PAGES", live=False, bound=whole(1))
+    # OCR of one file, within time_limit_s: past it the file is refused as ocr_time_limit.
+    ocr_time_limit_s: float = setting(40.0, "IDXD_PARSE_OCR_TIME_LIMIT_S", live=False,
+                                      bound=POSITIVE)
+    # Tesseract's language data; empty: TESSDATA_PREFIX, else Debian's place.
+    ocr_tessdata_dir: str = setting("", "IDXD_PARSE_OCR_TESSDATA_DIR", live=False)
 
     @property
     def memory_limit_bytes(self) -> int:

@@ -18,6 +18,7 @@ from daemon.ledger import Ledger
 from daemon.outcomes import OutcomeState
 from daemon.retry import Interrupted
 from daemon.worker import FileProcessor
+from handlers.adapters.ocr import OcrOptions
 from handlers.adapters.parse_pool import MIB, Limits, ParsePool
 from handlers.app import APP
 from handlers.context import PipelineContext
@@ -200,9 +201,11 @@ def test_closing_the_pool_ends_and_reaps_every_child(make_pool: MakePool, pdf_di
 
 def test_the_context_opens_the_pool_with_the_parse_settings(
         make_ctx: Callable[..., PipelineContext]) -> None:
-    ctx = make_ctx({"parse": {"workers": 3, "memory_limit_mb": 200, "time_limit_s": 5}})
+    ctx = make_ctx({"parse": {"workers": 3, "memory_limit_mb": 200, "time_limit_s": 5,
+                              "ocr_dpi": 200, "ocr_max_pages": 4, "ocr_time_limit_s": 3}})
     assert ctx.parse_pool.workers == 3
-    assert ctx.parse_pool.limits == Limits(200 * MIB, 5.0)
+    assert ctx.parse_pool.limits == Limits(200 * MIB, 5.0, OcrOptions(
+        dpi=200, max_pages=4, time_limit_s=3.0))
     defaults = make_ctx().config.parse
     assert (defaults.workers, defaults.memory_limit_mb, defaults.time_limit_s) == (2, 384, 60.0)
 
