@@ -31,6 +31,7 @@ PDF_MAGIC = b"%PDF-"
 EOF_MARKER, EOF_WINDOW_BYTES = b"%%EOF", 2048
 # Two characters whose boxes are this close (a share of the box height) touch: one run.
 TOUCH_SHARE = 0.02
+SOFT_HYPHEN_MARK = "\ufffe"
 
 # Called as plain C functions on addresses: the library's typed pointers cost a cast per call,
 # and these run for every character of every page.
@@ -92,38 +93,47 @@ def _runs(textpage: pdfium.PdfTextPage, page_height: float) -> Iterator[Run]:
     handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
     if len(text) != count:  # characters outside the BMP shift the indices: ask one by one
         text = "".join(chr(_unicode(handle, index)) for index in range(count))
+    # PDFium marks a hyphen it takes for a word broken at the end of a line ("01-Jan-" then
+    # "2000" drawn as another object) as U+FFFE: the writer printed a hyphen.
+    text = text.replace(SOFT_HYPHEN_MARK, "-")
     box = pdfium_c.FS_RECTF()
     ref = ctypes.byref(box)
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     origin = ctypes.byref(origin_x), ctypes.byref(origin_y)
     chars: list[str] = []
     x0 = top = x1 = bottom = size = 0.0
+    raw_top = raw_bottom = touch = 0.0
     for index, char in enumerate(text):
-        if char.isspace() and (char != " " or _generated(handle, index) != 0):
-            continue  # a line break or a space PDFium made up
+        if char == " ":
+            if _generated(handle, index) != 0:
+                continue  # a space PDFium made up
+        elif char.isspace():
+            continue  # a line break
         if not _loose_box(handle, index, ref):
             continue
-        char_top, char_bottom = page_height - box.top, page_height - box.bottom
+        left = box.left
+        if chars and box.top == raw_top and box.bottom == raw_bottom and \
+                abs(left - x1) <= touch and chars[-1] != " ":
+            chars.append(char)  # the common case: the next character of the same run
+            x1 = box.right
+            continue
         if char == " ":  # a space the writer put there: the reader's word break
-            if chars and chars[-1] != " " and char_top == top and abs(box.left - x1) <= \
-                    TOUCH_SHARE * (bottom - top):
+            if chars and box.top == raw_top and abs(left - x1) <= touch:
                 chars.append(" ")
             else:  # drawn apart from the run before (content order is not reading order)
-                yield Run(" ", box.left, char_top, max(box.left, box.right), char_bottom,
-                          char_bottom - char_top)
-            continue
-        if chars and chars[-1] != " " and char_top == top and char_bottom == bottom and \
-                abs(box.left - x1) <= TOUCH_SHARE * (bottom - top):
-            chars.append(char)
-            x1 = box.right
+                yield Run(" ", left, page_height - box.top, max(left, box.right),
+                          page_height - box.bottom, box.top - box.bottom)
             continue
         if chars:
             yield Run("".join(chars), x0, top, x1, bottom, size)
+        raw_top, raw_bottom = box.top, box.bottom
+        top, bottom = page_height - raw_top, page_height - raw_bottom
+        touch = TOUCH_SHARE * (bottom - top)
         # A run starts at its pen position: a glyph reaching left of it (a "j") must not
         # shrink the gap to the run before, which would hide a space.
         _origin(handle, index, *origin)
-        chars, top, x1, bottom = [char], char_top, box.right, char_bottom
-        x0 = max(box.left, origin_x.value)
+        chars, x1 = [char], box.right
+        x0 = max(left, origin_x.value)
         size = _font_size(handle, index)
     if chars:
         yield Run("".join(chars), x0, top, x1, bottom, size)

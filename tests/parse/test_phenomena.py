@@ -109,3 +109,15 @@ def test_a_row_cut_by_the_page_break_keeps_each_cell_whole(
     same_form(parsed, record)
     assert parsed.provenance["rows[0].date"] == {"page": 1, "method": "text",
                                                  "text": "04 - Mei - 2026"}
+
+
+def test_a_hyphen_pdfium_takes_for_a_line_break_hyphen_stays_a_hyphen(
+        examples: dict[str, ParsedForm], companies: dict[str, dict[str, Any]],
+        pdf_dir: Path) -> None:
+    layout = FormLayout(date_style="inline", kerning=0.1, shuffle=True, seed=0,
+                        pieces=(("24-Apr-2026", ("24-Apr-", "2026")),))
+    path = build_form_pdf(examples["SRTG.JK"], pdf_dir / "hyphen.pdf", layout=layout)
+    assert "\ufffe" in plain_text(path)  # PDFium's mark for a word hyphenated at a line end
+    parsed = parse_pdf(path, None, companies)
+    assert parsed.rows[0].date == "2026-04-24"
+    assert parsed.provenance["rows[0].date"]["text"] == "24-Apr-2026"

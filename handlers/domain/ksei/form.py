@@ -94,7 +94,7 @@ class _Reader:
     """Labelled values read and parsed, each leaving its provenance behind."""
 
     def __init__(self, lines: Sequence[Line], provenance: dict[str, dict[str, Any]]):
-        self.lines, self.provenance = lines, provenance
+        self.labelled, self.provenance = labels.Labelled(lines), provenance
 
     def required(self, name: str, parse: Callable[[str], T]) -> T:
         value = self._read(name, parse)
@@ -108,7 +108,7 @@ class _Reader:
         return self._read(name, parse)
 
     def _read(self, name: str, parse: Callable[[str], T]) -> T | None:
-        found = labels.find_field(self.lines, name)
+        found = self.labelled.find(name)
         if found is None:
             return None
         text = found.text if name in labels.TEXT_FIELDS else compact_number(found.text)

@@ -12,6 +12,7 @@ and statements never match: a label row holds a colon, or nothing but labels.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Sequence
@@ -49,8 +50,9 @@ COLON_LOOKALIKES = frozenset({";", "|", "1", "l", "i", "!", "¦"})
 MAX_VALUE_ROWS = 4
 ROW_GAP = 2.6  # how far below (in font sizes) a value or its next row may stand
 _TOKEN = re.compile(r"[a-z0-9]+")
-_VARIANTS = [(field, tuple(_TOKEN.findall(label.lower())))
-             for field, labels in LABELS.items() for label in labels]
+_VARIANTS = [(field, tuple(tokens), "".join(tokens))
+             for field, labels in LABELS.items() for label in labels
+             if (tokens := _TOKEN.findall(label.lower()))]
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,21 @@ class _Row:
     value_words: tuple[Word, ...]
 
 
-def find_field(lines: Sequence[Line], field: str) -> Found | None:
-    """The first value of `field` on the form, None when its label is nowhere (or valueless)."""
-    for index, line in enumerate(lines):
-        row = classify(line)
-        if row.field == field:
-            found = _value(lines, index, row)
-            if found is not None:
-                return found
-    return None
+class Labelled:
+    """The form's lines, each split at its colon and told which label it holds (once)."""
+
+    def __init__(self, lines: Sequence[Line]):
+        self.lines = lines
+        self.rows = [classify(line) for line in lines]
+
+    def find(self, field: str) -> Found | None:
+        """The first value of `field`, None when its label is nowhere (or valueless)."""
+        for index, row in enumerate(self.rows):
+            if row.field == field:
+                found = _value(self, index, row)
+                if found is not None:
+                    return found
+        return None
 
 
 def classify(line: Line) -> _Row:
@@ -119,12 +127,11 @@ def match_label(tokens: Sequence[str]) -> tuple[str | None, int]:
     best: tuple[float, int, int, str | None] = (0.0, 0, 0, None)
     ends = list(itertools.accumulate(len(token) for token in tokens))
     joined = "".join(tokens)
-    for field, label in _VARIANTS:
-        target = "".join(label)
-        used = next((at + 1 for at, end in enumerate(ends) if end >= len(target) - 1), None)
-        if used is None or ends[used - 1] > len(target) + 1:
+    for field, _, target in _VARIANTS:
+        used = bisect.bisect_left(ends, len(target) - 1) + 1
+        if used > len(ends) or ends[used - 1] > len(target) + 1:
             continue  # the label would end inside a word
-        score = fuzz.ratio(joined[:ends[used - 1]], target)
+        score = fuzz.ratio(joined[:ends[used - 1]], target, score_cutoff=MIN_SCORE)
         if score > best[0] or (score == best[0] and len(target) > best[1]):
             best = (score, len(target), used, field)
     if best[0] < MIN_SCORE:
@@ -144,29 +151,30 @@ def _tokens(words: Sequence[Word]) -> list[str]:
     return _TOKEN.findall(" ".join(word.text for word in words).lower())
 
 
-def _value(lines: Sequence[Line], index: int, row: _Row) -> Found | None:
+def _value(form: Labelled, index: int, row: _Row) -> Found | None:
     assert row.field is not None
     if row.value_words:
         start, words = index, row.value_words
     else:
-        located = _value_below(lines, index, row.field)
+        located = _value_below(form, index, row.field)
         if located is None:
             return None
         start, words = located
     if row.field in TEXT_FIELDS:
-        words = words + _continuation(lines, start, row.field, words[0].x0)
+        words = words + _continuation(form.lines, start, row.field, words[0].x0)
     return Found(row.field, " ".join(word.text for word in words), words, start)
 
 
-def _value_below(lines: Sequence[Line], index: int, field: str
+def _value_below(form: Labelled, index: int, field: str
                  ) -> tuple[int, tuple[Word, ...]] | None:
     """The row below a label with nothing after it: its other-language label's, or its own."""
+    lines = form.lines
     previous = lines[index]
     for at in range(index + 1, min(index + MAX_VALUE_ROWS, len(lines))):
         line = lines[at]
         if not _near(previous, line):
             return None
-        row = classify(line)
+        row = form.rows[at]
         if row.field == field and row.value_words:
             return at, row.value_words
         if row.field is not None and row.field != field:

@@ -117,6 +117,10 @@ def _breaks(left: Run, right: Run) -> bool:
 
 
 def _word(parts: list[Run], page: Page) -> Word:
+    if len(parts) == 1:  # most words: one run
+        run = parts[0]
+        return Word(run.text.strip(), run.x0, run.top, run.x1, run.bottom, run.size,
+                    page.number, page.method, run.confidence)
     confidences = [run.confidence for run in parts if run.confidence is not None]
     return Word(text="".join(run.text.strip() for run in parts), x0=parts[0].x0,
                 top=min(run.top for run in parts), x1=max(run.x1 for run in parts),
