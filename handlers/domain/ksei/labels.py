@@ -53,6 +53,7 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _VARIANTS = [(field, tuple(tokens), "".join(tokens))
              for field, labels in LABELS.items() for label in labels
              if (tokens := _TOKEN.findall(label.lower()))]
+_FIRST_LETTERS = frozenset(target[0] for _, _, target in _VARIANTS)
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,10 @@ def match_label(tokens: Sequence[str]) -> tuple[str | None, int]:
     """(the field whose label `tokens` start with, tokens used); (None, 0) when none does.
     Compared without the spaces, which OCR puts in or leaves out ("(ses uai SID)")."""
     best: tuple[float, int, int, str | None] = (0.0, 0, 0, None)
-    ends = list(itertools.accumulate(len(token) for token in tokens))
     joined = "".join(tokens)
+    if not joined or joined[0] not in _FIRST_LETTERS:
+        return None, 0  # most lines of a form: no label starts so
+    ends = list(itertools.accumulate(len(token) for token in tokens))
     for field, _, target in _VARIANTS:
         used = bisect.bisect_left(ends, len(target) - 1) + 1
         if used > len(ends) or ends[used - 1] > len(target) + 1:

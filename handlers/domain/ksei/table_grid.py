@@ -12,6 +12,7 @@ page numbers (`Halaman N dari M`) and the closing statements never become part o
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Sequence
@@ -109,15 +110,17 @@ def _cells(line: Line, columns: list[Column]) -> dict[str, list[Word]]:
 
 
 def _column_of(word: Word, columns: list[Column]) -> str:
-    """The column whose span (its left edge to the next one's) the word overlaps most."""
-    best, best_overlap = columns[0].name, float("-inf")
+    """The column whose span (its left edge to the next one's) the word overlaps most: the one
+    its left edge falls in, or a neighbour it reaches further into."""
     slack = 0.5 * word.size
-    for at, column in enumerate(columns):
-        left = float("-inf") if at == 0 else column.left - slack
-        right = columns[at + 1].left - slack if at + 1 < len(columns) else float("inf")
+    at = max(0, bisect.bisect_right([column.left - slack for column in columns], word.x0) - 1)
+    best, best_overlap = columns[at].name, float("-inf")
+    for near in range(max(0, at - 1), min(len(columns), at + 2)):
+        left = float("-inf") if near == 0 else columns[near].left - slack
+        right = columns[near + 1].left - slack if near + 1 < len(columns) else float("inf")
         overlap = min(word.x1, right) - max(word.x0, left)
         if overlap > best_overlap:
-            best, best_overlap = column.name, overlap
+            best, best_overlap = columns[near].name, overlap
     return best
 
 
