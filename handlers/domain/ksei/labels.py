@@ -65,10 +65,6 @@ class Found:
     words: tuple[Word, ...]
     line: int  # index of the value's first line
 
-    @property
-    def page(self) -> int:
-        return self.words[0].page
-
 
 @dataclass(frozen=True)
 class _Row:

@@ -56,10 +56,6 @@ class Line:
     def size(self) -> float:
         return max(word.size for word in self.words)
 
-    def slice(self, x0: float, x1: float) -> tuple[Word, ...]:
-        """The words whose left edge lies in [x0, x1)."""
-        return tuple(word for word in self.words if x0 <= word.x0 < x1)
-
 
 def page_lines(pages: Iterable[Page]) -> list[Line]:
     """The visual lines of every page, top to bottom, page after page."""
