@@ -15,7 +15,7 @@ from handlers.adapters.ocr import OcrOptions
 from handlers.adapters.pdf_form import read_pdf
 from handlers.domain.ksei.records import ParsedForm
 from handlers.stages.parse import parse_pdf
-from tests.parse.forms import same_form
+from tests.parse.forms import MIXED_ROWS, form, same_form
 from tests.pdfform import FormLayout, build_form_pdf
 from tests.pdfscan import scan_pdf
 
@@ -29,6 +29,7 @@ SCANS = {
 
 
 def scanned(record: ParsedForm, directory: Path, layout: FormLayout, *, dpi: int = 300) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
     drawn = build_form_pdf(record, directory / "drawn.pdf", layout=layout)
     return scan_pdf(drawn, directory / "LK-scan.pdf", dpi=dpi)
 
@@ -77,3 +78,20 @@ def test_with_ocr_off_a_scan_has_no_text(examples: dict[str, ParsedForm],
         read_pdf(path, ocr=OcrOptions(enabled=False))
     assert (caught.value.code, caught.value.details) == ("no_text_extracted",
                                                          {"pages": 1, "ocr": False})
+
+
+def test_a_coarser_scan_reads_back_or_names_the_cell_it_could_not_read(
+        examples: dict[str, ParsedForm], companies: dict[str, dict[str, Any]],
+        pdf_dir: Path) -> None:
+    """At 200 dpi (as many scanners send) the real records still read back; the mixed-rows
+    form loses a lone "-" price to OCR, and the refusal names that cell."""
+    for symbol in ("SRTG.JK", "BYAN.JK"):
+        parsed = parse_pdf(scanned(examples[symbol], pdf_dir / symbol, FormLayout(), dpi=200),
+                           None, companies)
+        same_form(parsed, examples[symbol])
+    with pytest.raises(RejectedInput) as caught:
+        parse_pdf(scanned(form(MIXED_ROWS), pdf_dir / "mixed", FormLayout(), dpi=200), None,
+                  companies)
+    assert (caught.value.code, caught.value.details) == (
+        "number_parse_error", {"field": "rows[3].price", "page": 1, "text": ""})
+    assert "nothing was printed there, or nothing could be read" in caught.value.message

@@ -27,6 +27,8 @@ def seen(words: Sequence[Word], text: str) -> dict[str, Any]:
 
 def unreadable(code: str, field: str, where: dict[str, Any], why: str) -> RejectedInput:
     """A value that cannot be read: `number_parse_error` and its kin, with field/page/text."""
+    if not where["text"]:
+        why = "nothing was printed there, or nothing could be read"
     return RejectedInput(code, f"{field} on page {where['page']}: cannot read "
                          f"{where['text']!r} ({why})",
                          {"field": field, "page": where["page"], "text": where["text"]})
