@@ -287,8 +287,12 @@ def _draw_value(canvas: Canvas, label: str, english: str | None, lines: list[str
 
 
 def _draw_english(canvas: Canvas, text: str, y: float, layout: FormLayout) -> float:
-    """An English label under its Indonesian one, a little smaller, as the bilingual form has."""
-    canvas.setFont(layout.font, layout.size * 0.85)
+    """An English label under its Indonesian one, a little smaller, as the bilingual form has,
+    and never running into the colon column."""
+    room = COLON_X - LEFT - 6
+    canvas.setFont(layout.font, min(layout.size * 0.85,
+                                    layout.size * room / stringWidth(text, layout.font,
+                                                                     layout.size)))
     canvas.drawString(LEFT, y, text)
     canvas.setFont(layout.font, layout.size)
     return y

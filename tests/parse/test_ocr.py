@@ -1,10 +1,12 @@
 """Scanned forms (image-only PDFs, no text layer) read by real Tesseract through the same
-reader: fixed cases, since OCR takes a second or two a page. What OCR reads is marked so in the
-provenance, with its confidence; work beyond the OCR bounds is refused with a precise reason."""
+reader, in parse children as the daemon reads them: fixed cases, since OCR takes a second or two
+a page. What OCR reads is marked so in the provenance, with its confidence; work beyond the OCR
+bounds is refused with a precise reason."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 
 from daemon.errors import RejectedInput
 from handlers.adapters.ocr import OcrOptions
+from handlers.adapters.parse_pool import ParsePool
 from handlers.adapters.pdf_form import read_pdf
 from handlers.domain.ksei.records import ParsedForm
 from handlers.stages.parse import parse_pdf
@@ -37,9 +40,9 @@ def scanned(record: ParsedForm, directory: Path, layout: FormLayout, *, dpi: int
 @pytest.mark.parametrize(("symbol", "layout"), SCANS.values(), ids=SCANS.keys())
 def test_a_scanned_form_reads_back_the_same_record_marked_as_ocr(
         symbol: str, layout: FormLayout, examples: dict[str, ParsedForm],
-        companies: dict[str, dict[str, Any]], pdf_dir: Path) -> None:
+        companies: dict[str, dict[str, Any]], pdf_dir: Path, ocr_pool: ParsePool) -> None:
     record = dataclasses.replace(examples[symbol], position="Direktur Utama")
-    parsed = parse_pdf(scanned(record, pdf_dir, layout), None, companies)
+    parsed = parse_pdf(scanned(record, pdf_dir, layout), None, companies, ocr_pool.read)
     same_form(parsed, record)
     fields = ("holder_name", "company_name", "holding_before", "holding_after",
               "percentage_before", "percentage_after", "position", "rows[0].amount",
@@ -53,26 +56,29 @@ def test_a_scanned_form_reads_back_the_same_record_marked_as_ocr(
 
 
 def test_more_scanned_pages_than_ocr_reads_is_refused_before_reading(
-        examples: dict[str, ParsedForm], pdf_dir: Path) -> None:
+        examples: dict[str, ParsedForm], pdf_dir: Path,
+        pool_with: Callable[[OcrOptions], ParsePool]) -> None:
     path = scanned(examples["BYAN.JK"], pdf_dir, SCANS["two pages, row cut, header repeated "
                                                         "in English"][1], dpi=100)
     with pytest.raises(RejectedInput) as caught:
-        read_pdf(path, ocr=OcrOptions(max_pages=1))
+        pool_with(OcrOptions(max_pages=1)).read(path)
     assert (caught.value.code, caught.value.details) == ("ocr_page_limit",
                                                          {"pages": 2, "max_pages": 1})
 
 
 def test_a_scan_outliving_the_ocr_time_limit_is_refused_with_how_far_it_got(
-        examples: dict[str, ParsedForm], pdf_dir: Path) -> None:
+        examples: dict[str, ParsedForm], pdf_dir: Path,
+        pool_with: Callable[[OcrOptions], ParsePool]) -> None:
     path = scanned(examples["SRTG.JK"], pdf_dir, FormLayout(), dpi=100)
     with pytest.raises(RejectedInput) as caught:
-        read_pdf(path, ocr=OcrOptions(time_limit_s=0.001))
+        pool_with(OcrOptions(time_limit_s=0.001)).read(path)
     assert caught.value.code == "ocr_time_limit"
     assert caught.value.details == {"time_limit_s": 0.001, "pages_read": 0, "pages": 1}
 
 
 def test_with_ocr_off_a_scan_has_no_text(examples: dict[str, ParsedForm],
                                          pdf_dir: Path) -> None:
+    # In this process: with OCR off, Tesseract is never loaded.
     path = scanned(examples["SRTG.JK"], pdf_dir, FormLayout(), dpi=100)
     with pytest.raises(RejectedInput) as caught:
         read_pdf(path, ocr=OcrOptions(enabled=False))
@@ -82,16 +88,16 @@ def test_with_ocr_off_a_scan_has_no_text(examples: dict[str, ParsedForm],
 
 def test_a_coarser_scan_reads_back_or_names_the_cell_it_could_not_read(
         examples: dict[str, ParsedForm], companies: dict[str, dict[str, Any]],
-        pdf_dir: Path) -> None:
+        pdf_dir: Path, ocr_pool: ParsePool) -> None:
     """At 200 dpi (as many scanners send) the real records still read back; the mixed-rows
     form loses a lone "-" price to OCR, and the refusal names that cell."""
     for symbol in ("SRTG.JK", "BYAN.JK"):
         parsed = parse_pdf(scanned(examples[symbol], pdf_dir / symbol, FormLayout(), dpi=200),
-                           None, companies)
+                           None, companies, ocr_pool.read)
         same_form(parsed, examples[symbol])
     with pytest.raises(RejectedInput) as caught:
         parse_pdf(scanned(form(MIXED_ROWS), pdf_dir / "mixed", FormLayout(), dpi=200), None,
-                  companies)
+                  companies, ocr_pool.read)
     assert (caught.value.code, caught.value.details) == (
         "number_parse_error", {"field": "rows[3].price", "page": 1, "text": ""})
     assert "nothing was printed there, or nothing could be read" in caught.value.message

@@ -10,6 +10,7 @@ from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
 from daemon.errors import RejectedInput
+from handlers.adapters.parse_pool import ParsePool
 from handlers.domain.ksei.records import ParsedForm
 from handlers.stages.parse import parse_pdf
 from tests.parse.forms import form, row
@@ -60,7 +61,8 @@ def test_encrypted_pdf(examples: dict[str, ParsedForm], pdf_dir: Path,
     assert rejection(path, companies).code == "pdf_unreadable"
 
 
-def test_image_only_pdf(pdf_dir: Path, companies: dict[str, dict[str, Any]]) -> None:
+def test_image_only_pdf_that_ocr_reads_nothing_in(
+        pdf_dir: Path, companies: dict[str, dict[str, Any]], ocr_pool: ParsePool) -> None:
     scan = pdf_dir / "scan.png"
     Image.new("L", (200, 280), color=200).save(scan)
     canvas = Canvas(str(pdf_dir / "scan.pdf"))
@@ -68,8 +70,10 @@ def test_image_only_pdf(pdf_dir: Path, companies: dict[str, dict[str, Any]]) -> 
     canvas.showPage()
     canvas.drawImage(str(scan), 36, 36, width=500, height=700)
     canvas.save()
-    error = rejection(pdf_dir / "scan.pdf", companies)
-    assert (error.code, error.details["pages"]) == ("no_text_extracted", 2)
+    with pytest.raises(RejectedInput) as caught:
+        parse_pdf(pdf_dir / "scan.pdf", None, companies, ocr_pool.read)
+    assert (caught.value.code, caught.value.details) == ("no_text_extracted",
+                                                         {"pages": 2, "ocr": True})
 
 
 def test_a_pdf_without_the_table(pdf_dir: Path, companies: dict[str, dict[str, Any]]) -> None:
