@@ -12,7 +12,6 @@ page numbers (`Halaman N dari M`) and the closing statements never become part o
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import re
 from collections.abc import Sequence
@@ -113,9 +112,13 @@ def _column_of(word: Word, columns: list[Column]) -> str:
     """The column whose span (its left edge to the next one's) the word overlaps most: the one
     its left edge falls in, or a neighbour it reaches further into."""
     slack = 0.5 * word.size
-    at = max(0, bisect.bisect_right([column.left - slack for column in columns], word.x0) - 1)
+    at = 0
+    while at + 1 < len(columns) and columns[at + 1].left - slack <= word.x0:
+        at += 1
+    if at + 1 == len(columns) or word.x1 <= columns[at + 1].left - slack:
+        return columns[at].name  # inside its column: most words
     best, best_overlap = columns[at].name, float("-inf")
-    for near in range(max(0, at - 1), min(len(columns), at + 2)):
+    for near in (at, at + 1):
         left = float("-inf") if near == 0 else columns[near].left - slack
         right = columns[near + 1].left - slack if near + 1 < len(columns) else float("inf")
         overlap = min(word.x1, right) - max(word.x0, left)
