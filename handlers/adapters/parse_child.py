@@ -50,7 +50,10 @@ def main(argv: list[str], read: Read = read_pdf) -> int:
     # filter forbids the setrlimit call (the @resources group).
     resource.prlimit(0, resource.RLIMIT_AS, (limit_bytes, limit_bytes))
     send = _sender(_protocol_stream())
-    send({"event": "ready", "pid": os.getpid()})
+    # The memory high-water mark this process started with: Linux carries the parent's
+    # across fork and exec, so the pool can tell the child's own growth from it.
+    inherited_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    send({"event": "ready", "pid": os.getpid(), "inherited_rss_kib": inherited_kib})
     for line in sys.stdin.buffer:
         request = json.loads(line)
         # The pool kills a file's child at the time limit; should the daemon itself be gone,

@@ -89,6 +89,7 @@ class Child:
         self._stdin, self._fd = self.process.stdin, self.process.stdout.fileno()
         self._buffer = bytearray()
         self.death: Death | None = None
+        self.inherited_rss_bytes = 0  # the daemon's high-water mark, which wait4 reports too
 
     @property
     def pid(self) -> int:
@@ -106,6 +107,7 @@ class Child:
         if ready is None or ready.get("event") != "ready":
             death = self.kill()
             raise TransientError(f"the parse child could not start (exit {death.exit_code})")
+        self.inherited_rss_bytes = int(ready.get("inherited_rss_kib", 0)) * 1024
 
     def send(self, request: dict[str, Any]) -> None:
         self._stdin.write(json.dumps(request).encode() + b"\n")
@@ -256,11 +258,13 @@ class ParsePool:
         death = child.reap()
         if self._closed or self._stopping.is_set():
             return Interrupted()  # ended by the daemon's own stop, not by the file
-        limit = "memory" if reported_memory or self._ran_out(death) else "crash"
+        limit = "memory" if reported_memory or self._ran_out(child, death) else "crash"
         return self._refusal(path, limit, progress, death)
 
-    def _ran_out(self, death: Death) -> bool:
-        return death.exit_code < 0 and \
+    def _ran_out(self, child: Child, death: Death) -> bool:
+        """Killed by a signal after growing to a good share of the cap: the peak must be the
+        child's own, above the high-water mark it inherited from a large daemon."""
+        return death.exit_code < 0 and death.peak_rss_bytes > child.inherited_rss_bytes and \
             death.peak_rss_bytes >= MEMORY_SHARE * self.limits.memory_bytes
 
     def _refusal(self, path: Path, limit: str, progress: Progress, death: Death

@@ -45,10 +45,8 @@ def flate_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def ocr_pool() -> Iterator[ParsePool]:
-    """Forms read in parse children, as the daemon reads them. Tests that OCR go through it:
-    Tesseract's models loaded into the test process would raise its memory high-water mark,
-    which every child started after inherits (Linux keeps it across exec), and the pool would
-    then take a killed child for one that ran out of memory."""
+    """Forms read in parse children, as the daemon reads them. Tests that OCR go through it,
+    which keeps Tesseract's models (and their memory) out of the test process."""
     pool = ParsePool(2, Limits(384 * MIB, 60.0), threading.Event())
     yield pool
     pool.close()

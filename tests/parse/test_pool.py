@@ -219,3 +219,16 @@ def test_a_memory_limit_too_small_to_start_a_child_is_refused_as_configuration(
 def _state(pid: int) -> str:
     """The one-letter state of a process in /proc (R, S, Z, …)."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_crash_is_not_taken_for_memory_when_the_daemon_itself_is_large(
+        make_pool: MakePool, pdf_dir: Path) -> None:
+    """Linux hands a child its parent's memory high-water mark: a daemon past half the cap
+    must not make every crash of a child look like it ran out of memory."""
+    ballast = bytearray(256 * MIB)  # this process, resident past half the 384 MiB cap
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    pool = make_pool(workers=1, module=HOOKED)
+    error = refusal(lambda: pool.read(two_page_form(pdf_dir / "kill-form.pdf")))
+    assert (error.details["limit"], error.details["signal"]) == ("crash", "SIGKILL")
+    assert error.details["peak_rss_mb"] >= 256  # what wait4 says: the inherited mark
+    del ballast
