@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from handlers.adapters.mail.findings import suggested_action
 from handlers.adapters.mail.message import AlertFile, Digest, build_message, split_attachments
-from handlers.adapters.mail.text import suggested_action
 from handlers.domain.window_members import MailWindow
 from handlers.domain.windows import aligned_window
 from handlers.settings import MailSettings
@@ -34,7 +34,8 @@ def test_suggested_actions_follow_the_original_rules():
     assert suggested_action({"category": "inserted", "stage": "filings",
                              "code": "price_deviation_vs_market"}).startswith("Recalculate")
     assert suggested_action({"category": "not_inserted", "stage": "filings",
-                             "code": "transfer_uid_required"}) == "Pair both sides manually."
+                             "code": "transfer_uid_required"}) == \
+        "Pair both sides of the transfer manually."
 
 
 def test_attachments_smallest_first_within_budget(tmp_path: Path):
