@@ -121,9 +121,11 @@ def task(alert: Mapping[str, Any], root: Path | None) -> Task:
     context = alert.get("context") or {}
     announcement = context.get("announcement") or {}
     link, label = link_of(alert, root)
+    sidecar = _sidecar(alert, root)
     return Task(
-        published=publish_time(announcement) or publish_time(_sidecar(alert, root)),
-        ticker=str(alert.get("symbol") or announcement.get("ticker") or fmt.DASH),
+        published=publish_time(announcement) or publish_time(sidecar),
+        ticker=str(alert.get("symbol") or announcement.get("ticker") or sidecar.get("ticker")
+                   or fmt.DASH),
         holder=str(alert.get("holder_name") or fmt.DASH),
         code=str(alert.get("code") or fmt.DASH),
         problem=problem(alert), action=suggested_action(alert), link=link, link_label=label)

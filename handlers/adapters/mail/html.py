@@ -8,7 +8,7 @@ exchange) can never inject markup into the message, and no entity is escaped twi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from html import escape as escape_html
 from typing import TYPE_CHECKING
 
 from handlers.adapters.mail import format as fmt
@@ -34,6 +34,11 @@ BANNER = "background:#fdecea;border:1px solid #f5c2c0;border-left:6px solid #c62
 H2 = "margin:0 0 12px 0;font-size:16px;color:#1f3a5f"
 NUMERIC_COLUMNS = frozenset({"Shares", "Price", "Value"})
 KIND_COLOURS = {"Buy": "#1b7f3b", "Sell": "#b3261e"}
+
+
+def escape(value: str) -> str:
+    """Text content escaped once; quotes need escaping only inside attributes."""
+    return escape_html(value, quote=False)
 
 
 def html_body(digest: Digest, findings: Findings, enclosures: Enclosures) -> str:
@@ -109,7 +114,7 @@ def _tasks_table(tasks: Sequence[Task]) -> str:
 def _link(url: str | None, label: str) -> str:
     if not url:
         return '<span style="color:#7a8796">no link known</span>'
-    return f'<a href="{escape(url, quote=True)}" style="color:#1a5fb4">{escape(label)}</a>'
+    return f'<a href="{escape_html(url, quote=True)}" style="color:#1a5fb4">{escape(label)}</a>'
 
 
 def _banner(lines: Sequence[str]) -> str:
