@@ -147,7 +147,8 @@ def test_the_install_guide_works_on_a_clean_server(server: Server, pg_cluster: C
     copy_in(server, dist, "/root/idxd-dist")
     copy_in(server, tmp_path / "next-dist", "/root/idxd-next")
     copy_in(server, wheelhouse(wheel), "/root/wheelhouse")
-    offline = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/root/wheelhouse"}
+    # No PyPI in the container: the wheelhouse (README step 1); no bytecode, to save time.
+    offline = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/root/wheelhouse", "PIP_NO_COMPILE": "1"}
     assert not server.path("/etc/idxd").exists() and not server.path("/opt/idxd").exists()
 
     server.sh(steps["install"], cwd="/root/idxd-dist", **offline)
@@ -163,6 +164,12 @@ def test_the_install_guide_works_on_a_clean_server(server: Server, pg_cluster: C
     drop_form(server, "LK-TOWR-1.pdf", "PT Dwimuria Investama", 1_000)
     wait_for(rows, 30, "the installed service to store the filing")
     assert rows() == [("TOWR.JK", "PT Dwimuria Investama", 1_000)]
+    # The command ran as the service's user, and its exit code and errors come back.
+    idxd_uid = server.run("id", "-u", "idxd").stdout.strip()
+    dropped = server.path(f"{STATE}/downloads/idx-format/LK-TOWR-1.pdf").stat()
+    assert str(dropped.st_uid) == idxd_uid != "0"
+    refused = server.run("/usr/local/bin/idxd", "no-such-command", check=False)
+    assert refused.returncode == 2 and "no-such-command" in refused.stderr
 
     upgraded = server.sh(steps["upgrade"], cwd="/root/idxd-next", **offline)
     assert upgraded.strip().endswith(f"Version: {wheel_version(upgrade_wheel)}")
