@@ -3,7 +3,8 @@
 The email of a busy window is received through a real SMTP server, its HTML part rendered to a
 PNG kept under the test's directory (its path is printed, to look at) and its DOM read back
 from the browser: the filings table has its columns and one row per filing with the values an
-analyst reads, and every link of the email is a real anchor to the exchange's PDF.
+analyst reads, and every link of the email is a real anchor to the exchange's PDF. The
+window's ingest failed, so the page starts by saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Tables(HTMLParser):
         self.tables: list[list[list[str]]] = []
         self.links: list[tuple[str, str]] = []
         self._cell: list[str] | None = None
+        self.text: list[str] = []
         self._href: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -52,6 +54,7 @@ class Tables(HTMLParser):
             self._cell = None
 
     def handle_data(self, data: str) -> None:
+        self.text.append(data)
         if self._cell is not None:
             self._cell.append(data)
         if self._href is not None:
@@ -71,7 +74,7 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def rendered(smtp, window_files, tmp_path: Path) -> tuple[Path, Tables]:
     page = tmp_path / "email.html"
-    page.write_text(parts(received(smtp, window_files))[1], encoding="utf-8")
+    page.write_text(parts(received(smtp, window_files, ingest_failed=True))[1], encoding="utf-8")
     png, profile = tmp_path / "email.png", f"--user-data-dir={tmp_path / 'profile'}"
     chromium(profile, f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={png}", page.as_uri())
     dom = Tables()
@@ -82,6 +85,9 @@ def rendered(smtp, window_files, tmp_path: Path) -> tuple[Path, Tables]:
 
 def test_the_email_renders_with_its_filings_table_and_links(rendered):
     png, dom = rendered
+    text = " ".join(" ".join(dom.text).split())
+    assert text.index("INGEST FAILED in this window") < text.index("Filings inserted (2)") < \
+        text.index("Needs a person (3)")
     filings = next(table for table in dom.tables if table[0] == list(COLUMNS))
     assert len(filings) == 3  # the header and one row per filing
     srtg = next(row for row in filings if "SRTG.JK" in row)

@@ -56,8 +56,8 @@ def test_the_filings_inserted_come_first_with_their_values_formatted(smtp, windo
 
 def test_corrections_chain_breaks_and_source_health_are_said_in_words(smtp, window_files):
     text, html = parts(received(smtp, window_files))
-    assert ("SRTG.JK Unitras Pertama: filing SRTG-key replaces SRTG-old-key: holding_after "
-            "3,369,700,000 → 3,369,610,000; price 1,775 → 1,770.") in text
+    assert ("SRTG.JK Unitras Pertama: filing SRTG-key replaces SRTG-old-key: holding after "
+            "3,369,700,000 → 3,369,610,000; price IDR 1,775 → IDR 1,770.") in text
     assert ("SRTG.JK Unitras Pertama: the filing of 2026-04-20 09:15 WIB left 4,279,220,000 "
             "shares, the one of 2026-04-24 17:03 WIB starts from 4,289,610,000: 10,390,000 "
             "shares unaccounted for") in text

@@ -38,6 +38,7 @@ ACTIONS = (
 MANUAL = "Insert manually from the PDF, then re-run."
 DEFAULT_ACTION = "Review it against the PDF and re-run."
 TOP, CORRECTION, CHAIN = "ingest_failed", "superseded", "holding_chain_break"
+MONEY_FIELDS = frozenset({"price", "transaction_value"})
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ def ingest_failure(alert: Mapping[str, Any]) -> str:
 def correction(alert: Mapping[str, Any]) -> str:
     details = details_of(alert)
     changes = _mapping(details.get("changes"))
-    said = "; ".join(f"{name} {_value(pair[0])} → {_value(pair[1])}"
-                     for name, pair in changes.items()
+    said = "; ".join(f"{name.replace('_', ' ')} {_value(name, pair[0])} → "
+                     f"{_value(name, pair[1])}" for name, pair in changes.items()
                      if isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2)
     return (f"{_who(alert, details)}: filing {details.get('key') or '?'} replaces "
             f"{details.get('previous_key') or '?'}: {said or 'no field changed'}.")
@@ -196,9 +197,13 @@ def _who(alert: Mapping[str, Any], details: Mapping[str, Any]) -> str:
     return f"{ticker} {details.get('holder_name') or alert.get('holder_name') or ''}".strip()
 
 
-def _value(value: Any) -> str:
-    number = fmt.decimal_of(value) if not isinstance(value, str) or value.strip() else None
-    return fmt.grouped(value) if number is not None else str(value if value is not None else "-")
+def _value(name: str, value: Any) -> str:
+    """A changed field's value as the filings table writes it (money in IDR, percentages)."""
+    if fmt.decimal_of(value) is None:
+        return fmt.DASH if value is None or value == "" else str(value)
+    if name in MONEY_FIELDS:
+        return fmt.idr(value)
+    return fmt.percent(value) if name.startswith("share_percentage") else fmt.grouped(value)
 
 
 def _when(value: Any) -> str:
