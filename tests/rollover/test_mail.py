@@ -7,6 +7,8 @@ from pathlib import Path
 
 from handlers.adapters.mail.findings import suggested_action
 from handlers.adapters.mail.message import AlertFile, Digest, build_message, split_attachments
+from handlers.adapters.mail.text import alert_lines
+from handlers.domain.alerts import build_alert
 from handlers.domain.window_members import MailWindow
 from handlers.domain.windows import aligned_window
 from handlers.settings import MailSettings
@@ -44,3 +46,12 @@ def test_attachments_smallest_first_within_budget(tmp_path: Path):
     attached, left_out = split_attachments(files, 45)
     assert [f.path.stem for f in attached] == ["small", "mid"]
     assert [f.path.stem for f in left_out] == ["big"]
+
+
+def test_an_alert_without_any_address_says_so_instead_of_pointing_at_a_link():
+    alert = build_alert(code="table_not_found", timestamp="2026-04-24T10:00:00+00:00",
+                        doc={"filename": "LK-unknown.pdf"})
+    [_, problem, action] = alert_lines(alert)
+    assert problem == "  Problem: No transaction table found in the form"
+    assert action == ("  Action: Insert manually from the PDF, then re-run. "
+                      "(no address of the document is known)")

@@ -113,7 +113,7 @@ def _tasks_table(tasks: Sequence[Task]) -> str:
 
 def _link(url: str | None, label: str) -> str:
     if not url:
-        return '<span style="color:#7a8796">no link known</span>'
+        return '<span style="color:#7a8796">no address of the document is known</span>'
     return f'<a href="{escape_html(url, quote=True)}" style="color:#1a5fb4">{escape(label)}</a>'
 
 

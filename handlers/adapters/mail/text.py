@@ -80,7 +80,8 @@ def filing_lines(filing: FilingLine) -> list[str]:
 def task_lines(item: Task, spreadsheets: Sequence[str] = ()) -> list[str]:
     return [f"{fmt.wib(item.published)}  {item.ticker}  {item.holder}  [{item.code}]",
             f"  Problem: {item.problem}",
-            f"  Action: {item.action} {item.link_label}: {item.link or 'not known'}",
+            f"  Action: {item.action} " + (f"{item.link_label}: {item.link}" if item.link else
+                                           "(no address of the document is known)"),
             *spreadsheets]
 
 
