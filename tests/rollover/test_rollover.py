@@ -54,7 +54,7 @@ def test_one_message_per_window_with_parts_budget_and_recipients(smtp, window_fi
                 for part in message.iter_attachments()}
     assert list(attached) == [f"{STUB}.zip", "small.json"]
     assert sum(attached.values()) <= 4000
-    left_out = text.split("Attachments and artifacts:")[1]
+    left_out = text.split("Attachments and artifacts")[1]
     assert "not attached (over the attachment budget; in the artifacts zip): medium.json" in \
         left_out
     assert f"attached: {STUB}.zip (" in left_out

@@ -79,7 +79,7 @@ def test_what_needs_a_person_has_the_publish_time_one_problem_and_an_action_with
             "above the last close 9,350\n"
             "  Action: Recalculate the price against the reference range in the PDF, adjust and "
             f"re-upload. PDF: {BYAN_PDF}\n") in tasks
-    assert ("  Problem: holding_after on page 2 was read by OCR with 62% confidence as "
+    assert ("  Problem: Holding after on page 2 was read by OCR with 62% confidence as "
             "“211.200” and is not verified\n") in tasks
     # A quarantined form names only its local file: the link comes from its sidecar.
     assert ("2026-04-24 16:21 WIB  ESSA  -  [pdf_unreadable]\n"
@@ -124,7 +124,7 @@ def test_a_zip_over_the_budget_is_named_with_its_size_and_where_it_is(smtp, wind
     attached = [part.get_filename() for part in message.iter_attachments()]
     assert f"{STUB}.zip" not in attached
     text, html = parts(message)
-    note = text.split("Attachments and artifacts:")[1]
+    note = text.split("Attachments and artifacts")[1]
     assert f"not attached: {STUB}.zip (" in note and " KB) is over the 1.5 KB attachment " \
         f"budget; it is on {socket.gethostname()} at /" in note
     assert f"/artifacts/{STUB}.zip" in note and f"/artifacts/{STUB}.zip" in html

@@ -149,7 +149,8 @@ def _ocr_problem(details: Mapping[str, Any]) -> str:
     confidence = fmt.decimal_of(details.get("confidence"))
     how_sure = f" with {confidence * 100 if confidence <= 1 else confidence:.0f}% confidence" \
         if confidence is not None else ""
-    return (f"{details.get('field') or 'A field'} on page {details.get('page') or '?'} was read "
+    field = str(details.get("field") or "a field").replace("_", " ")
+    return (f"{field[:1].upper()}{field[1:]} on page {details.get('page') or '?'} was read "
             f"by OCR{how_sure} as “{details.get('text') or ''}” and is not verified")
 
 

@@ -120,7 +120,7 @@ def late_lines(late: Sequence[str]) -> list[str]:
 
 
 def enclosure_lines(enclosures: Enclosures) -> list[str]:
-    lines = ["Attachments and artifacts:"]
+    lines = ["Attachments and artifacts"]
     if enclosures.artifact_note:
         lines.append(f"- {enclosures.artifact_note}")
     lines += [f"- attached: {item.path.name}" for item in enclosures.attached]
