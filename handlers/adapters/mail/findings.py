@@ -91,8 +91,9 @@ def details_of(alert: Mapping[str, Any]) -> dict[str, Any]:
 
 def ingest_failure(alert: Mapping[str, Any]) -> str:
     details = details_of(alert)
-    said = ", ".join(f"{key} {details[key]}" for key in ("status", "day", "page", "error")
-                     if details.get(key) not in (None, ""))
+    # Whatever the ingest recorded (HTTP status, day, page, error, …), in its own order.
+    said = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in details.items()
+                     if isinstance(value, str | int | float) and value != "")
     return f"{alert.get('message') or 'The announcement query failed'}" + \
         (f" ({said})." if said else ".")
 
