@@ -55,3 +55,18 @@ def test_an_alert_without_any_address_says_so_instead_of_pointing_at_a_link():
     assert problem == "  Problem: No transaction table found in the form"
     assert action == ("  Action: Insert manually from the PDF, then re-run. "
                       "(no address of the document is known)")
+
+
+def test_text_is_escaped_once_in_html_and_left_as_is_in_the_text_part(tmp_path: Path):
+    alert = alert_for("SRTG", "2026-04-24T17:03:00")
+    alert["holder_name"] = 'PT Kino & Partners <Tbk> "Jaya"'
+    path = tmp_path / "a.json"
+    path.write_text("{}")
+    digest = Digest(MailWindow(aligned_window(WINDOW_START)), [AlertFile(path, alert, 2)])
+    message = build_message(digest, MailSettings(to=("ops@example.com",)), root=tmp_path,
+                            created_at=datetime(2026, 4, 24, 11, 20, tzinfo=UTC),
+                            budget_bytes=100)
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert 'PT Kino &amp; Partners &lt;Tbk&gt; "Jaya"' in html and "&amp;amp;" not in html
+    assert 'PT Kino & Partners <Tbk> "Jaya"' in text and "&amp;" not in text
