@@ -21,6 +21,7 @@ from daemon.files import read_json_object
 from handlers import paths
 from handlers.adapters.mail import format as fmt
 from handlers.adapters.mail.filings import web_link
+from handlers.domain.alerts import kind_of
 from handlers.domain.filings.rows import publish_time
 
 # (code fragments, what to do): the original mailer's rules, each pointing at the document.
@@ -29,7 +30,10 @@ ACTIONS = (
      "Recalculate the price against the reference range in the PDF, adjust and re-upload."),
     (("percent", "delta_pp", "holdings_mismatch", "mismatch_transaction_type", "holdings_"),
      "Review the holdings and percentages against the PDF; correct and re-upload."),
-    (("symbol", "company_resolve", "issuer_mismatch"),
+    (("issuer_mismatch", "issuer_unknown"),
+     "Check the form's issuer against the announcement and the PDF; if the form is genuine, "
+     "insert it by hand under the right symbol."),
+    (("symbol", "company_resolve"),
      "Confirm the issuer's symbol against the PDF, fix the company map, then re-run."),
     (("transfer_uid_required",), "Pair both sides of the transfer manually."),
     (("missing_price", "stale_price"), "Fetch the latest price data and re-run validation."),
@@ -136,8 +140,8 @@ def task(alert: Mapping[str, Any], root: Path | None) -> Task:
 def problem(alert: Mapping[str, Any]) -> str:
     """The problem said once: the message, then what the reasons add to it."""
     code = str(alert.get("code") or "")
-    if code == "ocr_unverified":
-        return _ocr_problem(details_of(alert))
+    if code == "ocr_unverified" and alert.get("message") in (None, "", kind_of(code).message):
+        return _ocr_problem(details_of(alert))  # the alert's own words name the field already
     said = [str(alert.get("message") or code or "Unknown problem")]
     for reason in alert.get("reasons") or []:
         text = str(reason.get("message") or "") if isinstance(reason, Mapping) else ""
