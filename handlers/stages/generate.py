@@ -15,6 +15,7 @@ waits. Outputs carry no wall-clock time, so a re-run writes the same bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     blocking = rejecting(held + checked, settings)
     if blocking:
         # The form itself is in doubt: none of its filings is stored, and one alert says why.
-        alert_paths = [_form_alert(ctx, form, held + checked)]
+        alert_paths = [_form_alert(ctx, form, _distinct(r for j in judged for r in j.reasons))]
     else:
         store(ctx, [j for j in judged if not rejecting(j.reasons, settings)])
         alert_paths = [p for j in judged
@@ -148,6 +149,15 @@ def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm,
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name, record, durable=ctx.durable)
     log.warning("filing.rejected", code=reasons[0]["code"])
     return [output, alert]
+
+
+def _distinct(reasons: Iterable[Reason]) -> list[Reason]:
+    """Each reason once, in order: a form-level one is in every filing's list."""
+    found: list[Reason] = []
+    for item in reasons:
+        if item not in found:
+            found.append(item)
+    return found
 
 
 def _form_alert(ctx: PipelineContext, form: ParsedForm, reasons: list[Reason],
