@@ -59,7 +59,9 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     if not legs:
         return _no_chain(path, ctx, form, checked)
     company = companies.get(normalize_symbol(form.symbol))
-    judged = [Judged(f, checked + validate(form, f, settings))
+    # The filing's own reasons first: a warning-only alert keeps the name it had before the
+    # form-level checks (issuer_unknown) joined; rejecting reasons are put first anyway.
+    judged = [Judged(f, validate(form, f, settings) + checked)
               for f in (build_filing(form, leg, company) for leg in legs)]
     held = ocr_hold(form, [r for j in judged for r in j.reasons])
     for item in judged:
@@ -67,7 +69,8 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     blocking = rejecting(held + checked, settings)
     if blocking:
         # The form itself is in doubt: none of its filings is stored, and one alert says why.
-        alert_paths = [_form_alert(ctx, form, _distinct(r for j in judged for r in j.reasons))]
+        alert_paths = [_form_alert(ctx, form, _distinct(r for j in judged for r in j.reasons),
+                                   lead=blocking)]
     else:
         store(ctx, [j for j in judged if not rejecting(j.reasons, settings)])
         alert_paths = [p for j in judged
@@ -140,7 +143,7 @@ def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm,
                    "rows": [r.to_json() for r in form.rows]}
         reasons.insert(0, reason("mixed_transaction_type", details))
     reasons = ocr_hold(form, reasons) + reasons
-    alert = _form_alert(ctx, form, reasons, head=reasons[0])
+    alert = _form_alert(ctx, form, reasons, lead=reasons[:1])
     record = {"schema": SCHEMA, "parsed": path.name, "document": form.document,
               "announcement": _announcement(form), "totals": _totals(form),
               "provenance": form.provenance, "filings": [],
@@ -161,9 +164,10 @@ def _distinct(reasons: Iterable[Reason]) -> list[Reason]:
 
 
 def _form_alert(ctx: PipelineContext, form: ParsedForm, reasons: list[Reason],
-                head: Reason | None = None) -> Path:
-    """One not-inserted alert for the whole form, led by the reason that keeps it out."""
-    blocking = [head] if head else rejecting(reasons, ctx.config.filings)
+                lead: list[Reason]) -> Path:
+    """One not-inserted alert for the whole form, led by the reasons that keep the form out,
+    then the other rejecting ones, then the rest."""
+    blocking = lead + [r for r in rejecting(reasons, ctx.config.filings) if r not in lead]
     ordered = blocking + [r for r in reasons if r not in blocking]
     totals = aggregate(form.rows)
     fields = {"symbol": normalize_symbol(form.symbol), "holder_name": form.holder_name,
