@@ -12,7 +12,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
+from handlers.domain.filings.checks import check_form
+from handlers.domain.filings.labels import label_found
+from handlers.domain.ksei.records import ParsedForm
+from handlers.settings import FilingsSettings
 from handlers.stages import generate
 from tests.filings.forms import drop, form, row
 
@@ -180,3 +187,28 @@ def test_an_operator_may_let_a_label_warning_through_but_never_silently(make_ctx
                                 env={"FILINGS_REJECT_CODES": "holdings_mismatch"})
     assert result["filings"][0]["outcome"] == "inserted" and len(ctx.sink.rows()) == 1
     assert (alert["code"], alert["category"]) == ("label_in_value", "inserted")
+
+
+def test_no_listed_company_name_reads_as_form_vocabulary():
+    names = [c["company_name"] for c in json.loads((BUNDLED_DIR / MAP_NAME).read_text()).values()]
+    assert len(names) > 900
+    assert [n for n in names if label_found(n)] == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["buy", "sell", "others"]),
+                          st.integers(1, 10**9), st.sampled_from([-1, 0, 1])),
+                min_size=1, max_size=6),
+       st.integers(0, 2))
+def test_holdings_that_follow_the_rows_always_pass_and_one_share_off_never(rows, off_by):
+    before = 10**10
+    change = sum(a if k == "buy" else -a if k == "sell" else sign * a for k, a, sign in rows)
+    built = [row(k, a, None if k == "others" else "1770", purpose="Gadai") for k, a, _ in rows]
+    only_signed = all(k != "others" for k, _, _ in rows)
+    record = ParsedForm.from_json(form(built, before, before + change + off_by,
+                                       pct_before="10", pct_after="10"))
+    found = [r["code"] for r in check_form(record, {}, FilingsSettings())]
+    if off_by == 0:
+        assert "holdings_mismatch" not in found
+    elif only_signed:
+        assert "holdings_mismatch" in found
