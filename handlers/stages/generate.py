@@ -53,19 +53,13 @@ class Judged:
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     form = read_form(path)
     settings = ctx.config.filings
-    companies = ctx.company_map.rows
-    checked = check_form(form, companies, settings)
+    checked = check_form(form, ctx.company_map.rows, settings)
     legs = split_legs(form)
     if not legs:
         return _no_chain(path, ctx, form, checked)
-    company = companies.get(normalize_symbol(form.symbol))
-    # The filing's own reasons first: a warning-only alert keeps the name it had before the
-    # form-level checks (issuer_unknown) joined; rejecting reasons are put first anyway.
-    judged = [Judged(f, validate(form, f, settings) + checked)
-              for f in (build_filing(form, leg, company) for leg in legs)]
-    held = ocr_hold(form, [r for j in judged for r in j.reasons])
-    for item in judged:
-        item.reasons = held + item.reasons
+    company = ctx.company_map.rows.get(normalize_symbol(form.symbol))
+    judged, held = judge(form, [build_filing(form, leg, company) for leg in legs], checked,
+                         settings)
     blocking = rejecting(held + checked, settings)
     if blocking:
         # The form itself is in doubt: none of its filings is stored, and one alert says why.
@@ -83,6 +77,18 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
         log.info("filing.recorded", symbol=item.filing.row["symbol"], outcome=item.outcome,
                  dedup_key=item.filing.row["dedup_key"][:12])
     return [output, *alert_paths]
+
+
+def judge(form: ParsedForm, filings: list[Filing], checked: list[Reason],
+          settings: FilingsSettings) -> tuple[list[Judged], list[Reason]]:
+    """Each filing with its reasons, and the OCR holds (also at the head of every filing's).
+    The filing's own reasons come before the form's: a warning-only alert keeps the name it
+    had before the form-level checks joined (rejecting reasons are put first anyway)."""
+    judged = [Judged(f, validate(form, f, settings) + checked) for f in filings]
+    held = ocr_hold(form, [r for j in judged for r in j.reasons])
+    for item in judged:
+        item.reasons = held + item.reasons
+    return judged, held
 
 
 def read_form(path: Path) -> ParsedForm:
