@@ -51,7 +51,7 @@ DEFAULT_REJECT_CODES = (
     "transfer_uid_required", "percent_discrepancy", "holdings_unchanged",
     # A wrong issuer, label text read as a value, or an OCR reading no check confirms is never
     # stored: analysts trade on these rows.
-    "issuer_mismatch", "label_in_value", "ocr_unverified",
+    "issuer_mismatch", "label_in_value", "value_misplaced", "ocr_unverified",
 )
 
 

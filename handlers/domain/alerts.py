@@ -100,6 +100,9 @@ KINDS: dict[str, AlertKind] = {
                                 "not be checked"),
     "label_in_value": AlertKind("filings", "hard",
                                 "A value holds the form's label or header text: a reading error"),
+    "value_misplaced": AlertKind("filings", "hard",
+                                 "A name reads as another field's value: read from the wrong "
+                                 "row"),
     "ocr_unverified": AlertKind("filings", "hard",
                                 "Read by OCR and not verified by the consistency checks; held, "
                                 "not stored"),

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
 from handlers.domain.filings.checks import check_form
-from handlers.domain.filings.labels import label_found
+from handlers.domain.filings.labels import label_found, other_field_of
 from handlers.domain.ksei.records import ParsedForm
 from handlers.settings import FilingsSettings
 from handlers.stages import generate
@@ -212,3 +212,26 @@ def test_holdings_that_follow_the_rows_always_pass_and_one_share_off_never(rows,
         assert "holdings_mismatch" not in found
     elif only_signed:
         assert "holdings_mismatch" in found
+
+
+@pytest.mark.parametrize(("holder", "position", "belongs_to"), [
+    ("Dewan Komisaris", None, "position"),  # the label column shifted one row
+    ("DIREKTUR  UTAMA", None, "position"),
+    ("Ya", None, "answer"),
+    ("Langsung", None, "ownership"),
+    ("Chief Strategy Officer", "Chief Strategy Officer", "position"),
+])
+def test_a_holder_that_is_another_fields_value_is_not_stored(make_ctx, holder, position,
+                                                             belongs_to):
+    record = form(SELL, 1000, 900, holder=holder, position=position,
+                  provenance={"holder_name": text_at(1, holder)})
+    ctx, _, (alert,) = run(make_ctx, record)
+    assert (alert["code"], alert["category"]) == ("value_misplaced", "not_inserted")
+    assert alert["reasons"][0]["details"] == {"field": "holder_name", "page": 1, "text": holder,
+                                              "method": "text", "belongs_to": belongs_to}
+    assert ctx.sink.rows() == []
+
+
+def test_no_listed_company_name_is_another_fields_value():
+    names = [c["company_name"] for c in json.loads((BUNDLED_DIR / MAP_NAME).read_text()).values()]
+    assert [n for n in names if other_field_of(n)] == []

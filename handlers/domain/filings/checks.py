@@ -4,11 +4,12 @@ A form read wrong is worse than a form not read, so before a filing goes to the 
 form must agree with itself and with what else is known: its issuer (ticker and name) is the
 announcement's and the company map's (`issuer_mismatch`), its holdings add up to the signed
 rows (`holdings_mismatch`), its percentages fit the shares outstanding they imply
-(`percent_discrepancy`), and no value holds the form's own label or header words
-(`label_in_value`). Each failure names the field, the page and the text seen (from the
-record's provenance when the reader gave it). A form any of whose values was read by OCR is
-only stored when no check questions a value; otherwise every such failure becomes an
-`ocr_unverified` reason naming the field, its page, text and the OCR confidence.
+(`percent_discrepancy`), no value holds the form's own label or header words
+(`label_in_value`), and no name is wholly another field's value (`value_misplaced`). Each
+failure names the field, the page and the text seen (from the record's provenance when the
+reader gave it). A form any of whose values was read by OCR is only stored when no check
+questions a value; otherwise every such failure becomes an `ocr_unverified` reason naming the
+field, its page, text and the OCR confidence.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.domain.filings.aggregate import OTHERS, kind_of
-from handlers.domain.filings.labels import label_found
+from handlers.domain.filings.labels import label_found, other_field_of
 from handlers.domain.filings.rows import normalize_symbol
 from handlers.domain.filings.validate import Reason, reason
 from handlers.domain.ksei.records import BUY, SELL, ParsedForm
@@ -30,7 +31,7 @@ OCR = "ocr"
 # one of them is not stored.
 VALUE_CODES = frozenset({
     "issuer_mismatch", "issuer_unknown", "holdings_mismatch", "percent_discrepancy",
-    "label_in_value", "mismatch_transaction_type", "possible_zero_missing",
+    "label_in_value", "value_misplaced", "mismatch_transaction_type", "possible_zero_missing",
     "price_deviation_within_doc", "price_deviation_vs_market", "invalid_price_transaction",
     "missing_required_field",
 })
@@ -141,6 +142,22 @@ def _labels(form: ParsedForm) -> Iterator[Reason]:
         label = label_found(value)
         if label is not None:
             yield reason("label_in_value", {**where(form, field, value), "label": label})
+    yield from _misplaced(form)
+
+
+def _misplaced(form: ParsedForm) -> Iterator[Reason]:
+    """A name that is wholly another field's value was read from the wrong row."""
+    for field in ("holder_name", "company_name"):
+        value = getattr(form, field)
+        owner = other_field_of(value)
+        if owner is None and form.position and _same_text(value, form.position):
+            owner = "position"
+        if owner is not None:
+            yield reason("value_misplaced", {**where(form, field, value), "belongs_to": owner})
+
+
+def _same_text(left: str, right: str) -> bool:
+    return " ".join(left.casefold().split()) == " ".join(right.casefold().split())
 
 
 def _text_values(form: ParsedForm) -> Iterator[tuple[str, str]]:

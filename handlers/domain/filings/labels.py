@@ -5,6 +5,8 @@ Indonesian and English. None of these words belongs in a value: a purpose that r
 purpose of transaction" glued a repeated header onto a row, and a holder named "Nama (sesuai SID)"
 is a label read as its own value. Phrases match whole words only and across any whitespace, so a
 purpose such as "Penjualan saham" (which holds "saham", not "Jumlah Saham") is left alone.
+Nor is a name ever wholly another field's value: a holder named "Dewan Komisaris" is the
+position read one row off (a label column shifted against its values).
 """
 
 from __future__ import annotations
@@ -47,3 +49,23 @@ def label_found(value: str | None) -> str | None:
     text = value or ""
     found = _VOCABULARY_RE.search(text) or _PAGE_NUMBER_RE.search(text)
     return found.group(0) if found else None
+
+
+# What other fields print, never a whole name: field -> its values (lowercase).
+OTHER_FIELD_VALUES: dict[str, tuple[str, ...]] = {
+    "position": ("dewan komisaris", "dewan direksi", "komisaris", "komisaris utama",
+                 "komisaris independen", "presiden komisaris", "wakil komisaris utama",
+                 "direksi", "direktur", "direktur utama", "direktur independen",
+                 "presiden direktur", "wakil direktur utama", "board of commissioners",
+                 "board of directors", "commissioner", "president commissioner", "director",
+                 "president director"),
+    "answer": ("ya", "tidak", "yes", "no", "tidak ditampilkan", "not shown", "-"),
+    "ownership": ("langsung", "tidak langsung", "direct", "indirect"),
+    "share_class": ("saham biasa", "common shares", "ordinary shares"),
+}
+_OWNER_OF = {value: field for field, values in OTHER_FIELD_VALUES.items() for value in values}
+
+
+def other_field_of(value: str | None) -> str | None:
+    """The field whose value `value` wholly is (`position` for "Dewan Komisaris"), else None."""
+    return _OWNER_OF.get(" ".join((value or "").casefold().split()))
