@@ -139,10 +139,17 @@ def test_a_tiny_holding_rounded_on_the_form_is_judged_by_the_precise_side(make_c
     assert [f["outcome"] for f in result["filings"]] == ["inserted"]
 
 
-def test_a_percentage_above_100_is_a_discrepancy(make_ctx):
-    _, _, (alert,) = run(make_ctx, form(SELL, 1000, 900, pct_before="10", pct_after="900"))
+@pytest.mark.parametrize(("rows", "after", "pct_after"), [
+    (SELL, 900, "900"),  # above 100 %
+    ([row("sell", 1000, "1770")], 0, "0.5"),  # voting rights left with no share left
+])
+def test_a_percentage_no_holding_can_have_is_a_discrepancy(make_ctx, rows, after, pct_after):
+    ctx, _, (alert,) = run(make_ctx, form(rows, 1000, after, pct_before="10",
+                                          pct_after=pct_after))
     details = alert["reasons"][0]["details"]
     assert (alert["code"], details["field"]) == ("percent_discrepancy", "percentage_after")
+    assert (details["reported_pp"], details["holding"]) == (pct_after, after)
+    assert ctx.sink.rows() == []
 
 
 def test_a_purpose_holding_the_repeated_header_is_not_stored(make_ctx):

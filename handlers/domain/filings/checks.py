@@ -117,10 +117,11 @@ def _explained(residual: int, amounts: list[int]) -> bool:
 def _percentages(form: ParsedForm, settings: FilingsSettings) -> Iterator[Reason]:
     sides = (("percentage_before", form.holding_before, form.percentage_before),
              ("percentage_after", form.holding_after, form.percentage_after))
-    for field, _, pct in sides:
-        if not Decimal(0) <= pct <= Decimal(100):
-            yield reason("percent_discrepancy", {**where(form, field, pct),
-                                                 "reported_pp": pct, "range_pp": [0, 100]})
+    for field, holding, pct in sides:
+        if not Decimal(0) <= pct <= Decimal(100) or (holding == 0 and pct > 0):
+            # Out of range, or voting rights without a share: no model can agree.
+            yield reason("percent_discrepancy", {**where(form, field, pct), "reported_pp": pct,
+                                                 "holding": holding, "range_pp": [0, 100]})
             return
     usable = [side for side in sides if side[1] > 0 and side[2] > 0]
     if len(usable) < 2:
