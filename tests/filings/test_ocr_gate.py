@@ -122,3 +122,5 @@ def test_the_window_email_names_the_field_an_ocr_reading_was_held_for(tmp_path):
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "ocr_unverified" in text
     assert "holding_after on page 1 reads '950' (OCR confidence 61.4)" in text
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "ocr_unverified" in html and "holding_after on page 1" in html
