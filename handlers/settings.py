@@ -49,6 +49,9 @@ DEFAULT_REJECT_CODES = (
     "missing_required_field", "invalid_price_transaction", "holdings_mismatch",
     "mismatch_transaction_type", "mixed_transaction_type", "non_common_shares",
     "transfer_uid_required", "percent_discrepancy", "holdings_unchanged",
+    # A wrong issuer, label text read as a value, or an OCR reading no check confirms is never
+    # stored: analysts trade on these rows.
+    "issuer_mismatch", "label_in_value", "value_misplaced", "ocr_unverified",
 )
 
 

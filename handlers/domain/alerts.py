@@ -92,6 +92,20 @@ KINDS: dict[str, AlertKind] = {
     "transfer_only_transaction": AlertKind("filings", "hard",
                                            "The document only transfers shares"),
     "non_common_shares": AlertKind("filings", "hard", "Share class other than common shares"),
+    "issuer_mismatch": AlertKind("filings", "hard",
+                                 "The form's issuer is not the announcement's or the company "
+                                 "map's; nothing stored"),
+    "issuer_unknown": AlertKind("filings", "warning",
+                                "The form's issuer is not in the company map; its name could "
+                                "not be checked"),
+    "label_in_value": AlertKind("filings", "hard",
+                                "A value holds the form's label or header text: a reading error"),
+    "value_misplaced": AlertKind("filings", "hard",
+                                 "A name reads as another field's value: read from the wrong "
+                                 "row"),
+    "ocr_unverified": AlertKind("filings", "hard",
+                                "Read by OCR and not verified by the consistency checks; held, "
+                                "not stored"),
     "sink_error": AlertKind("filings", "fatal", "The filing could not be written to the database"),
     "correction_filing": AlertKind("filings", "warning",
                                    "The form corrects an earlier report; check the earlier filing"),

@@ -1,18 +1,21 @@
 """The generate stage: `data/parsed/<name>.json` -> filings in the sink, their outcomes in
 `data/filings/<name>.json`, and one alert per filing that needs a human in `alerts/`.
 
-A form becomes one filing per transaction type (chained when there are several), enriched from
-the company map, validated, and the filings that pass are stored through the sink exactly once
-(`dedup_key`). The outcome of each filing is `inserted` (it is in the database from this
-document, including on a replay), `already_present` (stored earlier from another document),
-`rejected` (with reasons) or `error` (the database refused it). A database that is down raises
-`TransientError` before anything is written, so the file simply waits. Outputs carry no wall-
-clock time, so a re-run writes the same bytes.
+A form is first checked as a whole (issuer, holdings, percentages, label text in values, and
+for an OCR reading whether every check confirms it); a form in doubt stores nothing and raises
+one alert. Otherwise it becomes one filing per transaction type (chained when there are
+several), enriched from the company map, validated, and the filings that pass are stored
+through the sink exactly once (`dedup_key`). The outcome of each filing is `inserted` (it is
+in the database from this document, including on a replay), `already_present` (stored earlier
+from another document), `rejected` (with reasons) or `error` (the database refused it). A
+database that is down raises `TransientError` before anything is written, so the file simply
+waits. Outputs carry no wall-clock time, so a re-run writes the same bytes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,8 @@ from handlers.adapters.sinks import SinkRefused
 from handlers.context import PipelineContext
 from handlers.domain import alerts
 from handlers.domain.filings.aggregate import aggregate, split_legs
+from handlers.domain.filings.checks import check_form, ocr_hold
+from handlers.domain.filings.provenance import filing_provenance
 from handlers.domain.filings.rows import Filing, build_filing, document_url, normalize_symbol
 from handlers.domain.filings.validate import Reason, reason, rejecting, validate
 from handlers.domain.ksei.records import ParsedForm
@@ -48,14 +53,22 @@ class Judged:
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     form = read_form(path)
     settings = ctx.config.filings
-    company = ctx.company_map.rows.get(normalize_symbol(form.symbol))
+    checked = check_form(form, ctx.company_map.rows, settings)
     legs = split_legs(form)
     if not legs:
-        return _no_chain(path, ctx, form)
-    judged = [Judged(f, validate(form, f, settings, len(legs) == 1))
-              for f in (build_filing(form, leg, company) for leg in legs)]
-    store(ctx, [j for j in judged if not rejecting(j.reasons, settings)])
-    alert_paths = [p for j in judged if (p := _alert_for(ctx, form, j, settings)) is not None]
+        return _no_chain(path, ctx, form, checked)
+    company = ctx.company_map.rows.get(normalize_symbol(form.symbol))
+    judged, held = judge(form, [build_filing(form, leg, company) for leg in legs], checked,
+                         settings)
+    blocking = rejecting(held + checked, settings)
+    if blocking:
+        # The form itself is in doubt: none of its filings is stored, and one alert says why.
+        alert_paths = [_form_alert(ctx, form, _distinct(r for j in judged for r in j.reasons),
+                                   lead=blocking)]
+    else:
+        store(ctx, [j for j in judged if not rejecting(j.reasons, settings)])
+        alert_paths = [p for j in judged
+                       if (p := _alert_for(ctx, form, j, settings)) is not None]
     # A database's refusal is kept in the record, and it may quote a secret.
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name,
                                scrub_data(_record(path, form, judged, alert_paths)),
@@ -64,6 +77,18 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
         log.info("filing.recorded", symbol=item.filing.row["symbol"], outcome=item.outcome,
                  dedup_key=item.filing.row["dedup_key"][:12])
     return [output, *alert_paths]
+
+
+def judge(form: ParsedForm, filings: list[Filing], checked: list[Reason],
+          settings: FilingsSettings) -> tuple[list[Judged], list[Reason]]:
+    """Each filing with its reasons, and the OCR holds (also at the head of every filing's).
+    The filing's own reasons come before the form's: a warning-only alert keeps the name it
+    had before the form-level checks joined (rejecting reasons are put first anyway)."""
+    judged = [Judged(f, validate(form, f, settings) + checked) for f in filings]
+    held = ocr_hold(form, [r for j in judged for r in j.reasons])
+    for item in judged:
+        item.reasons = held + item.reasons
+    return judged, held
 
 
 def read_form(path: Path) -> ParsedForm:
@@ -114,29 +139,54 @@ def _alert_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
     return _write_alert(ctx, form, reasons, category, _filing_fields(item.filing))
 
 
-def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm) -> list[Path]:
-    """No order of the form's rows explains its holdings: nothing stored, a human decides."""
+def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm,
+              checked: list[Reason]) -> list[Path]:
+    """No order of the form's rows explains its holdings: nothing stored, a human decides.
+    Holdings that do not add up at all say so; ones that add up in no valid order are mixed."""
+    reasons = list(checked)
+    if not any(r["code"] == "holdings_mismatch" for r in checked):
+        details = {"holding_before": form.holding_before, "holding_after": form.holding_after,
+                   "rows": [r.to_json() for r in form.rows]}
+        reasons.insert(0, reason("mixed_transaction_type", details))
+    reasons = ocr_hold(form, reasons) + reasons
+    alert = _form_alert(ctx, form, reasons, lead=reasons[:1])
+    record = {"schema": SCHEMA, "parsed": path.name, "document": form.document,
+              "announcement": _announcement(form), "totals": _totals(form),
+              "provenance": form.provenance, "filings": [],
+              "rejected": {"code": reasons[0]["code"], "details": reasons[0]["details"]},
+              "reasons": reasons, "alerts": [alert.name]}
+    output = write_json_atomic(ctx.root / paths.FILINGS / path.name, record, durable=ctx.durable)
+    log.warning("filing.rejected", code=reasons[0]["code"])
+    return [output, alert]
+
+
+def _distinct(reasons: Iterable[Reason]) -> list[Reason]:
+    """Each reason once, in order: a form-level one is in every filing's list."""
+    found: list[Reason] = []
+    for item in reasons:
+        if item not in found:
+            found.append(item)
+    return found
+
+
+def _form_alert(ctx: PipelineContext, form: ParsedForm, reasons: list[Reason],
+                lead: list[Reason]) -> Path:
+    """One not-inserted alert for the whole form, led by the reasons that keep the form out,
+    then the other rejecting ones, then the rest."""
+    blocking = lead + [r for r in rejecting(reasons, ctx.config.filings) if r not in lead]
+    ordered = blocking + [r for r in reasons if r not in blocking]
     totals = aggregate(form.rows)
-    details = {"holding_before": form.holding_before, "holding_after": form.holding_after,
-               "rows": [r.to_json() for r in form.rows]}
     fields = {"symbol": normalize_symbol(form.symbol), "holder_name": form.holder_name,
               "type": totals.type, "amount": totals.amount, "price": totals.price,
               "value": totals.value}
-    alert = _write_alert(ctx, form, [reason("mixed_transaction_type", details)],
-                         alerts.NOT_INSERTED, fields)
-    record = {"schema": SCHEMA, "parsed": path.name, "document": form.document,
-              "announcement": _announcement(form), "totals": _totals(form), "filings": [],
-              "rejected": {"code": "mixed_transaction_type", "details": details},
-              "alerts": [alert.name]}
-    output = write_json_atomic(ctx.root / paths.FILINGS / path.name, record, durable=ctx.durable)
-    log.warning("filing.rejected", code="mixed_transaction_type")
-    return [output, alert]
+    return _write_alert(ctx, form, ordered, alerts.NOT_INSERTED, fields)
 
 
 def _write_alert(ctx: PipelineContext, form: ParsedForm, reasons: list[Reason], category: str,
                  fields: dict[str, Any]) -> Path:
     alert = alerts.build_alert(
-        code=reasons[0]["code"], timestamp=ctx.now().isoformat(), stage="filings",
+        code=reasons[0]["code"], message=reasons[0]["message"],
+        timestamp=ctx.now().isoformat(), stage="filings",
         category=category, reasons=reasons, filing=fields,
         doc={"filename": form.document.get("filename"), "url": document_url(form),
              "title": (form.announcement or {}).get("title")},
@@ -169,8 +219,10 @@ def _record(path: Path, form: ParsedForm, judged: list[Judged],
     return {
         "schema": SCHEMA, "parsed": path.name, "document": form.document,
         "announcement": _announcement(form), "totals": _totals(form),
+        "provenance": form.provenance,
         "filings": [{"dedup_key": j.filing.row["dedup_key"], "outcome": j.outcome,
-                     "reasons": j.reasons, "error": j.error, "row": j.filing.row}
+                     "reasons": j.reasons, "error": j.error, "row": j.filing.row,
+                     "provenance": filing_provenance(form, j.filing)}
                     for j in judged],
         "alerts": [p.name for p in alert_paths],
     }

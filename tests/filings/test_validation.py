@@ -62,7 +62,8 @@ def test_each_code_is_raised_and_routed(make_ctx, name):
         assert (filing["outcome"], stored) == ("rejected", 0)
         assert alert["code"] in ctx.config.filings.reject_codes  # headed by a rejecting code
     else:
-        assert (filing["outcome"], stored, alert["code"]) == ("inserted", 1, code)
+        assert (filing["outcome"], stored) == ("inserted", 1)
+        assert alert["code"] == alert["reasons"][0]["code"]
 
 
 def test_rejected_alert_carries_the_filing_and_its_documents(make_ctx):
@@ -73,7 +74,9 @@ def test_rejected_alert_carries_the_filing_and_its_documents(make_ctx):
         ("SRTG.JK", "Unitras Pertama", "sell")
     assert (alert["amount"], alert["price"], alert["value"]) == (100, "1770.000", "177000")
     details = alert["reasons"][0]["details"]
-    assert details == {"holding_before": 1000, "net_shares": -100, "holding_after": 950}
+    assert details == {"field": "holding_after", "page": None, "text": "950",
+                       "holding_before": 1000, "net_shares": -100, "holding_after": 950,
+                       "expected_after": 900}
     assert alert["context"]["doc"]["url"].endswith("LK-24042026-0001-00.pdf")
     assert alert["context"]["announcement"]["published_at"].startswith("2026-04-24T17:03")
     assert result["filings"][0]["reasons"][0]["code"] == "holdings_mismatch"

@@ -1,6 +1,7 @@
 """A small stand-in for PostgREST behind pytest-httpserver: keeps rows, answers inserts with
-`resolution=ignore-duplicates` and paginated selects as PostgREST does, and can be told to fail;
-and one that refuses everything, echoing the key it was given.
+`resolution=ignore-duplicates` and paginated selects as PostgREST does, refuses a column its
+table lacks (PGRST204), and can be told to fail; and one that refuses everything, echoing the
+key it was given.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class FakePostgrest:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     failures: list[tuple[int, str, str]] = field(default_factory=list)  # status, type, body
+    # The table's columns, when it is not the shipped schema's: a payload naming another one
+    # is refused as PostgREST refuses it (PGRST204, from its schema cache).
+    columns: set[str] | None = None
 
     def __call__(self, request: Request) -> Response:
         body = json.loads(request.get_data() or b"null")
@@ -35,8 +39,19 @@ class FakePostgrest:
             status, content_type, text = self.failures.pop(0)
             return Response(text, status=status, content_type=content_type)
         if request.method == "POST":
+            unknown = self._unknown_column(body, request.args.get("columns", ""))
+            if unknown:
+                return _json({"code": "PGRST204", "details": None, "hint": None,
+                              "message": f"Could not find the '{unknown}' column of "
+                                         f"'idx_filings' in the schema cache"}, 400)
             return self._insert(body, request.headers.get("Prefer", ""))
         return self._select(dict(request.args))
+
+    def _unknown_column(self, rows: list[dict[str, Any]], listed: str) -> str | None:
+        if self.columns is None:
+            return None
+        named = {c.strip('"') for c in listed.split(",") if c} or {k for r in rows for k in r}
+        return min(named - self.columns, default=None)
 
     def _insert(self, rows: list[dict[str, Any]], prefer: str) -> Response:
         assert "resolution=ignore-duplicates" in prefer

@@ -32,7 +32,8 @@ def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
     (row,) = post.body
     assert (row["price"], row["transaction_value"]) == ("1770.000", "1628400000000")
     assert row["price_transaction"] == [{"date": "2026-04-24", "type": "sell", "price": 1770,
-                                         "amount_transacted": 920000000}]
+                                         "amount_transacted": 920000000,
+                                         "ownership": "direct", "share_class": "Saham Biasa"}]
     assert row["tags"] == ["divestment"] and row["timestamp"] == "2026-04-24T17:03:00"
     assert len(postgrest.seen) == 1  # a fresh insert needs no read
 

@@ -4,13 +4,15 @@ A sink stores filing rows idempotently: `insert` adds the rows whose `dedup_key`
 returns those keys ("on conflict do nothing"); `sources` tells, for keys already present, which
 document each came from, reading page by page. A database that cannot be reached raises
 `TransientError` (the file waits and is retried); a batch the database refuses for good raises
-`SinkRefused`, which the stage records as the filings' `error` outcome.
+`SinkRefused`, which the stage records as the filings' `error` outcome. Columns added to the
+schema later (`OPTIONAL_COLUMNS`) are nullable, so a table from an earlier schema still takes
+rows without them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Protocol
@@ -23,8 +25,16 @@ COLUMNS = (
     "amount_transaction", "share_percentage_before", "share_percentage_after",
     "share_percentage_transaction", "price", "transaction_value", "price_transaction", "title",
     "body", "source", "sector", "sub_sector", "tags", "holder_type", "source_is_manual",
-    "dedup_key",
+    "dedup_key", "position", "board_member", "controlling_shareholder", "ownership",
+    "share_class",
 )
+# Nullable columns added after the first schema: a table created before them keeps working
+# without them (each sink adds them where it can, else leaves them out and says so once).
+OPTIONAL_COLUMNS = ("position", "board_member", "controlling_shareholder", "ownership",
+                    "share_class")
+POSTGRES_TYPES = {"position": "text", "board_member": "text",
+                  "controlling_shareholder": "boolean", "ownership": "text",
+                  "share_class": "text"}
 DEFAULT_TABLE = "idx_filings"
 _QUOTED = re.compile(r"""(["'])(.*?)\1""")
 _DSN_NAMES = re.compile(r"\b(?:host|hostaddr|port|user|dbname)\s*=\s*([^\s']+)")
@@ -51,6 +61,22 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def usable_columns(present: Collection[str]) -> tuple[str, ...]:
+    """The columns to write into a table that has `present`: every required one (a missing one
+    is the database's error to report), the optional ones only where the table has them."""
+    return tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS or c in present)
+
+
+def missing_columns(present: Collection[str]) -> tuple[str, ...]:
+    return tuple(c for c in OPTIONAL_COLUMNS if c not in present)
+
+
+def alter_statement(table: str, columns: Sequence[str]) -> str:
+    """The PostgreSQL statement that gives `table` the optional `columns` (for the log)."""
+    added = ", ".join(f'ADD COLUMN IF NOT EXISTS "{c}" {POSTGRES_TYPES[c]}' for c in columns)
+    return f"ALTER TABLE {table} {added};"
 
 
 def schema_sql(dialect: str = "postgres", table: str = DEFAULT_TABLE) -> str:

@@ -1,9 +1,9 @@
 """The PostgreSQL sink: `idx_filings` written directly with psycopg (Supabase is PostgreSQL too).
 
-The shipped schema is applied on first connection when the table or its unique index is missing,
-under an advisory lock so two daemons starting together do not race. Inserts use
-`ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, so concurrent writers of the same
-filing leave one row. A lost or refused connection is a `TransientError`; the next call
+The shipped schema is applied on first connection when the table, its unique index or one of
+its columns is missing, under an advisory lock so two daemons starting together do not race.
+Inserts use `ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, so concurrent writers of
+the same filing leave one row. A lost or refused connection is a `TransientError`; the next call
 reconnects. Errors are reported as their class and message, with nothing of the DSN in them.
 """
 
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -26,15 +27,19 @@ from handlers.adapters.sinks.base import (
     DEFAULT_TABLE,
     Row,
     SinkRefused,
+    alter_statement,
     chunks,
     describe,
+    missing_columns,
     price_rows_json,
     schema_sql,
+    usable_columns,
 )
 
 CONNECT_TIMEOUT_S = 10
 KEYS_PER_QUERY = 1000
 SCHEMA_LOCK_ID = 0x1D4D  # advisory lock key for applying the schema
+log = structlog.get_logger()
 
 
 class PostgresSink:
@@ -45,18 +50,14 @@ class PostgresSink:
         register(secrets_in_url(dsn))  # libpq may quote the DSN's password in an error
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
-        self._insert = sql.SQL(
-            "INSERT INTO {table} ({columns}) VALUES ({values}) "
-            "ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key").format(
-            table=sql.Identifier(table),
-            columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
-            values=sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)))
+        self._columns: tuple[str, ...] = COLUMNS
 
     def insert(self, rows: Sequence[Row]) -> set[str]:
         inserted: set[str] = set()
         with self._session() as conn:
+            insert = insert_sql(self.table, self._columns)
             for row in rows:
-                found = conn.execute(self._insert, to_params(row)).fetchone()
+                found = conn.execute(insert, to_params(row, self._columns)).fetchone()
                 if found:
                     inserted.add(found[0])
         return inserted
@@ -133,12 +134,31 @@ class PostgresSink:
         return self._conn
 
     def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
+        """Apply the shipped schema when the unique index or a column is missing. A table this
+        role may not alter keeps working without the optional columns, said once in the log
+        with the statement its owner runs."""
         found = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
                              (f"{self.table}_dedup_key",)).fetchone()
-        if not (found and found[0]):
+        present = self._columns_of(conn)
+        if not (found and found[0]) or missing_columns(present):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
-            conn.execute(schema_sql("postgres", self.table).encode())
+            try:
+                conn.execute(schema_sql("postgres", self.table).encode())
+            except psycopg.errors.InsufficientPrivilege:
+                if not present:
+                    raise  # no table at all: nothing to write into
+                conn.rollback()
+            present = self._columns_of(conn)
         conn.commit()
+        self._columns = usable_columns(present)
+        if missing := missing_columns(present):
+            log.warning("sink.columns_missing", sink="postgres", table=self.table,
+                        columns=list(missing), run=alter_statement(self.table, missing))
+
+    def _columns_of(self, conn: psycopg.Connection[Any]) -> set[str]:
+        rows = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                            "AND attnum > 0 AND NOT attisdropped", (self.table,)).fetchall()
+        return {row[0] for row in rows}
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -146,9 +166,17 @@ class PostgresSink:
             conn.close()
 
 
-def to_params(row: Row) -> tuple[Any, ...]:
+def insert_sql(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) "
+        "ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key").format(
+        table=sql.Identifier(table), columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+
+
+def to_params(row: Row, columns: Sequence[str] = COLUMNS) -> tuple[Any, ...]:
     values: list[Any] = []
-    for column in COLUMNS:
+    for column in columns:
         value = row.get(column)
         if column == "price_transaction":
             value = Jsonb(price_rows_json(value or []))

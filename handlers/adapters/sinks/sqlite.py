@@ -1,6 +1,7 @@
 """The embedded default sink: `idx_filings` in a SQLite file under the root.
 
-The sink applies its own schema (`handlers/sql/idx_filings.sqlite.sql`) on open. One
+The sink applies its own schema (`handlers/sql/idx_filings.sqlite.sql`) on open, and gives a
+table from an earlier version the nullable columns added since. One
 connection is shared by the stage's workers behind a lock; a busy, locked or read-only database
 is a `TransientError`, so the file waits instead of failing, and the connection that failed is
 replaced by a fresh one at the next attempt.
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from daemon.errors import TransientError
 from handlers.adapters.sinks.base import (
     COLUMNS,
@@ -25,12 +28,15 @@ from handlers.adapters.sinks.base import (
     chunks,
     describe,
     exact_text,
+    missing_columns,
     price_rows_json,
     schema_sql,
+    usable_columns,
 )
 
 BUSY_TIMEOUT_S = 5.0
 KEYS_PER_QUERY = 500  # below SQLite's host-parameter limit
+log = structlog.get_logger()
 
 
 class SqliteSink:
@@ -41,10 +47,7 @@ class SqliteSink:
         self.path, self.table, self._busy_timeout_s = path, table, busy_timeout_s
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        columns = ", ".join(f'"{c}"' for c in COLUMNS)
-        marks = ", ".join("?" for _ in COLUMNS)
-        self._insert_sql = (f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
-                            "ON CONFLICT(dedup_key) DO NOTHING RETURNING dedup_key")
+        self._columns: tuple[str, ...] = COLUMNS
         with self._session():  # open now: a file that cannot be used is seen at start
             pass
 
@@ -53,8 +56,9 @@ class SqliteSink:
         with self._session() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                insert = insert_sql(self.table, self._columns)
                 for row in rows:
-                    found = conn.execute(self._insert_sql, to_params(row)).fetchone()
+                    found = conn.execute(insert, to_params(row, self._columns)).fetchone()
                     if found:
                         inserted.add(found[0])
                 conn.execute("COMMIT")
@@ -106,6 +110,7 @@ class SqliteSink:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(schema_sql("sqlite", self.table))
+                self._columns = usable_columns(add_missing_columns(conn, self.table))
             except BaseException:
                 conn.close()
                 raise
@@ -118,9 +123,44 @@ class SqliteSink:
             conn.close()
 
 
-def to_params(row: Row) -> tuple[Any, ...]:
+def insert_sql(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return (f"INSERT INTO {table} ({names}) VALUES ({marks}) "
+            "ON CONFLICT(dedup_key) DO NOTHING RETURNING dedup_key")
+
+
+def add_missing_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """Give a table from an earlier schema the nullable columns added since, declared as the
+    shipped schema declares them; returns the table's columns afterwards. The file is the
+    daemon's own, so nobody else is expected to run this `ALTER TABLE`."""
+    present = _columns_of(conn, table)
+    missing = missing_columns(present)
+    if missing:
+        declared = _shipped_declarations(table)
+        for column in missing:
+            conn.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {declared[column]}')
+        log.info("sink.columns_added", sink="sqlite", table=table, columns=list(missing))
+    return _columns_of(conn, table)
+
+
+def _columns_of(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {info[1] for info in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _shipped_declarations(table: str) -> dict[str, str]:
+    """Column -> declared type, read from the shipped schema applied to an empty database."""
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.executescript(schema_sql("sqlite", table))
+        return {info[1]: info[2] for info in scratch.execute(f"PRAGMA table_info({table})")}
+    finally:
+        scratch.close()
+
+
+def to_params(row: Row, columns: Sequence[str] = COLUMNS) -> tuple[Any, ...]:
     values = []
-    for column in COLUMNS:
+    for column in columns:
         value = row.get(column)
         if column == "price_transaction":
             value = json.dumps(price_rows_json(value or []))
@@ -137,4 +177,6 @@ def from_stored(row: dict[str, Any]) -> dict[str, Any]:
                    "idx_conglomerates_group_slug"):
         if isinstance(row.get(column), str):
             row[column] = json.loads(row[column])
+    if isinstance(row.get("controlling_shareholder"), int):
+        row["controlling_shareholder"] = bool(row["controlling_shareholder"])
     return row

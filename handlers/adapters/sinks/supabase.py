@@ -5,16 +5,21 @@ Inserts are `upsert(on_conflict="dedup_key", ignore_duplicates=True)`, i.e. Post
 the rows actually inserted. Reads are paginated (`Prefer: count=exact`, then `offset`/`limit`
 until the count is reached), because PostgREST silently caps a response at its `max-rows`.
 The client's own retries are off (the engine retries the file); its timeout is the setting
-`timeout_s`. A 5xx, a timeout or a lost connection is a `TransientError`; the key is never
-logged, nor repeated from a server that echoes it in an error.
+`timeout_s`. A table from an earlier schema may lack the optional columns: PostgREST refuses a
+payload naming one (PGRST204), so the sink leaves that column out from then on, logs the
+`ALTER TABLE` its owner runs, and sends again (a restart sends it once the column exists).
+A 5xx, a timeout or a lost connection is a `TransientError`; the key is never logged, nor
+repeated from a server that echoes it in an error.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import structlog
 from postgrest.exceptions import APIError
 from postgrest.types import CountMethod, ReturnMethod
 from supabase import Client, create_client
@@ -25,8 +30,10 @@ from daemon.scrub import register, scrub
 from handlers.adapters.sinks.base import (
     COLUMNS,
     DEFAULT_TABLE,
+    OPTIONAL_COLUMNS,
     Row,
     SinkRefused,
+    alter_statement,
     chunks,
     exact_text,
 )
@@ -36,6 +43,9 @@ KEYS_PER_QUERY = 100  # keeps the `in.(...)` filter well inside URL limits
 # PostgreSQL error classes that mean "try again later": connection, resources, shutdown,
 # serialization; PostgREST's own PGRST000-003 are its connection-pool errors.
 TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "PGRST00")
+# "Could not find the 'x' column of 't' in the schema cache" / "Column 'x' of relation 't' ..."
+_UNKNOWN_COLUMN = re.compile(r"PGRST204 .*?(?:the '([^']+)' column|Column '([^']+)' of)")
+log = structlog.get_logger()
 
 
 class SupabaseSink:
@@ -44,6 +54,7 @@ class SupabaseSink:
     def __init__(self, url: str, key: str, table: str = DEFAULT_TABLE, timeout_s: float = 30.0,
                  page_size: int = 1000):
         self.table, self.page_size = table, page_size
+        self._missing: set[str] = set()  # optional columns the table turned out not to have
         register([key])  # a server may echo the key back in an error: it is never repeated
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s))
         options = SyncClientOptions(httpx_client=self._http, postgrest_client_retry=False,
@@ -51,12 +62,34 @@ class SupabaseSink:
         self._client: Client = create_client(url, key, options=options)
 
     def insert(self, rows: Sequence[Row]) -> set[str]:
-        payload = [to_json(row) for row in rows]
+        # Each optional column the table turns out to lack costs one refused request, once.
+        for _ in range(len(OPTIONAL_COLUMNS) + 1):
+            try:
+                return self._insert(rows)
+            except SinkRefused as refused:
+                if not self._left_out(refused):
+                    raise
+        raise SinkRefused("supabase refused the rows: every optional column was left out")
+
+    def _insert(self, rows: Sequence[Row]) -> set[str]:
+        columns = [c for c in COLUMNS if c not in self._missing]
+        payload = [to_json(row, columns) for row in rows]
         query = self._client.table(self.table).upsert(
             payload, on_conflict="dedup_key", ignore_duplicates=True,
             returning=ReturnMethod.representation, default_to_null=False).select("dedup_key")
         response = _execute(query)
         return {item["dedup_key"] for item in response.data}
+
+    def _left_out(self, refused: SinkRefused) -> bool:
+        """A refusal naming an optional column the table lacks (PostgREST's PGRST204): leave
+        that column out from now on, say so once, and tell the caller to send again."""
+        column = unknown_column(refused)
+        if column not in OPTIONAL_COLUMNS or column in self._missing:
+            return False
+        self._missing.add(column)
+        log.warning("sink.columns_missing", sink="supabase", table=self.table,
+                    columns=[column], run=alter_statement(self.table, [column]))
+        return True
 
     def sources(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -97,10 +130,16 @@ def _execute(query: Any) -> Any:
         raise SinkRefused(scrub(f"supabase refused the rows: {code} {error.message}")) from error
 
 
-def to_json(row: Row) -> dict[str, Any]:
+def unknown_column(refused: SinkRefused) -> str | None:
+    """The column a PGRST204 refusal names, in the wording of PostgREST 12 or later."""
+    found = _UNKNOWN_COLUMN.search(str(refused))
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def to_json(row: Row, columns: Sequence[str] = COLUMNS) -> dict[str, Any]:
     """A row as PostgREST takes it: numbers as exact text, price rows as JSON numbers."""
     data: dict[str, Any] = {}
-    for column in COLUMNS:
+    for column in columns:
         value = row.get(column)
         if column == "price_transaction":
             value = _price_rows(value or [])

@@ -1,7 +1,9 @@
 """Building the database row of each filing from a parsed form: figures, enrichment, text.
 
 A row carries exactly the `idx_filings` columns plus `dedup_key`, with exact types (`int`,
-`Decimal`, lists); each sink turns them into what its database takes. The company map supplies
+`Decimal`, lists); each sink turns them into what its database takes. What the form says about
+the holder (position, board membership, controlling shareholder) and about each row (direct or
+indirect ownership, share class) is None where the form does not say. The company map supplies
 the company name and the sector and sub-sector slugs; the announcement supplies the publish
 time (naive WIB, like the original's `timestamp` column) and the document's URL.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,6 +27,9 @@ from handlers.domain.windows import to_wib
 PUBLISH_KEYS = ("published_at", "publish_time", "publish_date", "PublishDate", "timestamp")
 URL_KEYS = ("pdf_url", "attachment_url", "url")
 UNKNOWN = "unknown"
+MIXED = "mixed"
+OWNERSHIP = {"langsung": "direct", "direct": "direct", "tidak langsung": "indirect",
+             "indirect": "indirect"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,9 @@ def build_filing(form: ParsedForm, leg: Leg, company: Mapping[str, Any] | None) 
         "tags": tags.detect_tags(purpose, kind, leg.percentage_before, leg.percentage_after),
         "holder_type": tags.holder_type(form.holder_name),
         "source_is_manual": False,
+        **holder_fields(form),
+        "ownership": common_value(ownership(r.ownership) for r in leg.rows),
+        "share_class": common_value(r.share_class for r in leg.rows),
     }
     row["dedup_key"] = dedup_key(row)
     return Filing(row, leg, totals, company, published)
@@ -88,7 +96,28 @@ def build_filing(form: ParsedForm, leg: Leg, company: Mapping[str, Any] | None) 
 
 def price_entry(row: TransactionRow) -> dict[str, Any]:
     return {"date": row.date, "type": row.type, "price": row.price,
-            "amount_transacted": row.amount}
+            "amount_transacted": row.amount, "ownership": ownership(row.ownership),
+            "share_class": row.share_class or None}
+
+
+def holder_fields(form: ParsedForm) -> dict[str, Any]:
+    """What the form says about the holder, None where it does not say."""
+    return {"position": form.position or None, "board_member": form.board_member or None,
+            "controlling_shareholder": form.controlling_shareholder}
+
+
+def ownership(printed: str) -> str | None:
+    """`direct` / `indirect` for the form's Langsung / Tidak Langsung; other text as printed."""
+    words = " ".join(printed.lower().split())
+    return OWNERSHIP.get(words, printed.strip() or None)
+
+
+def common_value(values: Iterable[str | None]) -> str | None:
+    """The one value all rows share; `mixed` when they differ (each row keeps its own)."""
+    distinct = {v for v in values if v}
+    if not distinct:
+        return None
+    return distinct.pop() if len(distinct) == 1 else MIXED
 
 
 def dedup_key(row: Mapping[str, Any]) -> str:
