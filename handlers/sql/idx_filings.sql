@@ -30,11 +30,14 @@ CREATE TABLE IF NOT EXISTS idx_filings (
     idx_investor_slug text[],
     idx_conglomerates_group_slug text[],
     context text,
-    dedup_key text
+    dedup_key text,
+    document_key text  -- the document a row came from (LK number, attachment or content)
 );
 
 ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS dedup_key text;
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS document_key text;
 
 -- "on conflict (dedup_key) do nothing" needs a unique index on exactly this column.
 CREATE UNIQUE INDEX IF NOT EXISTS idx_filings_dedup_key ON idx_filings (dedup_key);
 CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
+CREATE INDEX IF NOT EXISTS idx_filings_document_key ON idx_filings (document_key);

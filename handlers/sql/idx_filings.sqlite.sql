@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS idx_filings (
     idx_investor_slug TEXT,
     idx_conglomerates_group_slug TEXT,
     context TEXT,
-    dedup_key TEXT NOT NULL UNIQUE
+    dedup_key TEXT NOT NULL UNIQUE,
+    document_key TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
+-- document_key is added to an older file by the sink itself (SQLite has no ADD COLUMN IF NOT
+-- EXISTS), before this index is made.

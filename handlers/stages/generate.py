@@ -1,19 +1,24 @@
 """The generate stage: `data/parsed/<name>.json` -> filings in the sink, their outcomes in
-`data/filings/<name>.json`, and one alert per filing that needs a human in `alerts/`.
+`data/filings/<name>.json`, and one alert per event a human should know of in `alerts/`.
 
 A form becomes one filing per transaction type (chained when there are several), enriched from
-the company map, validated, and the filings that pass are stored through the sink exactly once
-(`dedup_key`). The outcome of each filing is `inserted` (it is in the database from this
-document, including on a replay), `already_present` (stored earlier from another document),
-`rejected` (with reasons) or `error` (the database refused it). A database that is down raises
-`TransientError` before anything is written, so the file simply waits. Outputs carry no wall-
-clock time, so a re-run writes the same bytes.
+the company map and validated; the filings that pass are stored through the sink exactly once,
+by their identity (`identity.filing_key`: what the form says, never how it arrived). What the
+sink already holds decides the outcome (`versions.plan`): `inserted` (in the database from
+this document, including on a replay), `already_present` (stored earlier from another
+document), `context_updated` (the row stored without an announcement took this arrival's source
+URL and publish time), `superseded` (a new version of the document, or a correction, replaced
+the row; the old version is in the history table), `rejected` (with reasons) or `error` (the
+database refused it). Before a filing is stored its holding before is compared with the
+holder's last holding after (`chain`). A database that is down raises `TransientError`, so the
+file simply waits. Outputs carry no wall-clock time, so a re-run writes the same bytes.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +28,24 @@ from daemon.errors import RejectedInput
 from daemon.files import write_json_atomic
 from daemon.scrub import scrub_data
 from handlers import paths
-from handlers.adapters.sinks import SinkRefused
+from handlers.adapters.sinks import Sink, SinkRefused
 from handlers.context import PipelineContext
 from handlers.domain import alerts
+from handlers.domain.filings import restate, versions
 from handlers.domain.filings.aggregate import aggregate, split_legs
+from handlers.domain.filings.chain import chain_break, previous_filing
+from handlers.domain.filings.holder_type import company_names
+from handlers.domain.filings.identity import document_key, is_correction, named_documents
 from handlers.domain.filings.rows import Filing, build_filing, document_url, normalize_symbol
 from handlers.domain.filings.validate import Reason, reason, rejecting, validate
+from handlers.domain.filings.versions import Document, Plan
 from handlers.domain.ksei.records import ParsedForm
 from handlers.settings import FilingsSettings
 
 SCHEMA = "idxd.filings/1"
 INSERTED, PRESENT, REJECTED, ERROR = "inserted", "already_present", "rejected", "error"
+SUPERSEDED, CONTEXT_UPDATED = versions.SUPERSEDED, versions.CONTEXT_UPDATED
+STORED = (INSERTED, SUPERSEDED)  # outcomes that put this document's figures in the sink
 log = structlog.get_logger()
 
 
@@ -43,27 +55,55 @@ class Judged:
     reasons: list[Reason]
     outcome: str = REJECTED
     error: str | None = None
+    previous_key: str | None = None  # the stored version this one updated or replaced
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    chain_break: dict[str, Any] | None = None
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     form = read_form(path)
     settings = ctx.config.filings
     company = ctx.company_map.rows.get(normalize_symbol(form.symbol))
+    document = describe(form)
+    form = restated(ctx, form, document)
     legs = split_legs(form)
     if not legs:
         return _no_chain(path, ctx, form)
+    companies = company_names(ctx.company_map.rows)
     judged = [Judged(f, validate(form, f, settings, len(legs) == 1))
-              for f in (build_filing(form, leg, company) for leg in legs)]
-    store(ctx, [j for j in judged if not rejecting(j.reasons, settings)])
-    alert_paths = [p for j in judged if (p := _alert_for(ctx, form, j, settings)) is not None]
+              for f in (build_filing(form, leg, company, document.key, companies)
+                        for leg in legs)]
+    store(ctx, document, [j for j in judged if not rejecting(j.reasons, settings)])
+    alert_paths = [p for j in judged for p in _alerts_for(ctx, form, j, settings)]
     # A database's refusal is kept in the record, and it may quote a secret.
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name,
-                               scrub_data(_record(path, form, judged, alert_paths)),
+                               scrub_data(_record(path, form, document, judged, alert_paths)),
                                durable=ctx.durable)
     for item in judged:
         log.info("filing.recorded", symbol=item.filing.row["symbol"], outcome=item.outcome,
-                 dedup_key=item.filing.row["dedup_key"][:12])
+                 dedup_key=item.filing.row["dedup_key"][:12],
+                 previous_key=(item.previous_key or "")[:12] or None)
     return [output, *alert_paths]
+
+
+def describe(form: ParsedForm) -> Document:
+    key = document_key(form.document, form.announcement)
+    return Document(key, is_correction(form.correction, form.announcement),
+                    frozenset(named_documents(form.announcement, key)))
+
+
+def restated(ctx: PipelineContext, form: ParsedForm, document: Document) -> ParsedForm:
+    """A correction restating only the holdings, with the transactions of the filing it
+    corrects (none found: the form stays as it is, and is rejected for having no rows)."""
+    if not restate.restates_holdings_only(form, document.correction):
+        return form
+    symbol = normalize_symbol(form.symbol)
+    try:
+        stored = ctx.sink.related(symbol, document.key)
+    except SinkRefused:
+        return form
+    target = versions.latest_of_holder(stored, symbol, form.holder_name, document)
+    return restate.with_transactions_of(form, target) if target is not None else form
 
 
 def read_form(path: Path) -> ParsedForm:
@@ -75,31 +115,103 @@ def read_form(path: Path) -> ParsedForm:
                             {"doc": {"filename": path.name}}) from error
 
 
-def store(ctx: PipelineContext, accepted: list[Judged]) -> None:
-    """Insert the accepted filings once; TransientError propagates (the file waits)."""
+def store(ctx: PipelineContext, document: Document, accepted: list[Judged]) -> None:
+    """Apply the plan of the accepted filings once; TransientError propagates (the file
+    waits), a refusal is each filing's `error` outcome."""
     if not accepted:
         return
     sink = ctx.sink
     try:
-        inserted = sink.insert([j.filing.row for j in accepted])
-        earlier = [j.filing.row["dedup_key"] for j in accepted
-                   if j.filing.row["dedup_key"] not in inserted]
-        sources = sink.sources(earlier) if earlier else {}
+        stored = sink.related(accepted[0].filing.row["symbol"], document.key)
+        plans, retired = versions.plan([j.filing.row for j in accepted], stored, document)
+        _insert(sink, accepted, plans)
+        _replace(sink, accepted, plans, retired)
+        _replayed(sink, [(j, p) for j, p in zip(accepted, plans, strict=True) if p.mine])
     except SinkRefused as error:
         for item in accepted:
             item.outcome, item.error = ERROR, str(error)
         return
-    for item in accepted:
-        key, source = item.filing.row["dedup_key"], item.filing.row["source"]
-        # Stored by this very document (a replay after a crash) counts as inserted, so the
-        # outcome file is the same bytes whichever run wrote it.
-        mine = key in inserted or sources.get(key) == source
-        item.outcome = INSERTED if mine else PRESENT
+    _check_chain(stored, accepted[0], plans, document)
 
 
-def _alert_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
-               settings: FilingsSettings) -> Path | None:
+def _insert(sink: Sink, accepted: list[Judged], plans: list[Plan]) -> None:
+    new = [j for j, p in zip(accepted, plans, strict=True) if p.action == versions.INSERT]
+    inserted = sink.insert([j.filing.row for j in new]) if new else set()
+    for item in new:  # not inserted: another writer stored it since the plan was made
+        item.outcome = INSERTED if item.filing.row["dedup_key"] in inserted else PRESENT
+
+
+def _replace(sink: Sink, accepted: list[Judged], plans: list[Plan],
+             retired: list[Mapping[str, Any]]) -> None:
+    for item, plan in zip(accepted, plans, strict=True):
+        if plan.action == versions.KEEP:
+            item.outcome = plan.outcome
+        elif plan.action in (versions.CONTEXT, versions.SUPERSEDE) and plan.previous:
+            row, previous = item.filing.row, plan.previous
+            entry = versions.history_entry(previous, row, str(plan.reason), plan.changes)
+            sink.replace(str(previous["dedup_key"]), entry, row)
+            item.outcome, item.previous_key = plan.outcome, str(previous["dedup_key"])
+            item.changes = plan.changes
+    for stale in retired:  # the document's filings its new version no longer has
+        entry = versions.history_entry(stale, accepted[0].filing.row, versions.RETIRED, {})
+        sink.replace(str(stale["dedup_key"]), entry, None)
+
+
+def _replayed(sink: Sink, mine: list[tuple[Judged, Plan]]) -> None:
+    """A filing found as this document stored it: if an earlier run of this file replaced a
+    version to store it, the outcome says so again."""
+    if not mine:
+        return
+    entries = sink.history([j.filing.row["dedup_key"] for j, _ in mine])
+    for item, _ in mine:
+        entry = versions.replayed(entries, item.filing.row)
+        if entry is not None:
+            item.outcome = CONTEXT_UPDATED if entry["reason"] == versions.CONTEXT_REASON \
+                else SUPERSEDED
+            item.previous_key, item.changes = str(entry["dedup_key"]), dict(entry["changes"])
+
+
+def _check_chain(stored: list[dict[str, Any]], first: Judged, plans: list[Plan],
+                 document: Document) -> None:
+    """The document's first filing against the holder's filing before it (the later legs of
+    a document chain on its first by construction)."""
+    if first.outcome not in STORED or first.filing.leg.holding_before != first.filing.row[
+            "holding_before"]:
+        return
+    excluded = {str(r["dedup_key"]) for r in stored if r.get("document_key") == document.key}
+    excluded |= {str(p.previous["dedup_key"]) for p in plans if p.previous is not None}
+    excluded.add(first.filing.row["dedup_key"])
+    previous = previous_filing(stored, first.filing.row, excluded)
+    first.chain_break = chain_break(previous, first.filing.row)
+
+
+def _alerts_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
+                settings: FilingsSettings) -> list[Path]:
+    found = [_review_alert(ctx, form, item, settings)]
+    if item.outcome in STORED:
+        fields = _filing_fields(item.filing)
+        found += [_info_alert(ctx, form, r, item) for r in item.reasons if _is_info(r)]
+        if item.outcome == SUPERSEDED:
+            found.append(_detail_alert(ctx, form, "superseded", {
+                "key": item.filing.row["dedup_key"], "previous_key": item.previous_key,
+                "changes": item.changes, "symbol": fields["symbol"],
+                "holder_name": fields["holder_name"]}, fields))
+        if item.chain_break:
+            found.append(_detail_alert(ctx, form, "holding_chain_break", item.chain_break,
+                                       fields))
+    return [p for p in found if p is not None]
+
+
+def _is_info(item: Reason) -> bool:
+    return alerts.kind_of(item["code"]).severity == "info"
+
+
+def _review_alert(ctx: PipelineContext, form: ParsedForm, item: Judged,
+                  settings: FilingsSettings) -> Path | None:
+    """The alert for a human: a filing kept out, refused, or stored with warnings."""
     blocking = rejecting(item.reasons, settings)
+    warnings = [r for r in item.reasons if not _is_info(r)
+                and not (item.outcome == SUPERSEDED and r["code"] == "correction_filing")]
     if item.outcome == ERROR:
         reasons = [reason("sink_error", {"error": item.error}, scope="system"), *item.reasons]
         category = alerts.NOT_INSERTED
@@ -107,11 +219,26 @@ def _alert_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
         # The reasons that kept it out come first: the alert is named after the first one.
         reasons = blocking + [r for r in item.reasons if r not in blocking]
         category = alerts.NOT_INSERTED
-    elif item.outcome == INSERTED and item.reasons:
-        reasons, category = item.reasons, alerts.INSERTED
+    elif item.outcome in STORED and warnings:
+        reasons, category = warnings, alerts.INSERTED
     else:
         return None
     return _write_alert(ctx, form, reasons, category, _filing_fields(item.filing))
+
+
+def _info_alert(ctx: PipelineContext, form: ParsedForm, info: Reason, item: Judged) -> Path:
+    """A stored zero-change filing, told for information (no review)."""
+    fields = _filing_fields(item.filing)
+    details = {**info["details"], "tags": item.filing.row["tags"], "symbol": fields["symbol"],
+               "holder_name": fields["holder_name"]}
+    return _write_alert(ctx, form, [info], alerts.INSERTED, fields, details)
+
+
+def _detail_alert(ctx: PipelineContext, form: ParsedForm, code: str, details: dict[str, Any],
+                  fields: dict[str, Any]) -> Path:
+    alert_reason = {"scope": "filing", "code": code, "message": alerts.kind_of(code).message,
+                    "details": details}
+    return _write_alert(ctx, form, [alert_reason], alerts.INSERTED, fields, details)
 
 
 def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm) -> list[Path]:
@@ -134,13 +261,15 @@ def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm) -> list[Path]:
 
 
 def _write_alert(ctx: PipelineContext, form: ParsedForm, reasons: list[Reason], category: str,
-                 fields: dict[str, Any]) -> Path:
+                 fields: dict[str, Any], details: dict[str, Any] | None = None) -> Path:
     alert = alerts.build_alert(
         code=reasons[0]["code"], timestamp=ctx.now().isoformat(), stage="filings",
         category=category, reasons=reasons, filing=fields,
         doc={"filename": form.document.get("filename"), "url": document_url(form),
              "title": (form.announcement or {}).get("title")},
         announcement=_announcement(form))
+    if details is not None:  # what the email shows of the event, beside the documents
+        alert["context"]["details"] = details
     return alerts.write_alert(ctx.root, alert, durable=ctx.durable)
 
 
@@ -164,13 +293,27 @@ def _totals(form: ParsedForm) -> dict[str, Any]:
             "value": totals.value, "price": totals.price}
 
 
-def _record(path: Path, form: ParsedForm, judged: list[Judged],
+def _record(path: Path, form: ParsedForm, document: Document, judged: list[Judged],
             alert_paths: list[Path]) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "parsed": path.name, "document": form.document,
+        "document_key": document.key, "correction": document.correction,
         "announcement": _announcement(form), "totals": _totals(form),
-        "filings": [{"dedup_key": j.filing.row["dedup_key"], "outcome": j.outcome,
-                     "reasons": j.reasons, "error": j.error, "row": j.filing.row}
-                    for j in judged],
+        "filings": [_filing_record(j) for j in judged],
         "alerts": [p.name for p in alert_paths],
     }
+
+
+def _filing_record(item: Judged) -> dict[str, Any]:
+    record: dict[str, Any] = {"dedup_key": item.filing.row["dedup_key"],
+                              "outcome": item.outcome, "reasons": item.reasons,
+                              "error": item.error, "row": item.filing.row}
+    if item.previous_key is not None:
+        record.update(previous_key=item.previous_key, changes=item.changes)
+    if item.chain_break is not None:
+        record["holding_chain_break"] = item.chain_break
+    if item.filing.holder is not None:
+        holder = item.filing.holder
+        record["holder_type"] = {"type": holder.type, "rule": holder.rule,
+                                 "evidence": holder.evidence}
+    return record

@@ -89,12 +89,14 @@ def pg_env(cluster: Cluster, table: str) -> dict[str, str]:
 
 SUPABASE_KEY = "sb_secret_test_key_never_logged"
 POSTGREST_PATH = "/rest/v1/idx_filings"
+HISTORY_PATH = "/rest/v1/idx_filings_history"
 
 
 @pytest.fixture
 def postgrest(httpserver: Any) -> FakePostgrest:
     fake = FakePostgrest()
-    httpserver.expect_request(POSTGREST_PATH).respond_with_handler(fake)
+    for path in (POSTGREST_PATH, HISTORY_PATH):
+        httpserver.expect_request(path).respond_with_handler(fake)
     return fake
 
 

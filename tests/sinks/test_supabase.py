@@ -23,7 +23,9 @@ def ctx(make_ctx, httpserver, postgrest):
 
 def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
     generate.handle(drop(ctx.root, "srtg.json", from_example(examples()[0])), ctx)
-    post = postgrest.seen[0]
+    read, post = postgrest.seen  # the issuer's and the document's rows, then the insert
+    assert (read.method, read.path) == ("GET", PATH)
+    assert read.args["or"] == '(symbol.eq."SRTG.JK",document_key.eq."LK-24042026-7431-00")'
     assert (post.method, post.path) == ("POST", PATH)
     assert post.args["on_conflict"] == "dedup_key" and post.args["select"] == "dedup_key"
     assert set(post.headers["Prefer"].split(",")) >= {"resolution=ignore-duplicates",
@@ -34,7 +36,7 @@ def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
     assert row["price_transaction"] == [{"date": "2026-04-24", "type": "sell", "price": 1770,
                                          "amount_transacted": 920000000}]
     assert row["tags"] == ["divestment"] and row["timestamp"] == "2026-04-24T17:03:00"
-    assert len(postgrest.seen) == 1  # a fresh insert needs no read
+    assert row["document_key"] == "LK-24042026-7431-00"
 
 
 def test_reads_are_paginated_until_the_exact_count(ctx, postgrest):

@@ -1,10 +1,12 @@
 """The PostgreSQL sink: `idx_filings` written directly with psycopg (Supabase is PostgreSQL too).
 
-The shipped schema is applied on first connection when the table or its unique index is missing,
-under an advisory lock so two daemons starting together do not race. Inserts use
-`ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, so concurrent writers of the same
-filing leave one row. A lost or refused connection is a `TransientError`; the next call
-reconnects. Errors are reported as their class and message, with nothing of the DSN in them.
+The shipped schema (the filings table and its `_history` table) is applied on first connection
+when one of its indexes is missing, under an advisory lock so two daemons starting together do
+not race. Inserts use `ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, so concurrent
+writers of the same filing leave one row. A replacement writes the history row (`ON CONFLICT
+(history_key) DO NOTHING`) and the new version in one transaction. A lost or refused
+connection is a `TransientError`; the next call reconnects. Errors are reported as their class
+and message, with nothing of the DSN in them.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from daemon.scrub import register, secrets_in_url
 from handlers.adapters.sinks.base import (
     COLUMNS,
     DEFAULT_TABLE,
+    HISTORY_COLUMNS,
     Row,
     SinkRefused,
     chunks,
     describe,
+    history_table,
     price_rows_json,
     schema_sql,
 )
@@ -51,6 +55,17 @@ class PostgresSink:
             table=sql.Identifier(table),
             columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
             values=sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)))
+        self.history_table = history_table(table)
+        self._history = sql.SQL(
+            "INSERT INTO {table} ({columns}) VALUES ({values}) "
+            "ON CONFLICT (history_key) DO NOTHING").format(
+            table=sql.Identifier(self.history_table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, HISTORY_COLUMNS)),
+            values=sql.SQL(", ").join(sql.Placeholder() * len(HISTORY_COLUMNS)))
+        self._update = sql.SQL("UPDATE {table} SET {pairs} WHERE dedup_key = %s").format(
+            table=sql.Identifier(table),
+            pairs=sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c))
+                                     for c in COLUMNS))
 
     def insert(self, rows: Sequence[Row]) -> set[str]:
         inserted: set[str] = set()
@@ -61,19 +76,38 @@ class PostgresSink:
                     inserted.add(found[0])
         return inserted
 
-    def sources(self, keys: Sequence[str]) -> dict[str, str]:
-        query = sql.SQL("SELECT dedup_key, source FROM {} WHERE dedup_key = ANY(%s)").format(
-            sql.Identifier(self.table))
-        found: dict[str, str] = {}
-        with self._session() as conn:
-            for part in chunks(list(keys), KEYS_PER_QUERY):
-                found.update(dict(conn.execute(query, (list(part),)).fetchall()))
+    def related(self, symbol: str, document_key: str) -> list[dict[str, Any]]:
+        query = sql.SQL("SELECT * FROM {} WHERE symbol = %s OR document_key = %s "
+                        "ORDER BY id").format(sql.Identifier(self.table))
+        return self._select(query, (symbol, document_key))
+
+    def replace(self, previous_key: str, history: Row, row: Row | None) -> None:
+        with self._session() as conn:  # one transaction: committed whole or not at all
+            conn.execute(self._history, history_params(history))
+            self._put(conn, previous_key, row)
+
+    def _put(self, conn: psycopg.Connection[Any], previous_key: str, row: Row | None) -> None:
+        if row is None:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE dedup_key = %s").format(
+                sql.Identifier(self.table)), (previous_key,))
+        else:
+            conn.execute(self._update, (*to_params(row), previous_key))
+
+    def history(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        query = sql.SQL("SELECT * FROM {} WHERE superseded_by = ANY(%s) ORDER BY id").format(
+            sql.Identifier(self.history_table))
+        found: list[dict[str, Any]] = []
+        for part in chunks(list(keys), KEYS_PER_QUERY):
+            found += self._select(query, (list(part),))
         return found
 
     def rows(self) -> list[dict[str, Any]]:
-        query = sql.SQL("SELECT * FROM {} ORDER BY id").format(sql.Identifier(self.table))
+        return self._select(sql.SQL("SELECT * FROM {} ORDER BY id").format(
+            sql.Identifier(self.table)), ())
+
+    def _select(self, query: sql.Composed, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._session() as conn, conn.cursor() as cursor:
-            cursor.execute(query)
+            cursor.execute(query, params)
             names = [d.name for d in cursor.description or ()]
             return [dict(zip(names, values, strict=True)) for values in cursor]
 
@@ -133,17 +167,25 @@ class PostgresSink:
         return self._conn
 
     def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
-        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                             (f"{self.table}_dedup_key",)).fetchone()
+        indexes = [f"{self.table}_dedup_key", f"{self.table}_document_key",
+                   f"{self.history_table}_key"]
+        found = conn.execute("SELECT bool_and(to_regclass(name) IS NOT NULL) FROM "
+                             "unnest(%s::text[]) AS name", (indexes,)).fetchone()
         if not (found and found[0]):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
             conn.execute(schema_sql("postgres", self.table).encode())
+            conn.execute(schema_sql("postgres", self.table, "idx_filings_history").encode())
         conn.commit()
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+def history_params(history: Row) -> tuple[Any, ...]:
+    return tuple(Jsonb(history[c]) if c in ("changes", "previous") else history.get(c)
+                 for c in HISTORY_COLUMNS)
 
 
 def to_params(row: Row) -> tuple[Any, ...]:

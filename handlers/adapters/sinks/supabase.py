@@ -4,6 +4,12 @@ Inserts are `upsert(on_conflict="dedup_key", ignore_duplicates=True)`, i.e. Post
 `Prefer: resolution=ignore-duplicates` ("on conflict do nothing"), returning only the keys of
 the rows actually inserted. Reads are paginated (`Prefer: count=exact`, then `offset`/`limit`
 until the count is reached), because PostgREST silently caps a response at its `max-rows`.
+PostgREST has no transaction across requests, so a replacement is two requests in an order
+that a replay repeats harmlessly: the history row first (an upsert ignoring a duplicate
+`history_key`), then the PATCH (or DELETE) of the row still under the previous key. A kill
+between them leaves the old version active with its history already written; the replay
+writes no second history row and replaces it. The history table must exist: its SQL is
+`handlers/sql/idx_filings_history.sql`.
 The client's own retries are off (the engine retries the file); its timeout is the setting
 `timeout_s`. A 5xx, a timeout or a lost connection is a `TransientError`; the key is never
 logged, nor repeated from a server that echoes it in an error.
@@ -25,10 +31,12 @@ from daemon.scrub import register, scrub
 from handlers.adapters.sinks.base import (
     COLUMNS,
     DEFAULT_TABLE,
+    HISTORY_COLUMNS,
     Row,
     SinkRefused,
     chunks,
     exact_text,
+    history_table,
 )
 from handlers.adapters.sinks.base import price_rows_json as _price_rows
 
@@ -44,6 +52,7 @@ class SupabaseSink:
     def __init__(self, url: str, key: str, table: str = DEFAULT_TABLE, timeout_s: float = 30.0,
                  page_size: int = 1000):
         self.table, self.page_size = table, page_size
+        self.history_table = history_table(table)
         register([key])  # a server may echo the key back in an error: it is never repeated
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s))
         options = SyncClientOptions(httpx_client=self._http, postgrest_client_retry=False,
@@ -58,25 +67,40 @@ class SupabaseSink:
         response = _execute(query)
         return {item["dedup_key"] for item in response.data}
 
-    def sources(self, keys: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def related(self, symbol: str, document_key: str) -> list[dict[str, Any]]:
+        either = f"symbol.eq.{_quoted(symbol)},document_key.eq.{_quoted(document_key)}"
+        return self._pages(self.table, lambda q: q.or_(either))
+
+    def replace(self, previous_key: str, history: Row, row: Row | None) -> None:
+        entry = {column: history.get(column) for column in HISTORY_COLUMNS}
+        _execute(self._client.table(self.history_table).upsert(
+            entry, on_conflict="history_key", ignore_duplicates=True,
+            returning=ReturnMethod.minimal, default_to_null=False))
+        self._put(previous_key, row)
+
+    def _put(self, previous_key: str, row: Row | None) -> None:
+        table = self._client.table(self.table)
+        query = table.delete() if row is None else table.update(to_json(row))
+        _execute(query.eq("dedup_key", previous_key))
+
+    def history(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
         for part in chunks(list(keys), KEYS_PER_QUERY):
-            for item in self._pages("dedup_key,source", lambda q, p=part: q.in_("dedup_key", p)):
-                found[item["dedup_key"]] = item["source"]
+            found += self._pages(self.history_table,
+                                 lambda q, p=part: q.in_("superseded_by", p))
         return found
 
     def rows(self) -> list[dict[str, Any]]:
-        return list(self._pages("*", lambda q: q))
+        return list(self._pages(self.table, lambda q: q))
 
     def close(self) -> None:
         self._http.close()
 
-    def _pages(self, columns: str, narrow: Any) -> list[dict[str, Any]]:
+    def _pages(self, table: str, narrow: Any) -> list[dict[str, Any]]:
         """Every matching row, one page at a time, ordered so pages do not overlap."""
         items: list[dict[str, Any]] = []
         while True:
-            query = narrow(self._client.table(self.table).select(columns,
-                                                                 count=CountMethod.exact))
+            query = narrow(self._client.table(table).select("*", count=CountMethod.exact))
             page = _execute(query.order("id").range(len(items), len(items) + self.page_size - 1))
             items.extend(page.data)
             total = page.count if page.count is not None else len(items)
@@ -95,6 +119,12 @@ def _execute(query: Any) -> Any:
             raise TransientError(scrub(f"supabase unavailable: {code} {error.message}")
                                  ) from error
         raise SinkRefused(scrub(f"supabase refused the rows: {code} {error.message}")) from error
+
+
+def _quoted(value: str) -> str:
+    """A value inside PostgREST's `or=(…)`: in double quotes, since `.` and `,` are its
+    separators (`SRTG.JK`)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def to_json(row: Row) -> dict[str, Any]:
