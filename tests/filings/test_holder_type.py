@@ -40,7 +40,8 @@ INSTITUTIONS = [
 ]
 PEOPLE = ["Septian Hartono", "Budi Santoso", "Lo Kheng Hong", "Garibaldi Thohir",
           "Siti Nurhaliza Pratama", "Edwin Soeryadjaya", "Sandiaga Salahuddin Uno",
-          "Anthoni Salim", "Prajogo Pangestu", "Ptolemy Wijaya", "Inca Putri", "Sainul Ag", "Ahmad Fauzi S.Ag."]
+          "Anthoni Salim", "Prajogo Pangestu", "Ptolemy Wijaya", "Inca Putri", "Sainul Ag",
+          "Ahmad Fauzi S.Ag."]
 
 
 @pytest.mark.parametrize(("name", "rule", "evidence"), INSTITUTIONS)

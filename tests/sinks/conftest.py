@@ -104,3 +104,12 @@ def supabase_env(httpserver: Any) -> dict[str, str]:
     """The environment that points the pipeline's sink at the PostgREST stand-in."""
     return {"SINK": "supabase", "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
             "SUPABASE_KEY": SUPABASE_KEY, "FILINGS_PAGE_SIZE": "2"}
+
+
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
+def sink(request: pytest.FixtureRequest, make_ctx: Any) -> Any:
+    """Each sink in turn (tests/sinks/every_sink.py); only the one under test starts its
+    service."""
+    from tests.sinks.every_sink import SINKS
+
+    return SINKS[request.param](request, make_ctx)
