@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +35,25 @@ from handlers.domain.filings.aggregate import aggregate, split_legs
 from handlers.domain.filings.chain import chain_break, previous_filing
 from handlers.domain.filings.holder_type import company_names
 from handlers.domain.filings.identity import document_key, is_correction, named_documents
-from handlers.domain.filings.rows import Filing, build_filing, document_url, normalize_symbol
-from handlers.domain.filings.validate import Reason, reason, rejecting, validate
+from handlers.domain.filings.rows import build_filing, normalize_symbol
+from handlers.domain.filings.validate import reason, rejecting, validate
 from handlers.domain.filings.versions import Document, Plan
 from handlers.domain.ksei.records import ParsedForm
-from handlers.settings import FilingsSettings
+from handlers.stages.generate_alerts import (
+    CONTEXT_UPDATED,
+    ERROR,
+    INSERTED,
+    PRESENT,
+    STORED,
+    SUPERSEDED,
+    Judged,
+    alerts_for,
+    announcement_of,
+    write_alert,
+)
 
 SCHEMA = "idxd.filings/1"
-INSERTED, PRESENT, REJECTED, ERROR = "inserted", "already_present", "rejected", "error"
-SUPERSEDED, CONTEXT_UPDATED = versions.SUPERSEDED, versions.CONTEXT_UPDATED
-STORED = (INSERTED, SUPERSEDED)  # outcomes that put this document's figures in the sink
 log = structlog.get_logger()
-
-
-@dataclass
-class Judged:
-    filing: Filing
-    reasons: list[Reason]
-    outcome: str = REJECTED
-    error: str | None = None
-    previous_key: str | None = None  # the stored version this one updated or replaced
-    changes: dict[str, list[Any]] = field(default_factory=dict)
-    chain_break: dict[str, Any] | None = None
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
@@ -74,7 +70,7 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
               for f in (build_filing(form, leg, company, document.key, companies)
                         for leg in legs)]
     store(ctx, document, [j for j in judged if not rejecting(j.reasons, settings)])
-    alert_paths = [p for j in judged for p in _alerts_for(ctx, form, j, settings)]
+    alert_paths = [p for j in judged for p in alerts_for(ctx, form, j, settings)]
     # A database's refusal is kept in the record, and it may quote a secret.
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name,
                                scrub_data(_record(path, form, document, judged, alert_paths)),
@@ -185,62 +181,6 @@ def _check_chain(stored: list[dict[str, Any]], first: Judged, plans: list[Plan],
     first.chain_break = chain_break(previous, first.filing.row)
 
 
-def _alerts_for(ctx: PipelineContext, form: ParsedForm, item: Judged,
-                settings: FilingsSettings) -> list[Path]:
-    found = [_review_alert(ctx, form, item, settings)]
-    if item.outcome in STORED:
-        fields = _filing_fields(item.filing)
-        found += [_info_alert(ctx, form, r, item) for r in item.reasons if _is_info(r)]
-        if item.outcome == SUPERSEDED:
-            found.append(_detail_alert(ctx, form, "superseded", {
-                "key": item.filing.row["dedup_key"], "previous_key": item.previous_key,
-                "changes": item.changes, "symbol": fields["symbol"],
-                "holder_name": fields["holder_name"]}, fields))
-        if item.chain_break:
-            found.append(_detail_alert(ctx, form, "holding_chain_break", item.chain_break,
-                                       fields))
-    return [p for p in found if p is not None]
-
-
-def _is_info(item: Reason) -> bool:
-    return alerts.kind_of(item["code"]).severity == "info"
-
-
-def _review_alert(ctx: PipelineContext, form: ParsedForm, item: Judged,
-                  settings: FilingsSettings) -> Path | None:
-    """The alert for a human: a filing kept out, refused, or stored with warnings."""
-    blocking = rejecting(item.reasons, settings)
-    warnings = [r for r in item.reasons if not _is_info(r)
-                and not (item.outcome == SUPERSEDED and r["code"] == "correction_filing")]
-    if item.outcome == ERROR:
-        reasons = [reason("sink_error", {"error": item.error}, scope="system"), *item.reasons]
-        category = alerts.NOT_INSERTED
-    elif item.outcome == REJECTED:
-        # The reasons that kept it out come first: the alert is named after the first one.
-        reasons = blocking + [r for r in item.reasons if r not in blocking]
-        category = alerts.NOT_INSERTED
-    elif item.outcome in STORED and warnings:
-        reasons, category = warnings, alerts.INSERTED
-    else:
-        return None
-    return _write_alert(ctx, form, reasons, category, _filing_fields(item.filing))
-
-
-def _info_alert(ctx: PipelineContext, form: ParsedForm, info: Reason, item: Judged) -> Path:
-    """A stored zero-change filing, told for information (no review)."""
-    fields = _filing_fields(item.filing)
-    details = {**info["details"], "tags": item.filing.row["tags"], "symbol": fields["symbol"],
-               "holder_name": fields["holder_name"]}
-    return _write_alert(ctx, form, [info], alerts.INSERTED, fields, details)
-
-
-def _detail_alert(ctx: PipelineContext, form: ParsedForm, code: str, details: dict[str, Any],
-                  fields: dict[str, Any]) -> Path:
-    alert_reason = {"scope": "filing", "code": code, "message": alerts.kind_of(code).message,
-                    "details": details}
-    return _write_alert(ctx, form, [alert_reason], alerts.INSERTED, fields, details)
-
-
 def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm) -> list[Path]:
     """No order of the form's rows explains its holdings: nothing stored, a human decides."""
     totals = aggregate(form.rows)
@@ -249,42 +189,15 @@ def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm) -> list[Path]:
     fields = {"symbol": normalize_symbol(form.symbol), "holder_name": form.holder_name,
               "type": totals.type, "amount": totals.amount, "price": totals.price,
               "value": totals.value}
-    alert = _write_alert(ctx, form, [reason("mixed_transaction_type", details)],
-                         alerts.NOT_INSERTED, fields)
+    alert = write_alert(ctx, form, [reason("mixed_transaction_type", details)],
+                        alerts.NOT_INSERTED, fields)
     record = {"schema": SCHEMA, "parsed": path.name, "document": form.document,
-              "announcement": _announcement(form), "totals": _totals(form), "filings": [],
+              "announcement": announcement_of(form), "totals": _totals(form), "filings": [],
               "rejected": {"code": "mixed_transaction_type", "details": details},
               "alerts": [alert.name]}
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name, record, durable=ctx.durable)
     log.warning("filing.rejected", code="mixed_transaction_type")
     return [output, alert]
-
-
-def _write_alert(ctx: PipelineContext, form: ParsedForm, reasons: list[Reason], category: str,
-                 fields: dict[str, Any], details: dict[str, Any] | None = None) -> Path:
-    alert = alerts.build_alert(
-        code=reasons[0]["code"], timestamp=ctx.now().isoformat(), stage="filings",
-        category=category, reasons=reasons, filing=fields,
-        doc={"filename": form.document.get("filename"), "url": document_url(form),
-             "title": (form.announcement or {}).get("title")},
-        announcement=_announcement(form))
-    if details is not None:  # what the email shows of the event, beside the documents
-        alert["context"]["details"] = details
-    return alerts.write_alert(ctx.root, alert, durable=ctx.durable)
-
-
-def _filing_fields(filing: Filing) -> dict[str, Any]:
-    row = filing.row
-    return {"symbol": row["symbol"], "holder_name": row["holder_name"],
-            "type": row["transaction_type"], "amount": row["amount_transaction"],
-            "price": row["price"], "value": row["transaction_value"]}
-
-
-def _announcement(form: ParsedForm) -> dict[str, Any] | None:
-    """The announcement without the exchange's raw item (it is kept with the announcements)."""
-    if not form.announcement:
-        return None
-    return {k: v for k, v in form.announcement.items() if k != "raw"}
 
 
 def _totals(form: ParsedForm) -> dict[str, Any]:
@@ -298,7 +211,7 @@ def _record(path: Path, form: ParsedForm, document: Document, judged: list[Judge
     return {
         "schema": SCHEMA, "parsed": path.name, "document": form.document,
         "document_key": document.key, "correction": document.correction,
-        "announcement": _announcement(form), "totals": _totals(form),
+        "announcement": announcement_of(form), "totals": _totals(form),
         "filings": [_filing_record(j) for j in judged],
         "alerts": [p.name for p in alert_paths],
     }
