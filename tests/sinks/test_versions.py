@@ -104,3 +104,20 @@ def _instant(row: dict[str, Any]) -> str:
     """The stored publish time as text, whether the database keeps text or a timestamp."""
     value = row["timestamp"]
     return value if isinstance(value, str) else value.isoformat()
+
+
+def test_a_row_stored_under_an_older_key_is_still_recognised(sink: SinkUnderTest) -> None:
+    """Rows from before the key was the form's own (its date was the arrival's) or from the
+    original system: identity is recomputed from the stored columns, so no second row."""
+    outputs = generate.handle(drop(sink.ctx.root, "first.json", downloaded()), sink.ctx)
+    (row,) = sink.active()
+    legacy = {**json.loads(outputs[0].read_text())["filings"][0]["row"],
+              "dedup_key": "legacy-" + "0" * 57, "document_key": None,
+              "source": "https://www.idx.co.id/old/location.pdf"}
+    sink.ctx.sink.replace(row["dedup_key"], {
+        "history_key": "seed", "filing_id": None, "dedup_key": row["dedup_key"],
+        "superseded_by": legacy["dedup_key"], "document_key": None, "source": None,
+        "reason": "seed", "changes": {}, "previous": {}}, legacy)
+    record, alerts = run(sink, "again.json", downloaded())
+    assert record["filings"][0]["outcome"] == "already_present" and alerts == []
+    assert [r["dedup_key"] for r in sink.active()] == [legacy["dedup_key"]]

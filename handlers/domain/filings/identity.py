@@ -55,8 +55,8 @@ def row_dates(row: Row) -> list[str]:
 def filing_key(row: Row) -> str:
     """sha256 of issuer|holder|type|row dates|before|after|amount (never the arrival)."""
     parts = (KEY_VERSION, row["symbol"], normalize_holder(str(row["holder_name"])),
-             row["transaction_type"], ",".join(row_dates(row)), row["holding_before"],
-             row["holding_after"], row["amount_transaction"])
+             row["transaction_type"], ",".join(row_dates(row)), int(row["holding_before"]),
+             int(row["holding_after"]), int(row["amount_transaction"]))
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 

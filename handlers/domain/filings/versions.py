@@ -24,6 +24,7 @@ from typing import Any
 from handlers.domain.filings.identity import (
     CONTEXT_COLUMNS,
     changes,
+    filing_key,
     has_context,
     history_key,
     normalize_holder,
@@ -59,10 +60,10 @@ class Document:
 def plan(rows: Sequence[Row], stored: Sequence[Row], document: Document
          ) -> tuple[list[Plan], list[Row]]:
     """(one plan per row, the stored rows of the document to retire)."""
-    by_key = {str(r["dedup_key"]): r for r in stored}
+    by_key = {identity_of(r): r for r in stored}
     own = {str(r["dedup_key"]) for r in rows}
     stale = [r for r in stored
-             if r.get("document_key") == document.key and r["dedup_key"] not in own]
+             if r.get("document_key") == document.key and identity_of(r) not in own]
     plans = []
     for row in rows:
         found = by_key.get(str(row["dedup_key"]))
@@ -74,6 +75,15 @@ def plan(rows: Sequence[Row], stored: Sequence[Row], document: Document
             previous, reason = correction_target(stored, row, document), CORRECTION
         plans.append(_replacing(row, previous, reason))
     return plans, stale
+
+
+def identity_of(stored: Row) -> str:
+    """A stored row's identity, recomputed from its columns: a row stored under an older key
+    formula (or by another tool) is still recognised as the filing it is."""
+    try:
+        return filing_key(stored)
+    except (KeyError, TypeError, ValueError):
+        return str(stored["dedup_key"])
 
 
 def _known(row: Row, found: Row, document: Document) -> Plan:
