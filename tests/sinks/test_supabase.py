@@ -75,3 +75,53 @@ def test_409_is_an_error_outcome_with_an_alert(ctx, postgrest):
     alert = json.loads(outputs[1].read_text())
     assert (alert["category"], alert["code"]) == ("not_inserted", "sink_error")
     assert alert["symbol"] == "SRTG.JK" and alert["value"] == "1628400000000"
+
+
+def test_a_supersession_writes_the_history_first_then_patches_the_old_key(ctx, postgrest):
+    from tests.sinks.documents import LK, hand_dropped
+
+    path = drop(ctx.root, f"{LK}.json", hand_dropped(sold=920_000_000))
+    generate.handle(path, ctx)
+    (old_key,) = postgrest.rows
+    path.write_text(json.dumps(hand_dropped(sold=900_000_000)))
+    postgrest.seen.clear()
+    generate.handle(path, ctx)
+    read, history, patch = postgrest.seen
+    assert (read.method, read.args["or"]) == (
+        "GET", f'(symbol.eq."SRTG.JK",document_key.eq."{LK}")')
+    assert (history.method, history.path) == ("POST", PATH + "_history")
+    assert history.args["on_conflict"] == "history_key"
+    assert set(history.headers["Prefer"].split(",")) >= {"resolution=ignore-duplicates",
+                                                         "return=minimal"}
+    assert (history.body["dedup_key"], history.body["reason"]) == (old_key, "new_content")
+    assert history.body["previous"]["amount_transaction"] == 920_000_000
+    assert history.headers["Apikey"] == KEY
+    assert (patch.method, patch.path, patch.args) == ("PATCH", PATH,
+                                                      {"dedup_key": f"eq.{old_key}"})
+    assert patch.body["dedup_key"] == history.body["superseded_by"] != old_key
+    assert patch.body["amount_transaction"] == 900_000_000
+    postgrest.seen.clear()
+    generate.handle(path, ctx)  # a replay asks the history which version it replaced
+    read, asked = postgrest.seen
+    assert (asked.method, asked.path) == ("GET", PATH + "_history")
+    assert asked.args["superseded_by"] == f"in.({patch.body['dedup_key']})"
+
+
+def test_a_filing_a_new_version_no_longer_has_is_retired_by_a_delete(ctx, postgrest):
+    from tests.filings.forms import form, row
+
+    both = form([row("buy", 100, "1770"), row("sell", 300, "1770")], 1000, 800)
+    path = drop(ctx.root, "two.json", both)
+    generate.handle(path, ctx)
+    assert len(postgrest.rows) == 2
+    path.write_text(json.dumps(form([row("sell", 200, "1770")], 1000, 800)))
+    postgrest.seen.clear()
+    record = json.loads(generate.handle(path, ctx)[0].read_text())
+    assert [f["outcome"] for f in record["filings"]] == ["superseded"]
+    methods = [(s.method, s.table) for s in postgrest.seen]
+    assert methods == [("GET", "idx_filings"), ("POST", "idx_filings_history"),
+                       ("PATCH", "idx_filings"), ("POST", "idx_filings_history"),
+                       ("DELETE", "idx_filings")]
+    (row_left,) = postgrest.rows.values()
+    assert (row_left["transaction_type"], row_left["amount_transaction"]) == ("sell", 200)
+    assert sorted(h["reason"] for h in postgrest.history.values()) == ["new_content", "retired"]

@@ -121,3 +121,18 @@ def test_a_row_stored_under_an_older_key_is_still_recognised(sink: SinkUnderTest
     record, alerts = run(sink, "again.json", downloaded())
     assert record["filings"][0]["outcome"] == "already_present" and alerts == []
     assert [r["dedup_key"] for r in sink.active()] == [legacy["dedup_key"]]
+
+
+def test_a_new_version_with_fewer_filings_retires_the_rest_to_history(
+        sink: SinkUnderTest) -> None:
+    from tests.filings.forms import form, row
+
+    path = drop(sink.ctx.root, "two.json",
+                form([row("buy", 100, "1770"), row("sell", 300, "1770")], 1000, 800))
+    generate.handle(path, sink.ctx)
+    assert [r["transaction_type"] for r in sink.active()] == ["buy", "sell"]
+    path.write_text(json.dumps(form([row("sell", 200, "1770")], 1000, 800)))
+    generate.handle(path, sink.ctx)
+    (left,) = sink.active()
+    assert (left["transaction_type"], left["amount_transaction"]) == ("sell", 200)
+    assert sorted(h["reason"] for h in sink.history()) == ["new_content", "retired"]
