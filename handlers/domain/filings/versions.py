@@ -23,6 +23,7 @@ from typing import Any
 
 from handlers.domain.filings.identity import (
     CONTEXT_COLUMNS,
+    FORM_FIELDS,
     changes,
     filing_key,
     has_context,
@@ -88,7 +89,8 @@ def identity_of(stored: Row) -> str:
 
 def _known(row: Row, found: Row, document: Document) -> Plan:
     if not has_context(found) and has_context(row):
-        moved = changes(found, row, CONTEXT_COLUMNS)
+        # The announced arrival's figures are the ones kept, should any differ (a price).
+        moved = changes(found, row, (*CONTEXT_COLUMNS, *FORM_FIELDS))
         if found.get("document_key") != document.key:
             moved["document_key"] = [found.get("document_key"), document.key]
         return Plan(CONTEXT, CONTEXT_UPDATED, found, moved, CONTEXT_REASON)
