@@ -69,7 +69,7 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
     judged = [Judged(f, validate(form, f, settings, len(legs) == 1))
               for f in (build_filing(form, leg, company, document.key, companies)
                         for leg in legs)]
-    store(ctx, document, [j for j in judged if not rejecting(j.reasons, settings)])
+    store(ctx, document, [j for j in judged if not rejecting(j.reasons, settings)], judged[0])
     alert_paths = [p for j in judged for p in alerts_for(ctx, form, j, settings)]
     # A database's refusal is kept in the record, and it may quote a secret.
     output = write_json_atomic(ctx.root / paths.FILINGS / path.name,
@@ -111,9 +111,11 @@ def read_form(path: Path) -> ParsedForm:
                             {"doc": {"filename": path.name}}) from error
 
 
-def store(ctx: PipelineContext, document: Document, accepted: list[Judged]) -> None:
+def store(ctx: PipelineContext, document: Document, accepted: list[Judged],
+          first: Judged) -> None:
     """Apply the plan of the accepted filings once; TransientError propagates (the file
-    waits), a refusal is each filing's `error` outcome."""
+    waits), a refusal is each filing's `error` outcome. `first` is the document's first leg,
+    the one its holder's chain continues from."""
     if not accepted:
         return
     sink = ctx.sink
@@ -127,7 +129,7 @@ def store(ctx: PipelineContext, document: Document, accepted: list[Judged]) -> N
         for item in accepted:
             item.outcome, item.error = ERROR, str(error)
         return
-    _check_chain(stored, accepted[0], plans, document)
+    _check_chain(stored, first, plans, document)
 
 
 def _insert(sink: Sink, accepted: list[Judged], plans: list[Plan]) -> None:
@@ -170,9 +172,8 @@ def _replayed(sink: Sink, mine: list[tuple[Judged, Plan]]) -> None:
 def _check_chain(stored: list[dict[str, Any]], first: Judged, plans: list[Plan],
                  document: Document) -> None:
     """The document's first filing against the holder's filing before it (the later legs of
-    a document chain on its first by construction)."""
-    if first.outcome not in STORED or first.filing.leg.holding_before != first.filing.row[
-            "holding_before"]:
+    a document chain on its first by construction; a first leg kept out is not checked)."""
+    if first.outcome not in STORED:
         return
     excluded = {str(r["dedup_key"]) for r in stored if r.get("document_key") == document.key}
     excluded |= {str(p.previous["dedup_key"]) for p in plans if p.previous is not None}
