@@ -34,7 +34,12 @@ from handlers.domain.filings import restate, versions
 from handlers.domain.filings.aggregate import aggregate, split_legs
 from handlers.domain.filings.chain import chain_break, previous_filing
 from handlers.domain.filings.holder_type import company_names
-from handlers.domain.filings.identity import document_key, is_correction, named_documents
+from handlers.domain.filings.identity import (
+    document_key,
+    is_correction,
+    named_documents,
+    normalize_holder,
+)
 from handlers.domain.filings.rows import build_filing, normalize_symbol
 from handlers.domain.filings.validate import reason, rejecting, validate
 from handlers.domain.filings.versions import Document, Plan
@@ -95,7 +100,7 @@ def restated(ctx: PipelineContext, form: ParsedForm, document: Document) -> Pars
         return form
     symbol = normalize_symbol(form.symbol)
     try:
-        stored = ctx.sink.related(symbol, document.key)
+        stored = ctx.sink.related(symbol, normalize_holder(form.holder_name), document.key)
     except SinkRefused:
         return form
     target = versions.latest_of_holder(stored, symbol, form.holder_name, document)
@@ -120,7 +125,8 @@ def store(ctx: PipelineContext, document: Document, accepted: list[Judged],
         return
     sink = ctx.sink
     try:
-        stored = sink.related(accepted[0].filing.row["symbol"], document.key)
+        row = accepted[0].filing.row
+        stored = sink.related(row["symbol"], normalize_holder(row["holder_name"]), document.key)
         plans, retired = versions.plan([j.filing.row for j in accepted], stored, document)
         _insert(sink, accepted, plans)
         _replace(sink, accepted, plans, retired)

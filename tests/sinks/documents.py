@@ -53,10 +53,10 @@ def correction(before: int, after: int, rows: list[dict[str, Any]] | None = None
 
 
 def holder_filing(rows: list[dict[str, Any]], before: int, after: int, number: str,
-                  published: str = "2026-04-28T10:00:00+07:00") -> dict[str, Any]:
+                  published: str = "2026-04-28T10:00:00+07:00",
+                  holder: str = "Unitras Pertama") -> dict[str, Any]:
     """Another filing of Unitras Pertama in SRTG, in its own document `number`."""
-    record = form(rows, before, after, pct_before="31.623", published=published,
-                  holder="Unitras Pertama")
+    record = form(rows, before, after, pct_before="31.623", published=published, holder=holder)
     record["document"] = {"filename": f"{number}.pdf", "sha256": number.ljust(64, "0"),
                           "pages": 1}
     record["announcement"]["url"] = f"https://www.idx.co.id/x/{number}.pdf"

@@ -68,10 +68,11 @@ def supabase_sink(request: pytest.FixtureRequest, make_ctx: Any) -> SinkUnderTes
     env = supabase_env(httpserver)
 
     def reads_are_narrowed() -> None:
-        """Never the whole table: the issuer's or the document's rows, the history of keys."""
+        """Never the whole table: the holder's rows in the issuer or the document's, the
+        history of keys."""
         reads = [s for s in postgrest.seen if s.method == "GET"]
         assert reads and all(
-            s.args.get("or", "").startswith('(symbol.eq."') if s.table == "idx_filings"
+            s.args.get("or", "").startswith('(and(symbol.eq."') if s.table == "idx_filings"
             else s.args["superseded_by"].startswith("in.(") for s in reads)
 
     def ordered(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

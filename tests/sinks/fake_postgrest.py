@@ -8,6 +8,7 @@ it was given. Every request is recorded (`seen`) for the contract tests.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,8 +113,7 @@ class FakePostgrest:
             if name in NOT_FILTERS:
                 continue
             if name == "or":
-                terms = [_term(text) for text in _split(condition.strip()[1:-1])]
-                rows = [r for r in rows if any(_holds(r, *term) for term in terms)]
+                rows = [r for r in rows if _any_holds(r, condition)]
             else:
                 operator, _, value = condition.partition(".")
                 rows = [r for r in rows if _holds(r, name, operator, value)]
@@ -121,12 +121,15 @@ class FakePostgrest:
 
 
 def _split(text: str) -> list[str]:
-    """`a.eq."x,y",b.eq.z` -> its terms, commas inside double quotes kept."""
-    parts, current, quoted = [], "", False
+    """`a.eq."x,y",and(b.eq.z,c.eq.w)` -> its terms, commas inside quotes and parentheses
+    kept."""
+    parts, current, quoted, depth = [], "", False, 0
     for char in text:
         if char == '"':
             quoted = not quoted
-        if char == "," and not quoted:
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        if char == "," and not quoted and depth == 0:
             parts.append(current)
             current = ""
         else:
@@ -134,14 +137,24 @@ def _split(text: str) -> list[str]:
     return [*parts, current]
 
 
-def _term(text: str) -> tuple[str, str, str]:
-    column, operator, value = text.split(".", 2)
-    return column, operator, value
+def _any_holds(row: dict[str, Any], group: str) -> bool:
+    """`(a.eq.x,and(b.eq.y,c.ilike.*z*))`: any of the terms, a nested `and(…)` all of its."""
+    return any(_term_holds(row, term) for term in _split(group.strip()[1:-1]))
+
+
+def _term_holds(row: dict[str, Any], term: str) -> bool:
+    if term.startswith("and("):
+        return all(_term_holds(row, t) for t in _split(term[3:].strip()[1:-1]))
+    column, operator, value = term.split(".", 2)
+    return _holds(row, column, operator, value)
 
 
 def _holds(row: dict[str, Any], column: str, operator: str, value: str) -> bool:
     if operator == "eq":
         return str(row.get(column)) == _unquote(value)
+    if operator == "ilike":  # PostgREST's `*` is SQL's `%`
+        pattern = ".*".join(re.escape(part) for part in _unquote(value).lower().split("*"))
+        return re.fullmatch(pattern, str(row.get(column) or "").lower()) is not None
     if operator == "in":
         return str(row.get(column)) in {_unquote(v) for v in _split(value.strip()[1:-1])}
     raise AssertionError(f"the stand-in does not know the operator {operator!r}")

@@ -21,8 +21,9 @@ def run(sink: SinkUnderTest, name: str, record: dict[str, Any]) -> tuple[dict[st
 def test_a_gap_between_two_filings_of_a_holder_raises_one_alert_with_the_gap(
         sink: SinkUnderTest) -> None:
     first, _ = run(sink, "first.json", downloaded())  # ends at 3,369,610,000
+    # The same holder, spelled as its SID name sometimes is.
     later = holder_filing([sale(100_000_000, "2026-04-28")], 3_300_000_000, 3_200_000_000,
-                          "LK-28042026-0200-00")
+                          "LK-28042026-0200-00", holder="PT. UNITRAS PERTAMA")
     record, alerts = run(sink, "later.json", later)
     (filing,) = record["filings"]
     assert filing["outcome"] == "inserted" and sink.stored() == 2  # stored, never repaired
@@ -34,7 +35,8 @@ def test_a_gap_between_two_filings_of_a_holder_raises_one_alert_with_the_gap(
                      "timestamp": "2026-04-24T17:03:00"},
         "current": {"key": filing["dedup_key"], "holding_before": 3_300_000_000,
                     "timestamp": "2026-04-28T10:00:00"},
-        "missing_shares": -69_610_000, "symbol": "SRTG.JK", "holder_name": "Unitras Pertama"}
+        "missing_shares": -69_610_000, "symbol": "SRTG.JK",
+        "holder_name": "PT. UNITRAS PERTAMA"}
     assert filing["holding_chain_break"]["missing_shares"] == -69_610_000
     assert [r["holding_after"] for r in sink.active()] == [3_369_610_000, 3_200_000_000]
     # The next filing starts where this one ended: no alert.

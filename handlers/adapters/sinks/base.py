@@ -1,13 +1,14 @@
 """What every sink offers, and what they share: the columns, the shipped SQL, JSON conversion.
 
 A sink stores filing rows idempotently: `insert` adds the rows whose `dedup_key` is new and
-returns those keys ("on conflict do nothing"); `related` reads the active rows of an issuer or a
-document (page by page), what the generate stage plans against. `replace` keeps the version a
-row was in `<table>_history` and puts the new version in its place (or retires it), one
-transaction where the database has them and in a replay-safe order where it does not; `history`
-reads back the transitions to given keys. A database that cannot be reached raises
-`TransientError` (the file waits and is retried); a batch the database refuses for good raises
-`SinkRefused`, which the stage records as the filings' `error` outcome.
+returns those keys ("on conflict do nothing"); `related` reads the active rows of a holder in an
+issuer, and of a document (page by page), what the generate stage plans against; the holder is
+matched loosely in SQL (its name's words in order, any case) and exactly by the stage.
+`replace` keeps the version a row was in `<table>_history` and puts the new version in its
+place (or retires it), one transaction where the database has them and in a replay-safe
+order where it does not; `history` reads back the transitions to given keys. A database that
+cannot be reached raises `TransientError` (the file waits and is retried); a batch the database
+refuses for good raises `SinkRefused`, which the stage records as the filings' `error` outcome.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ class Sink(Protocol):
         """Insert the rows whose dedup_key is new; return those keys."""
         ...
 
-    def related(self, symbol: str, document_key: str) -> list[dict[str, Any]]:
-        """Every active row of the issuer `symbol` or of the document, oldest first."""
+    def related(self, symbol: str, holder: str, document_key: str) -> list[dict[str, Any]]:
+        """The active rows of the document, and those of the issuer `symbol` whose holder name
+        holds the words of `holder` (a normalized name) in order, oldest first."""
         ...
 
     def replace(self, previous_key: str, history: Row, row: Row | None) -> None:
@@ -78,6 +80,13 @@ def schema_sql(dialect: str = "postgres", table: str = DEFAULT_TABLE,
 
 def history_table(table: str) -> str:
     return f"{table}_history"
+
+
+def holder_pattern(holder: str, wildcard: str = "%") -> str:
+    """`"unitras pertama"` -> `%unitras%pertama%`: a LIKE pattern any spelling of the holder's
+    name matches ("PT. UNITRAS PERTAMA" too). `_` is a LIKE wildcard: it only widens the match,
+    and the stage compares the names exactly."""
+    return wildcard + wildcard.join(holder.split()) + wildcard if holder else wildcard
 
 
 def json_number(value: Any) -> Any:

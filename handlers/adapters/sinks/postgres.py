@@ -32,6 +32,7 @@ from handlers.adapters.sinks.base import (
     chunks,
     describe,
     history_table,
+    holder_pattern,
     price_rows_json,
     schema_sql,
 )
@@ -76,10 +77,10 @@ class PostgresSink:
                     inserted.add(found[0])
         return inserted
 
-    def related(self, symbol: str, document_key: str) -> list[dict[str, Any]]:
-        query = sql.SQL("SELECT * FROM {} WHERE symbol = %s OR document_key = %s "
-                        "ORDER BY id").format(sql.Identifier(self.table))
-        return self._select(query, (symbol, document_key))
+    def related(self, symbol: str, holder: str, document_key: str) -> list[dict[str, Any]]:
+        query = sql.SQL("SELECT * FROM {} WHERE (symbol = %s AND holder_name ILIKE %s) "
+                        "OR document_key = %s ORDER BY id").format(sql.Identifier(self.table))
+        return self._select(query, (symbol, holder_pattern(holder), document_key))
 
     def replace(self, previous_key: str, history: Row, row: Row | None) -> None:
         with self._session() as conn:  # one transaction: committed whole or not at all

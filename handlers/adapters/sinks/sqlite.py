@@ -30,6 +30,7 @@ from handlers.adapters.sinks.base import (
     describe,
     exact_text,
     history_table,
+    holder_pattern,
     price_rows_json,
     schema_sql,
 )
@@ -75,9 +76,10 @@ class SqliteSink:
                 raise
         return inserted
 
-    def related(self, symbol: str, document_key: str) -> list[dict[str, Any]]:
-        query = f"SELECT * FROM {self.table} WHERE symbol = ? OR document_key = ? ORDER BY id"
-        return self._select(query, (symbol, document_key))
+    def related(self, symbol: str, holder: str, document_key: str) -> list[dict[str, Any]]:
+        query = (f"SELECT * FROM {self.table} WHERE (symbol = ? AND holder_name LIKE ?) "
+                 "OR document_key = ? ORDER BY id")  # LIKE ignores ASCII case in SQLite
+        return self._select(query, (symbol, holder_pattern(holder), document_key))
 
     def replace(self, previous_key: str, history: Row, row: Row | None) -> None:
         with self._session() as conn:

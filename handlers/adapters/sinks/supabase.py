@@ -37,6 +37,7 @@ from handlers.adapters.sinks.base import (
     chunks,
     exact_text,
     history_table,
+    holder_pattern,
 )
 from handlers.adapters.sinks.base import price_rows_json as _price_rows
 
@@ -67,8 +68,10 @@ class SupabaseSink:
         response = _execute(query)
         return {item["dedup_key"] for item in response.data}
 
-    def related(self, symbol: str, document_key: str) -> list[dict[str, Any]]:
-        either = f"symbol.eq.{_quoted(symbol)},document_key.eq.{_quoted(document_key)}"
+    def related(self, symbol: str, holder: str, document_key: str) -> list[dict[str, Any]]:
+        holders = (f"and(symbol.eq.{_quoted(symbol)},"
+                   f"holder_name.ilike.{_quoted(holder_pattern(holder, '*'))})")
+        either = f"{holders},document_key.eq.{_quoted(document_key)}"
         return self._pages(self.table, lambda q: q.or_(either))
 
     def replace(self, previous_key: str, history: Row, row: Row | None) -> None:

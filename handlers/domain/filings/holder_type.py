@@ -92,6 +92,17 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def company_names(rows: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
-    """The company map's names, normalized as holder names are (no PT, no Tbk)."""
-    return frozenset(filter(None, (normalize_holder(str(row.get("company_name") or ""))
-                                   for row in rows.values())))
+    """The company map's names, normalized as holder names are (no PT, no Tbk); computed once
+    per loaded map (a refresh loads a new one), not once per filing."""
+    cached = _NAMES.get(id(rows))
+    if cached is not None and cached[0] is rows:
+        return cached[1]
+    names = frozenset(filter(None, (normalize_holder(str(row.get("company_name") or ""))
+                                    for row in rows.values())))
+    _NAMES.clear()  # the map it was made from is gone or about to be
+    _NAMES[id(rows)] = (rows, names)
+    return names
+
+
+# id(map) -> (the map, its names); holding the map keeps its id from being reused.
+_NAMES: dict[int, tuple[Mapping[str, Mapping[str, Any]], frozenset[str]]] = {}
