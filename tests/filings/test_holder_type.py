@@ -41,7 +41,7 @@ INSTITUTIONS = [
 PEOPLE = ["Septian Hartono", "Budi Santoso", "Lo Kheng Hong", "Garibaldi Thohir",
           "Siti Nurhaliza Pratama", "Edwin Soeryadjaya", "Sandiaga Salahuddin Uno",
           "Anthoni Salim", "Prajogo Pangestu", "Ptolemy Wijaya", "Inca Putri", "Sainul Ag",
-          "Ahmad Fauzi S.Ag."]
+          "Ahmad Fauzi S.Ag.", "Hendra Sentosa", "Makmur Hidayat"]
 
 
 @pytest.mark.parametrize(("name", "rule", "evidence"), INSTITUTIONS)

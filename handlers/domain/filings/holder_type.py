@@ -35,13 +35,15 @@ LEGAL_FORMS = (
     "PLC", "LP", "L.P.", "LLP", "Sdn Bhd", "Bhd", "Berhad", "CV", "UD", "Persero", "Perum",
     "Co.", "Company", "S.A.R.L.", "S.p.A.", "K.K.", "A.S.",
 )
+# Words of company names only: "Sentosa", "Makmur" and "Perkasa" are left out, they are family
+# names too ("Hendra Sentosa").
 CORPORATE_WORDS = (
     "Investama", "Investindo", "Investasi", "Investment", "Investments", "Capital", "Kapital",
     "Holdings", "Holding", "Group", "Grup", "Sukses", "Internasional", "International",
     "Nusantara", "Asset", "Assets", "Management", "Manajemen", "Fund", "Funds", "Dana Pensiun",
     "Asuransi", "Insurance", "Koperasi", "Yayasan", "Foundation", "Bank", "Securities",
     "Sekuritas", "Manajer Investasi", "Trust", "Universitas", "Partners", "Ventures",
-    "Industri", "Industries", "Sentosa", "Makmur", "Perkasa", "Pertama", "Mandiri", "Energi",
+    "Industri", "Industries", "Pertama", "Mandiri", "Energi",
     "Energy", "Resources", "Sumber Daya", "Global", "Indonesia", "Properti", "Realty",
     "Reksa Dana", "Nominees", "Custodian", "Pension", "Enterprises", "Equity", "Kustodian",
 )
