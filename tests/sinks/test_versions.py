@@ -136,3 +136,12 @@ def test_a_new_version_with_fewer_filings_retires_the_rest_to_history(
     (left,) = sink.active()
     assert (left["transaction_type"], left["amount_transaction"]) == ("sell", 200)
     assert sorted(h["reason"] for h in sink.history()) == ["new_content", "retired"]
+
+
+def test_the_hand_dropped_copy_after_the_published_form_changes_nothing(
+        sink: SinkUnderTest) -> None:
+    run(sink, f"SRTG_{LK}_5f1c0a9e2b.json", downloaded())
+    record, alerts = run(sink, f"{LK}.json", hand_dropped())
+    assert record["filings"][0]["outcome"] == "already_present" and alerts == []
+    (row,) = sink.active()
+    assert row["source"] == URL and sink.history() == []

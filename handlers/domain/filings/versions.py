@@ -4,8 +4,9 @@ any write, from the rows of the issuer and of the document that the sink holds.
 Per filing, by its key (`identity.filing_key`):
 - stored already, from a row with no announcement, and this arrival has one: the row takes the
   arrival's context (`context_updated`; the row as it was goes to history);
-- stored already from this document: the same figures are a replay (`inserted`), other figures
-  are a new version (`superseded`, in place);
+- stored already from this document: other figures are a new version (`superseded`, in
+  place); the same figures are a replay of this file (`inserted`, as its first run said) or
+  the document arriving another way with nothing new (`already_present`);
 - stored already from another document: `already_present`;
 - new, and this document had another filing stored: the new version replaces it
   (`superseded`); a correction form replaces the filing it names, or the holder's filing it
@@ -48,7 +49,7 @@ class Plan:
     previous: Row | None = None  # the stored row this filing updates or replaces
     changes: dict[str, list[Any]] = field(default_factory=dict)
     reason: str | None = None  # why a history row is written: context | new_content | correction
-    mine: bool = False  # stored from this very document (a replay may have written it)
+    mine: bool = False  # stored by this very file (an earlier run may have replaced a version)
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,15 @@ def _known(row: Row, found: Row, document: Document) -> Plan:
         if found.get("document_key") != document.key:
             moved["document_key"] = [found.get("document_key"), document.key]
         return Plan(CONTEXT, CONTEXT_UPDATED, found, moved, CONTEXT_REASON)
-    mine = found.get("document_key") == document.key or found.get("source") == row["source"]
-    if not mine:
+    same_arrival = found.get("source") == row["source"]  # this very file, run again
+    if not (same_arrival or found.get("document_key") == document.key):
         return Plan(KEEP, PRESENT, found)
     differing = changes(found, row)
     if differing:  # new figures outside the key (a price) for the same document
-        return Plan(SUPERSEDE, SUPERSEDED, found, differing, NEW_CONTENT, mine=True)
-    return Plan(KEEP, INSERTED, found, mine=True)
+        return Plan(SUPERSEDE, SUPERSEDED, found, differing, NEW_CONTENT)
+    if same_arrival:
+        return Plan(KEEP, INSERTED, found, mine=True)
+    return Plan(KEEP, PRESENT, found)  # the document again by another way, nothing new
 
 
 def _replacing(row: Row, previous: Row | None, reason: str) -> Plan:
