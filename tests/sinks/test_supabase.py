@@ -25,7 +25,7 @@ def test_insert_is_an_upsert_that_ignores_duplicates(ctx, postgrest):
     generate.handle(drop(ctx.root, "srtg.json", from_example(examples()[0])), ctx)
     read, post = postgrest.seen  # the issuer's and the document's rows, then the insert
     assert (read.method, read.path) == ("GET", PATH)
-    assert read.args["or"] == ('(and(symbol.eq."SRTG.JK",holder_name.ilike."*unitras*pertama*"),'
+    assert read.args["or"] == ('(and(symbol.eq."SRTG.JK",holder_name.ilike.*unitras*pertama*),'
                                'document_key.eq."LK-24042026-7431-00")')
     assert (post.method, post.path) == ("POST", PATH)
     assert post.args["on_conflict"] == "dedup_key" and post.args["select"] == "dedup_key"
@@ -89,7 +89,7 @@ def test_a_supersession_writes_the_history_first_then_patches_the_old_key(ctx, p
     generate.handle(path, ctx)
     read, history, patch = postgrest.seen
     assert (read.method, read.args["or"]) == (
-        "GET", f'(and(symbol.eq."SRTG.JK",holder_name.ilike."*unitras*pertama*"),'
+        "GET", f'(and(symbol.eq."SRTG.JK",holder_name.ilike.*unitras*pertama*),'
                f'document_key.eq."{LK}")')
     assert (history.method, history.path) == ("POST", PATH + "_history")
     assert history.args["on_conflict"] == "history_key"

@@ -69,8 +69,10 @@ class SupabaseSink:
         return {item["dedup_key"] for item in response.data}
 
     def related(self, symbol: str, holder: str, document_key: str) -> list[dict[str, Any]]:
+        # The pattern is word characters and `*` only (no separator of `or=`): unquoted, so
+        # PostgREST surely reads its `*` as the wildcard.
         holders = (f"and(symbol.eq.{_quoted(symbol)},"
-                   f"holder_name.ilike.{_quoted(holder_pattern(holder, '*'))})")
+                   f"holder_name.ilike.{holder_pattern(holder, '*')})")
         either = f"{holders},document_key.eq.{_quoted(document_key)}"
         return self._pages(self.table, lambda q: q.or_(either))
 
