@@ -39,6 +39,7 @@ class FakePostgrest:
     history: dict[str, dict[str, Any]] = field(default_factory=dict)  # by history_key
     seen: list[Seen] = field(default_factory=list)
     failures: list[tuple[int, str, str]] = field(default_factory=list)  # status, type, body
+    missing_tables: set[str] = field(default_factory=set)  # answered as PostgREST does: 404
     # Called with each request before it is answered (a test's fault injection).
     before: Callable[[Seen], None] | None = None
     _ids: dict[str, int] = field(default_factory=dict)
@@ -54,6 +55,10 @@ class FakePostgrest:
             status, content_type, text = self.failures.pop(0)
             return Response(text, status=status, content_type=content_type)
         table = seen.table
+        if table in self.missing_tables:
+            return _json({"code": "PGRST205", "message": f"Could not find the table "
+                          f"'public.{table}' in the schema cache", "details": None,
+                          "hint": None}, 404)
         answer = {"POST": self._insert, "PATCH": self._update, "DELETE": self._delete}.get(
             request.method, self._select)
         return answer(table, seen)

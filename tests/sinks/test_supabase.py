@@ -127,3 +127,20 @@ def test_a_filing_a_new_version_no_longer_has_is_retired_by_a_delete(ctx, postgr
     (row_left,) = postgrest.rows.values()
     assert (row_left["transaction_type"], row_left["amount_transaction"]) == ("sell", 200)
     assert sorted(h["reason"] for h in postgrest.history.values()) == ["new_content", "retired"]
+
+
+def test_without_the_history_table_a_new_version_is_refused_and_the_row_kept(ctx, postgrest):
+    from tests.sinks.documents import LK, hand_dropped
+
+    path = drop(ctx.root, f"{LK}.json", hand_dropped(sold=920_000_000))
+    generate.handle(path, ctx)
+    postgrest.missing_tables.add("idx_filings_history")
+    path.write_text(json.dumps(hand_dropped(sold=900_000_000)))
+    outputs = generate.handle(path, ctx)
+    (filing,) = json.loads(outputs[0].read_text())["filings"]
+    assert filing["outcome"] == "error" and "PGRST205" in filing["error"]
+    assert "idx_filings_history" in filing["error"]
+    alert = json.loads(outputs[1].read_text())
+    assert (alert["category"], alert["code"]) == ("not_inserted", "sink_error")
+    (row,) = postgrest.rows.values()
+    assert row["amount_transaction"] == 920_000_000
