@@ -88,3 +88,16 @@ def test_the_chain_continues_from_the_latest_filing_not_dated_after():
 
 def test_holder_names_normalize_to_one_holder():
     assert normalize_holder("PT. UNITRAS  Pertama, Tbk") == "unitras pertama"
+
+
+def test_a_stored_filing_is_replaced_by_one_leg_of_a_correction_only():
+    from handlers.domain.filings.versions import plan
+
+    stored = [filing(id=1, document_key="LK-A")]
+    legs = [filing(document_key="LK-FIX", holding_after=950, amount_transaction=50),
+            filing(document_key="LK-FIX", transaction_type="buy", holding_before=950,
+                   holding_after=980, amount_transaction=30)]
+    plans, retired = plan(legs, stored, Document("LK-FIX", True))
+    assert [(p.action, p.previous is stored[0]) for p in plans] == [("supersede", True),
+                                                                   ("insert", False)]
+    assert retired == []

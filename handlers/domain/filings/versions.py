@@ -66,7 +66,7 @@ def plan(rows: Sequence[Row], stored: Sequence[Row], document: Document
     own = {str(r["dedup_key"]) for r in rows}
     stale = [r for r in stored
              if r.get("document_key") == document.key and identity_of(r) not in own]
-    plans = []
+    plans: list[Plan] = []
     for row in rows:
         found = by_key.get(str(row["dedup_key"]))
         if found is not None:
@@ -74,7 +74,10 @@ def plan(rows: Sequence[Row], stored: Sequence[Row], document: Document
             continue
         previous, reason = _take(stale, row), NEW_CONTENT
         if previous is None and document.correction:
-            previous, reason = correction_target(stored, row, document), CORRECTION
+            # A stored row is replaced once: a second leg of the correction is a new filing.
+            taken = {id(p.previous) for p in plans if p.previous is not None}
+            untaken = [r for r in stored if id(r) not in taken]
+            previous, reason = correction_target(untaken, row, document), CORRECTION
         plans.append(_replacing(row, previous, reason))
     return plans, stale
 
