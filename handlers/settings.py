@@ -44,11 +44,11 @@ DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 DEFAULT_SENDER = "idxd@localhost"
 # Codes that keep a filing out of the database (everything else is a warning: inserted and
 # reported). The structural codes are the original's hard failures; a share transfer needs a
-# human to pair both sides; an unchanged holding is a pledge or reclassification to review.
+# human to pair both sides. An unchanged holding (a pledge) is a filing: stored, told as info.
 DEFAULT_REJECT_CODES = (
     "missing_required_field", "invalid_price_transaction", "holdings_mismatch",
     "mismatch_transaction_type", "mixed_transaction_type", "non_common_shares",
-    "transfer_uid_required", "percent_discrepancy", "holdings_unchanged",
+    "transfer_uid_required", "percent_discrepancy",
     # A wrong issuer, label text read as a value, or an OCR reading no check confirms is never
     # stored: analysts trade on these rows.
     "issuer_mismatch", "label_in_value", "value_misplaced", "ocr_unverified",

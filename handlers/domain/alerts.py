@@ -65,8 +65,9 @@ KINDS: dict[str, AlertKind] = {
     "company_resolve_ambiguous": AlertKind("parser", "warning",
                                            "The company could not be resolved with confidence"),
     "parser_warning": AlertKind("parser", "warning", "The form was parsed with partial data"),
-    "holdings_unchanged": AlertKind("parser", "warning",
-                                    "Holdings are equal before and after; review the filing"),
+    "holdings_unchanged": AlertKind("filings", "info",
+                                    "Holdings are equal before and after (a pledge or a transfer "
+                                    "between own accounts); stored as a zero-change filing"),
     "price_deviation_vs_market": AlertKind("filings", "warning",
                                            "Price deviates from the last market close"),
     "price_deviation_within_doc": AlertKind("filings", "soft",
@@ -109,6 +110,12 @@ KINDS: dict[str, AlertKind] = {
     "sink_error": AlertKind("filings", "fatal", "The filing could not be written to the database"),
     "correction_filing": AlertKind("filings", "warning",
                                    "The form corrects an earlier report; check the earlier filing"),
+    "superseded": AlertKind("filings", "info",
+                            "A new version of a filing replaced the stored one; the previous "
+                            "version is kept in the history"),
+    "holding_chain_break": AlertKind("filings", "warning",
+                                     "The holding before does not match the holder's last "
+                                     "holding after in this issuer; a filing may be missing"),
     "publish_time_missing": AlertKind("filings", "warning",
                                       "No publish time; dated by its last transaction"),
     "parsed_invalid": AlertKind("filings", "fatal", "The parsed record cannot be read"),
@@ -118,7 +125,8 @@ KINDS: dict[str, AlertKind] = {
                                    "waits and is tried again later"),
 }
 
-SEVERITY_NEEDS_REVIEW = {"fatal": True, "hard": True, "warning": True, "soft": False}
+SEVERITY_NEEDS_REVIEW = {"fatal": True, "hard": True, "warning": True, "soft": False,
+                         "info": False}
 
 
 def kind_of(code: str) -> AlertKind:

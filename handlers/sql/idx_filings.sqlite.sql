@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS idx_filings (
     board_member TEXT,
     controlling_shareholder INTEGER,  -- 1 yes, 0 no, NULL when the form does not say
     ownership TEXT,
-    share_class TEXT
+    share_class TEXT,
+    document_key TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
+-- document_key is added to an older file by the sink itself (SQLite has no ADD COLUMN IF NOT
+-- EXISTS), before this index is made.

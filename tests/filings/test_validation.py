@@ -27,8 +27,9 @@ CASES = {
     "transfer_uid_required": (form([row("others", 100, None, purpose="Pengalihan")],
                                    1000, 900), REJECT),
     "percent_discrepancy": (form(SELL, 1000, 900, pct_before="10", pct_after="8.5"), REJECT),
+    # A pledge is a filing: stored, and told as information (tests/filings/test_zero_change.py).
     "holdings_unchanged": (form([row("others", 100, None, purpose="Gadai")], 1000, 1000,
-                                flags=["holdings_unchanged"]), REJECT),
+                                flags=["holdings_unchanged"]), WARN),
     "price_deviation_vs_market": (form([row("sell", 100, "2600")], 1000, 900), WARN),
     "price_deviation_within_doc": (form([row("sell", 100, "1770"), row("sell", 100, "1770"),
                                          row("sell", 100, "700")], 1000, 700), WARN),

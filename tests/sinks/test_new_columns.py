@@ -5,6 +5,7 @@ table created by the schema idxd shipped before them (`old_schema/`) keeps takin
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import psycopg
 import pytest
 from structlog.testing import capture_logs
 
+from daemon.errors import TransientError
+from handlers.adapters.sinks.base import schema_sql
 from handlers.stages import generate
 from tests.filings.forms import drop, form, row
 from tests.sinks.conftest import pg_env, supabase_env
@@ -27,7 +30,12 @@ def filing(holder="Unitras Pertama"):
 
 
 def store(ctx, name="f.json", holder="Unitras Pertama"):
-    generate.handle(drop(ctx.root, name, filing(holder)), ctx)
+    record = filing(holder)
+    # Each file its own document: two files of one document would be versions of each other.
+    record["document"] = {"filename": f"{name}.pdf",
+                          "sha256": hashlib.sha256(name.encode()).hexdigest(), "pages": 2}
+    record["announcement"]["url"] = f"https://www.idx.co.id/x/{name}.pdf"
+    generate.handle(drop(ctx.root, name, record), ctx)
 
 
 def old_sql(name, table):
@@ -80,16 +88,29 @@ def test_a_postgres_table_from_the_old_schema_gains_the_columns_at_start(make_ct
         [("Stored Before", None), ("Unitras Pertama", "Saham Biasa")]
 
 
-def test_a_postgres_table_this_role_may_not_alter_keeps_working_and_says_what_to_run(
-        make_ctx, pg_cluster, pg_table):
+def writer_of_old_table(pg_cluster, pg_table, with_identity=True):
+    """A role that may read and write, not alter, a table made by the old schema; its owner has
+    added what telling documents apart needs (`document_key`, the history table) or not."""
     writer = f"writer_{pg_table}"[:60]
+    history = f"{pg_table}_history"
     with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
         conn.execute(old_sql("idx_filings.sql", pg_table).encode())
+        if with_identity:
+            conn.execute(f"ALTER TABLE {pg_table} ADD COLUMN document_key text")
+            conn.execute(schema_sql("postgres", pg_table, "idx_filings_history").encode())
         conn.execute(f"CREATE ROLE {writer} LOGIN")
-        conn.execute(f"GRANT SELECT, INSERT ON {pg_table} TO {writer}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {pg_table} TO {writer}")
         conn.execute(f"GRANT USAGE ON SEQUENCE {pg_table}_id_seq TO {writer}")
-    env = {**pg_env(pg_cluster, pg_table),
-           "DATABASE_URL": pg_cluster.dsn.replace("user=postgres", f"user={writer}")}
+        if with_identity:
+            conn.execute(f"GRANT SELECT, INSERT ON {history} TO {writer}")
+            conn.execute(f"GRANT USAGE ON SEQUENCE {history}_id_seq TO {writer}")
+    return {**pg_env(pg_cluster, pg_table),
+            "DATABASE_URL": pg_cluster.dsn.replace("user=postgres", f"user={writer}")}
+
+
+def test_a_postgres_table_this_role_may_not_alter_keeps_working_and_says_what_to_run(
+        make_ctx, pg_cluster, pg_table):
+    env = writer_of_old_table(pg_cluster, pg_table)
     with capture_logs() as logs:
         first = make_ctx(env=env)
         store(first)
@@ -105,6 +126,17 @@ def test_a_postgres_table_this_role_may_not_alter_keeps_working_and_says_what_to
     assert [r["position"] for r in again.sink.rows()] == [None, "Komisaris Utama"]
 
 
+def test_without_document_key_the_files_wait_with_what_the_owner_must_run(make_ctx, pg_cluster,
+                                                                         pg_table):
+    env = writer_of_old_table(pg_cluster, pg_table, with_identity=False)
+    ctx = make_ctx(env=env)
+    with pytest.raises(TransientError) as waiting:
+        store(ctx)
+    assert f"{pg_table} lacks column document_key and table {pg_table}_history" in \
+        str(waiting.value)
+    assert "idx_filings_history.sql" in str(waiting.value)
+
+
 @pytest.fixture
 def supabase_ctx(make_ctx, httpserver, postgrest):
     return make_ctx(env=supabase_env(httpserver))
@@ -112,7 +144,7 @@ def supabase_ctx(make_ctx, httpserver, postgrest):
 
 def test_supabase_sends_the_new_fields_to_a_table_that_has_them(supabase_ctx, postgrest):
     store(supabase_ctx)
-    (post,) = postgrest.seen
+    (post,) = [s for s in postgrest.seen if s.method == "POST"]
     (sent,) = post.body
     assert [sent[c] for c in NEW] == ["Komisaris Utama", "Dewan Komisaris", True, "mixed",
                                       "Saham Biasa"]
