@@ -51,7 +51,7 @@ def format_fact(name: str, fact: dict[str, Any]) -> str:
         text = f"{name.replace('_', ' ')}: {head}" + (f"  {details}" if details else "")
     else:
         text = f"{name.replace('_', ' ')}: {details or '-'}"
-    return text + (f"  [{fact['problem']}]" if fact.get("problem") else "")
+    return text  # a problem is said once, on the health line
 
 
 def _value(key: str, value: Any) -> str:

@@ -133,7 +133,7 @@ def alert_window_failed(ctx: PipelineContext, window: windows.Window, reason: st
                         message=f"Ingest failed: {reason}; this window's announcements were "
                         "not read, so its filings may be missing",
                         details={"window": window.stub, "error": reason},
-                        doc={"filename": f"ingest-{window.stub}"})
+                        doc={"filename": f"window-{window.stub}"})
     return write_alert(ctx.root, alert, durable=ctx.durable)
 
 
