@@ -22,9 +22,8 @@ from handlers.settings import PipelineSettings
 def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     ctx = open_context(settings)
     try:
-        if is_auto(args):
-            return ExitCode.OK if ingest_auto(ctx, ctx.now()) else ExitCode.FAILURE
-        outcome = ingest_guarded(ctx, window_from_args(args, ctx.now(), ctx))
+        outcome = ingest_auto(ctx, ctx.now()) if is_auto(args) else \
+            ingest_guarded(ctx, window_from_args(args, ctx.now(), ctx))
         if outcome.ok:
             print(f"{outcome.announcements} announcement(s) in {outcome.path}")
             return ExitCode.OK

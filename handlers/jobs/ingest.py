@@ -58,15 +58,15 @@ def write_batch(ctx: PipelineContext, window: windows.Window, payload: dict[str,
     return path
 
 
-def ingest_auto(ctx: PipelineContext, now: datetime) -> bool:
+def ingest_auto(ctx: PipelineContext, now: datetime) -> Outcome:
     """One automatic window; the state advances only after its file is on disk."""
     settings: IngestSettings = ctx.config.ingest
     window = windows.auto(now, load_last_end(ctx), overlap_min=settings.overlap_min,
                           lookback_min=settings.lookback_min)
-    if not ingest_guarded(ctx, window).ok:
-        return False
-    save_last_end(ctx, window.end, stub=window.stub)
-    return True
+    outcome = ingest_guarded(ctx, window)
+    if outcome.ok:
+        save_last_end(ctx, window.end, stub=window.stub)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,9 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def __bool__(self) -> bool:  # `if ingest_auto(…)` reads as "did it work"
+        return self.ok
 
 
 def run_guarded(ctx: PipelineContext, window: windows.Window) -> bool:
