@@ -6,7 +6,8 @@ its mtime. What anything still needs is never removed, whatever its age:
 - a file of a window not yet closed: data and bucket files must be older than the start of the
   first window the rollover has still to close (a file's window is at or before its mtime, so
   an older file belongs to a closed window);
-- a file an inbox still holds unfinished (pending, running or failed in the ledger);
+- a file an inbox still holds unfinished (pending, running or failed in the ledger), and a
+  PDF's `.meta.json` while the PDF is there;
 - the `.eml` of a window whose email is still being delivered;
 - a ledger row whose file (or quarantined copy) is still on disk: forgotten, the file would be
   processed again; and the newest row, so a ledger never looks lost.
@@ -138,11 +139,16 @@ def _prune_buckets(ctx: PipelineContext, cutoff: float | None) -> int:
 
 
 def _prune_data(ctx: PipelineContext, cutoff: float | None) -> int:
-    def unfinished(path: Path) -> bool:
+    def needed(path: Path) -> bool:
+        if path.name.endswith(paths.SIDECAR_SUFFIX):  # goes with its PDF, never before
+            return path.with_name(path.name.removesuffix(paths.SIDECAR_SUFFIX)).exists()
         return not is_final(ctx.ledger.has_finished, _relative(ctx, path), path)
 
-    return sum(_remove_old(_files(ctx.root / top), cutoff, keep=unfinished)
-               for top in DATA_DIRS)
+    def sidecars_last(path: Path) -> bool:
+        return path.name.endswith(paths.SIDECAR_SUFFIX)
+
+    return sum(_remove_old(iter(sorted(_files(ctx.root / top), key=sidecars_last)), cutoff,
+                           keep=needed) for top in DATA_DIRS)
 
 
 def _prune_ledger(ctx: PipelineContext, cutoff: float | None) -> int:
