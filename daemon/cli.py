@@ -27,7 +27,8 @@ from typing import Any
 from daemon import commands, rebuild, rootcheck, tail
 from daemon.apps import installed_app
 from daemon.cli_help import build_parser, global_options
-from daemon.config import Settings, config_path_from, load_settings
+from daemon.config import EngineSettings, Settings, config_path_from, load_settings
+from daemon.config_example import render_example
 from daemon.errors import AlreadyRunning, ConfigError, ExitCode
 from daemon.guard import refuse_foreign, refuse_lost
 from daemon.ledger import LedgerUnusable
@@ -38,7 +39,7 @@ from daemon.status_text import format_status, health_line
 from daemon.stdout import ReaderGone
 
 # Commands that work whatever state the ledger is in (`ledger` is how it is repaired).
-LEDGER_FREE_COMMANDS = frozenset({"check-config", "tail", "ledger"})
+LEDGER_FREE_COMMANDS = frozenset({"check-config", "tail", "ledger", "config"})
 # Commands that only read a root the daemon has worked in: a mistyped --root is an error.
 READING_COMMANDS = frozenset({"status", "trace", "replay", "drop"})
 
@@ -131,7 +132,7 @@ def _run_standalone(found: tuple[App[Any, Any], StandaloneCommand], argv: list[s
 def check_root(command: str, root: Path) -> None:
     if command in READING_COMMANDS:
         rootcheck.require_existing(root)
-    elif command not in ("tail", "ledger"):
+    elif command not in ("tail", "ledger", "config"):
         rootcheck.require_writable(root)
 
 
@@ -216,7 +217,12 @@ def _check_config(_args: argparse.Namespace, settings: Settings[Any], _app: App[
     return ExitCode.OK
 
 
+def _config(_args: argparse.Namespace, settings: Settings[Any], _app: App[Any, Any]) -> int:
+    print(render_example(EngineSettings, type(settings.app)), end="")
+    return ExitCode.OK
+
+
 ENGINE_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings[Any], App[Any, Any]], int]] = {
     "run": _run, "status": _status, "drop": _drop, "replay": _replay, "trace": _trace,
-    "tail": _tail, "ledger": _ledger, "check-config": _check_config,
+    "tail": _tail, "ledger": _ledger, "check-config": _check_config, "config": _config,
 }

@@ -85,6 +85,7 @@ def build_parser(app: App[Any, Any] | None) -> argparse.ArgumentParser:
     _replay(add("replay", "put quarantined files back in their inbox"))
     _trace(add("trace", "the lineage of a file recorded in the ledger"))
     _check_config(add("check-config", "validate the settings and the root"))
+    _config(add("config", "print an example settings file with every key and its default"))
     _ledger(add("ledger", "check the ledger, or rebuild it from the files on disk"))
     _tail(add("tail", "a readable view of the JSON log lines"), app)
     for command in app.commands if app else ():
@@ -146,6 +147,14 @@ def _check_config(parser: argparse.ArgumentParser) -> None:
     describe(parser, "Load and validate every setting (file and environment) and check that "
              "the root is a directory this user can write to.",
              ["IDXD_CONFIG=/etc/idxd/idxd.toml idxd check-config"], {**OK, **BAD})
+
+
+def _config(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Print a complete TOML settings file: every table and key with its "
+             "default, what a value must be, its environment variables and whether SIGHUP "
+             "applies it. Secrets are environment-only and appear commented out.",
+             ["idxd config example > /etc/idxd/idxd.toml"], {**OK, **BAD})
+    parser.add_argument("action", choices=("example",), help="what to print")
 
 
 def _ledger(parser: argparse.ArgumentParser) -> None:
