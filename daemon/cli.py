@@ -26,12 +26,12 @@ from typing import Any
 
 from daemon import commands, rebuild, rootcheck, tail
 from daemon.apps import installed_app
-from daemon.cli_help import build_parser, global_options
+from daemon.cli_help import build_parser, global_options, parse
 from daemon.config import EngineSettings, Settings, config_path_from, load_settings
 from daemon.config_example import render_example
 from daemon.errors import AlreadyRunning, ConfigError, ExitCode
 from daemon.guard import refuse_foreign, refuse_lost
-from daemon.ledger import LedgerUnusable
+from daemon.ledger import Ledger, LedgerUnusable
 from daemon.logs import Stderr, configure_logging
 from daemon.stages import App, StandaloneCommand, load_app
 from daemon.status import collect_status
@@ -62,7 +62,7 @@ def _main(argv: list[str]) -> int:
         return _run_standalone(standalone, argv)
     settings = load_settings(config_path_from(known.config, os.environ), root_override=known.root)
     app = load_app(settings.engine.app)
-    args = build_parser(app).parse_args(argv)
+    args = parse(build_parser(app), argv)
     if args.command is None:
         build_parser(app).print_help()
         return ExitCode.BAD_CONFIG
@@ -126,7 +126,7 @@ def _standalone_command(rest: list[str]) -> tuple[App[Any, Any], StandaloneComma
 def _run_standalone(found: tuple[App[Any, Any], StandaloneCommand], argv: list[str]) -> int:
     app, command = found
     configure_logging(stream=Stderr(), secret_keys=app.secret_keys)
-    return command.run(build_parser(app).parse_args(argv))
+    return command.run(parse(build_parser(app), argv))
 
 
 def check_root(command: str, root: Path) -> None:
@@ -144,6 +144,7 @@ def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, An
     check_root(args.command, root)
     if args.command not in LEDGER_FREE_COMMANDS:
         refuse_foreign(root)
+        _refuse_damaged(root)
     if args.command == "run" or any(c.name == args.command for c in app.commands):
         refuse_lost(root, app.recovery)  # before the command opens (and creates) a ledger
     engine = ENGINE_COMMANDS.get(args.command)
@@ -153,6 +154,13 @@ def dispatch(args: argparse.Namespace, settings: Settings[Any], app: App[Any, An
     if isinstance(command, StandaloneCommand):
         return command.run(args)
     return command.run(args, settings)
+
+
+def _refuse_damaged(root: Path) -> None:
+    """A ledger SQLite cannot read is refused before the command starts any work."""
+    ledger = Ledger.open_readonly(root)  # raises LedgerUnusable with the sentence
+    if ledger is not None:
+        ledger.close()
 
 
 def _run(_args: argparse.Namespace, settings: Settings[Any], app: App[Any, Any]) -> int:

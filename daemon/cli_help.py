@@ -33,6 +33,23 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.BAD_CONFIG)
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """The arguments; words no parser takes are refused by the subcommand's parser, so the
+    sentence names the page to read (`idxd status --help`)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        owner = _subparsers(parser).get(getattr(args, "command", None) or "", parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # argparse keeps its subcommands only there
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def describe(parser: argparse.ArgumentParser, about: str, examples: Sequence[str],
              exits: Mapping[int, str]) -> None:
     """A subcommand's help page: what it does, examples, and what each exit code means."""
