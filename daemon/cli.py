@@ -39,7 +39,7 @@ from daemon.status_text import format_status, health_line
 from daemon.stdout import ReaderGone
 
 # Commands that work whatever state the ledger is in (`ledger` is how it is repaired).
-LEDGER_FREE_COMMANDS = frozenset({"check-config", "tail", "ledger", "config"})
+LEDGER_FREE_COMMANDS = frozenset({"check-config", "tail", "ledger"})
 # Commands that only read a root the daemon has worked in: a mistyped --root is an error.
 READING_COMMANDS = frozenset({"status", "trace", "replay", "drop"})
 
@@ -60,6 +60,8 @@ def _main(argv: list[str]) -> int:
     standalone = _standalone_command(rest)
     if standalone is not None:
         return _run_standalone(standalone, argv)
+    if _first_word(rest) == "config":  # the example must print even before a valid file exists
+        return _print_example(argv)
     settings = load_settings(config_path_from(known.config, os.environ), root_override=known.root)
     app = load_app(settings.engine.app)
     args = parse(build_parser(app), argv)
@@ -112,9 +114,21 @@ def _with_loudness(settings: Settings[Any], args: argparse.Namespace) -> Setting
     return replace(settings, engine=replace(settings.engine, log_level=level))
 
 
+def _first_word(rest: list[str]) -> str | None:
+    return next((word for word in rest if not word.startswith("-")), None)
+
+
+def _print_example(argv: list[str]) -> int:
+    """`idxd config example`, from the declarations alone: no settings are read."""
+    app = load_app(installed_app())
+    parse(build_parser(app), argv)
+    print(render_example(EngineSettings, type(app.load_settings({}, {}))), end="")
+    return ExitCode.OK
+
+
 def _standalone_command(rest: list[str]) -> tuple[App[Any, Any], StandaloneCommand] | None:
     """The installed application's command named first in `rest`, if it needs no settings."""
-    name = next((word for word in rest if not word.startswith("-")), None)
+    name = _first_word(rest)
     reference = installed_app()
     if name is None or not reference:
         return None
@@ -132,7 +146,7 @@ def _run_standalone(found: tuple[App[Any, Any], StandaloneCommand], argv: list[s
 def check_root(command: str, root: Path) -> None:
     if command in READING_COMMANDS:
         rootcheck.require_existing(root)
-    elif command not in ("tail", "ledger", "config"):
+    elif command not in ("tail", "ledger"):
         rootcheck.require_writable(root)
 
 
@@ -225,12 +239,7 @@ def _check_config(_args: argparse.Namespace, settings: Settings[Any], _app: App[
     return ExitCode.OK
 
 
-def _config(_args: argparse.Namespace, settings: Settings[Any], _app: App[Any, Any]) -> int:
-    print(render_example(EngineSettings, type(settings.app)), end="")
-    return ExitCode.OK
-
-
 ENGINE_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings[Any], App[Any, Any]], int]] = {
     "run": _run, "status": _status, "drop": _drop, "replay": _replay, "trace": _trace,
-    "tail": _tail, "ledger": _ledger, "check-config": _check_config, "config": _config,
+    "tail": _tail, "ledger": _ledger, "check-config": _check_config,
 }

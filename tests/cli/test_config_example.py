@@ -43,6 +43,20 @@ def test_the_example_names_every_key_with_its_environment(tmp_path: Path) -> Non
     assert 'kind = "sqlite"' in text and "outbox_days = 180.0" in text
 
 
+def test_the_example_prints_before_any_valid_configuration_exists(tmp_path: Path) -> None:
+    """`IDXD_CONFIG=/etc/idxd/idxd.toml idxd config example > /etc/idxd/idxd.toml`: the file
+    named does not exist yet, or is the empty file the shell just made."""
+    target = tmp_path / "idxd.toml"
+    for before in (None, ""):
+        if before is not None:
+            target.write_text(before)
+        result = subprocess.run([sys.executable, "-m", "daemon", "config", "example"],
+                                cwd=REPO, capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO),
+                                     "IDXD_CONFIG": str(target), "IDXD_WORKERS": "oops"})
+        assert result.returncode == 0 and "[retention]" in result.stdout, result.stderr
+
+
 def test_the_printed_example_loads_back_into_the_defaults(tmp_path: Path) -> None:
     config = tmp_path / "idxd.toml"
     config.write_text(example(tmp_path))
