@@ -45,8 +45,20 @@ def status_extras(settings: Settings[PipelineSettings],
         "last_window": last_window(rollover, get_state),
         "last_email": last_email(rollover),
         "company_map": company_map(settings.engine.root, settings.app.company_map),
-        **source_health(settings.app, get_state),
+        **sources(settings.app, get_state),
     }
+
+
+def sources(settings: PipelineSettings, get_state: GetState) -> dict[str, dict[str, Any]]:
+    """Every source host: ok (never refused us, or recovered), or blocked since when, which
+    needs an operator's eye."""
+    facts: dict[str, dict[str, Any]] = {f"source {host}": {"state": "ok"}
+                                        for host in source_hosts(settings)}
+    for name, fact in source_health(settings, get_state).items():
+        facts[name] = dict(fact)
+        if fact["state"] == "blocked":
+            facts[name]["problem"] = f"{name.removeprefix('source ')} blocked since {fact['at']}"
+    return facts
 
 
 def source_health(settings: PipelineSettings, get_state: GetState) -> dict[str, dict[str, Any]]:
@@ -58,9 +70,7 @@ def source_health(settings: PipelineSettings, get_state: GetState) -> dict[str, 
         last = _mapping(state.get("last_block"))
         if state.get("blocked_since"):
             facts[f"source {host}"] = {"at": state["blocked_since"], "state": "blocked",
-                                       "until": state.get("blocked_until"),
-                                       "problem": f"{host} blocked since "
-                                       f"{state['blocked_since']}"}
+                                       "until": state.get("blocked_until")}
         elif last:
             facts[f"source {host}"] = {"at": last.get("until"), "state": "ok",
                                        "last_blocked_s": last.get("blocked_s")}

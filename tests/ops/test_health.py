@@ -50,6 +50,8 @@ def test_a_fresh_root_is_healthy(tmp_path: Path) -> None:
     company = status["app"]["company_map"]
     # The bundled snapshot is old, but with no source to refresh it that is not a fault.
     assert company["stale"] is True and company["limit_h"] == 12.0 and "problem" not in company
+    assert {status["app"][f"source {host}"]["state"] for host in ("www.idx.co.id", "idx.co.id")
+            } == {"ok"}  # every host the pipeline asks, whether or not it ever refused
 
 
 def test_failing_ingest_degrades_the_root_until_it_succeeds(tmp_path: Path) -> None:
