@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -169,3 +170,21 @@ def test_a_mistyped_or_file_shaped_root_is_one_sentence_and_exit_code_2(tmp_path
             assert (result.returncode, result.stdout) == (2, ""), result
             assert result.stderr.count("\n") == 1 and words in result.stderr
             assert "daemon: stopped" not in result.stderr
+
+
+def test_a_fact_the_engine_does_not_know_is_shown_and_can_degrade(tmp_path: Path) -> None:
+    """Another part of the pipeline (a backfill) adds its own fact through the status hook."""
+    root = fresh_root(tmp_path)
+    ledger = Ledger.open(root)
+    ledger.set_state("app.extras", ["app.extra.backfill"])
+    ledger.set_state("app.extra.backfill", {"at": datetime.now(UTC).isoformat(), "days_done": 3,
+                                            "days_total": 30, "downloaded_bytes": 5 * 1024 ** 2,
+                                            "problem": "backfill paused: exchange refused"})
+    ledger.close()
+    app = {"IDXD_APP": "tests.ops.statusapp:APP"}
+    code, status, stderr = report(root, **app)
+    assert code == 1 and status["app"]["backfill"]["days_done"] == 3
+    assert status["health"]["problems"] == ["backfill paused: exchange refused"]
+    text = idxd(root, "status", **app).stdout
+    line = next(line for line in text.splitlines() if line.startswith("backfill: "))
+    assert re.search(r" \(\d+ s ago\)  days_done=3 days_total=30 downloaded_bytes=5\.0 MB$", line)
