@@ -182,7 +182,7 @@ def test_a_fact_the_engine_does_not_know_is_shown_and_can_degrade(tmp_path: Path
                                             "problem": "backfill paused: exchange refused"})
     ledger.close()
     app = {"IDXD_APP": "tests.ops.statusapp:APP"}
-    code, status, stderr = report(root, **app)
+    code, status, _ = report(root, **app)
     assert code == 1 and status["app"]["backfill"]["days_done"] == 3
     assert status["health"]["problems"] == ["backfill paused: exchange refused"]
     text = idxd(root, "status", **app).stdout
