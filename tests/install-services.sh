@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real services the suite runs against, when they are missing:
-# PostgreSQL (throwaway clusters started by a fixture), systemd-nspawn (the unit test) and
-# Tesseract's language data (the OCR of scanned forms).
+# PostgreSQL (throwaway clusters started by a fixture), systemd-nspawn (the unit and install
+# tests), Chromium (the window email is rendered headless to a PNG) and Tesseract's language
+# data (the OCR of scanned forms).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,7 @@ missing=()
   || missing+=(postgresql)
 command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 ls /usr/share/tesseract-ocr/*/tessdata/ind.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-ind)
 ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
