@@ -54,6 +54,7 @@ ENGLISH = {"Kepada": "To", "Nama (sesuai SID)": "Name (as per SID)",
            "Anggota Direksi/Dewan Komisaris":
                "Member of the Board of Directors/Board of Commissioners",
            "Pemegang Saham Pengendali": "Controlling Shareholder",
+           "Klasifikasi Pemegang Saham": "Classification of Shareholder",
            "Kewarganegaraan": "Citizenship", "Alamat": "Address", "Telepon": "Telephone",
            "Nama Perusahaan Tbk": "Name of Public Company",
            "Jumlah Saham Sebelum Transaksi": "Number of shares before the transaction",
@@ -229,6 +230,8 @@ def _fields(form: ParsedForm, layout: FormLayout) -> list[tuple[str, str]]:
     if form.controlling_shareholder is not None:
         fields.append(("Pemegang Saham Pengendali",
                        "Ya" if form.controlling_shareholder else "Tidak"))
+    if form.holder_category is not None:
+        fields.append(("Klasifikasi Pemegang Saham", form.holder_category))
     fields.append(("Kewarganegaraan", "Indonesia"))
     if layout.personal:
         fields += [("Alamat", NOT_SHOWN), ("Telepon", NOT_SHOWN), ("Email", NOT_SHOWN)]

@@ -79,6 +79,7 @@ def parse_pdf(path: Path, announcement: dict[str, Any] | None,
         correction=fields.correction or bool((announcement or {}).get("is_correction")),
         flags=form_flags(fields, symbol, announcement), position=fields.position,
         board_member=fields.board_member, controlling_shareholder=fields.controlling_shareholder,
+        holder_category=fields.holder_category,
         provenance=fields.provenance,
     )
 

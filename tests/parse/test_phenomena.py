@@ -39,7 +39,7 @@ PHENOMENA = {
         rows_per_page=2, split_row=True, repeated_header="en"),
 }
 WITH_POSITION = dict(position="Direktur Utama", board_member="Direksi",
-                     controlling_shareholder=False)
+                     controlling_shareholder=False, holder_category="Korporasi")
 
 
 @pytest.mark.parametrize("layout", PHENOMENA.values(), ids=PHENOMENA.keys())
@@ -52,8 +52,8 @@ def test_each_way_of_drawing_reads_back_the_same_record(
     parsed = parse_pdf(build_form_pdf(record, pdf_dir / "form.pdf", layout=layout), None,
                        companies)
     same_form(parsed, record)
-    assert (parsed.position, parsed.board_member, parsed.controlling_shareholder) == \
-        ("Direktur Utama", "Direksi", False)
+    assert (parsed.position, parsed.board_member, parsed.controlling_shareholder,
+            parsed.holder_category) == ("Direktur Utama", "Direksi", False, "Korporasi")
     assert parsed.provenance["position"]["text"] == "Direktur Utama"
 
 

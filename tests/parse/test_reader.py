@@ -96,11 +96,12 @@ def test_a_statement_that_starts_like_a_label_is_not_one() -> None:
 def test_optional_fields_and_fields_not_shown() -> None:
     extra = [field("Jabatan", "Dewan Komisaris"), field("Alamat", "Tidak ditampilkan"),
              field("Pemegang Saham Pengendali", "Tidak"),
-             field("Anggota Direksi/Dewan Komisaris", "Tidak ditampilkan")]
+             field("Anggota Direksi/Dewan Komisaris", "Tidak ditampilkan"),
+             field("Classification of Shareholder", "Perorangan")]
     fields = read_form([page([*FIELDS[:1], *extra, *FIELDS[1:], [], *HEADER, *ROW, [],
                               *FOOTER])])
-    assert (fields.position, fields.controlling_shareholder, fields.board_member) == \
-        ("Dewan Komisaris", False, None)
+    assert (fields.position, fields.controlling_shareholder, fields.board_member,
+            fields.holder_category) == ("Dewan Komisaris", False, None, "Perorangan")
     assert fields.holder_name == "Unitras Pertama"
 
 

@@ -132,7 +132,8 @@ def forms_strategy(draw: st.DrawFn) -> ParsedForm:
         drawn, position=draw(st.none() | st.sampled_from(["Direktur Utama", "Komisaris",
                                                           "Dewan Komisaris Independen"])),
         board_member=draw(st.none() | st.sampled_from(["Direksi", "Dewan Komisaris"])),
-        controlling_shareholder=draw(st.none() | st.booleans()))
+        controlling_shareholder=draw(st.none() | st.booleans()),
+        holder_category=draw(st.none() | st.sampled_from(["Perorangan", "Korporasi"])))
 
 
 LAYOUT_STRATEGY = st.builds(

@@ -6,7 +6,7 @@ naming what is missing or unreadable. Runs become words and visual lines (`words
 found in either language (`labels`), the table is read as a grid (`table`). Nothing is
 defaulted: a missing label is `label_missing`, an unreadable number `number_parse_error` with
 the field, the page and the text printed; fields only some forms print (position, board
-membership, controlling shareholder) are None when absent or printed as not shown.
+membership, controlling shareholder, holder category) are None when absent or not shown.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class FormFields:
     position: str | None = None
     board_member: str | None = None
     controlling_shareholder: bool | None = None
+    holder_category: str | None = None  # "Perorangan", "Korporasi", … as printed
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     pages: int = 0
 
@@ -87,6 +88,7 @@ def read_form(pages: Iterable[Page]) -> FormFields:
         position=reader.optional(labels.POSITION, str),
         board_member=reader.optional(labels.BOARD, str),
         controlling_shareholder=reader.optional(labels.CONTROLLING, yes_or_no),
+        holder_category=reader.optional(labels.CATEGORY, str),
         provenance=provenance, pages=len(pages))
 
 

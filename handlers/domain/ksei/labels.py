@@ -26,6 +26,7 @@ HOLDER, COMPANY = "holder_name", "company_name"
 BEFORE, AFTER = "holding_before", "holding_after"
 PCT_BEFORE, PCT_AFTER = "percentage_before", "percentage_after"
 POSITION, BOARD, CONTROLLING = "position", "board_member", "controlling_shareholder"
+CATEGORY = "holder_category"
 # Each field's labels, the Indonesian one (the name used in reasons) first.
 LABELS: dict[str, tuple[str, ...]] = {
     HOLDER: ("Nama (sesuai SID)", "Name (as per SID)", "Name (according to SID)",
@@ -43,8 +44,10 @@ LABELS: dict[str, tuple[str, ...]] = {
     BOARD: ("Anggota Direksi/Dewan Komisaris",
             "Member of the Board of Directors/Board of Commissioners"),
     CONTROLLING: ("Pemegang Saham Pengendali", "Controlling Shareholder"),
+    CATEGORY: ("Klasifikasi Pemegang Saham", "Kategori Pemegang Saham",
+               "Classification of Shareholder", "Shareholder Category"),
 }
-TEXT_FIELDS = frozenset({HOLDER, COMPANY, POSITION, BOARD})
+TEXT_FIELDS = frozenset({HOLDER, COMPANY, POSITION, BOARD, CATEGORY})
 MIN_SCORE = 90.0
 COLON_LOOKALIKES = frozenset({";", "|", "1", "l", "i", "!", "¦"})
 MAX_VALUE_ROWS = 4
