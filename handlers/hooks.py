@@ -12,6 +12,7 @@ fact is a small dict whose "at" is an ISO-8601 time or None; the engine adds the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
 from handlers.adapters.host_health import source_hosts
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert, write_alert
+from handlers.jobs.backfill_state import STATE_KEY as BACKFILL_KEY
+from handlers.jobs.backfill_state import status_fact as backfill_fact
 from handlers.jobs.ingest_state import STATE_KEY as INGEST_KEY
 from handlers.jobs.rollover import STATE_PREFIX as WINDOW_PREFIX
 from handlers.jobs.rollover import SUMMARY_KEY as ROLLOVER_KEY
@@ -40,7 +43,14 @@ def status_extras(settings: Settings[PipelineSettings],
         "last_email": last_email(rollover),
         "company_map": company_map(settings.engine.root),
         **source_health(settings.app, get_state),
+        **backfill(get_state),
     }
+
+
+def backfill(get_state: GetState) -> dict[str, dict[str, Any]]:
+    """The backfill's progress, once one was asked for."""
+    fact = backfill_fact(get_state(BACKFILL_KEY), datetime.now(UTC))
+    return {"backfill": fact} if fact else {}
 
 
 def source_health(settings: PipelineSettings, get_state: GetState) -> dict[str, dict[str, Any]]:
