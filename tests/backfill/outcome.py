@@ -88,7 +88,7 @@ def _sink_problems(root: Path, holders: list[str]) -> list[str]:
 def _fetch_problems(history: History, exchange: Exchange, kills: int) -> list[str]:
     every_day = {(history.first + timedelta(days=n)).strftime("%Y%m%d")
                  for n in range((history.last - history.first).days + 1)}
-    listed = Counter(exchange.listings)
+    listed = Counter(listing for listing in exchange.listings if listing[0] in every_day)
     problems = [f"day {day} never listed" for day in sorted(every_day)
                 if not listed[(day, 1)]]
     fetched = Counter(path for _, path in exchange.requests)
@@ -110,14 +110,16 @@ def _summary_problems(root: Path, history: History, mailbox: Mailbox) -> list[st
     if not messages or len({m.as_bytes() for m in messages}) != 1:
         return [f"the summary reached the mailbox {len(messages)} time(s), not as one message"]
     problems = _alert_problems(root, history, messages[0])
-    problems += _zip_problems(root / state["artifact"], root)
+    problems += _zip_problems(root / state["artifact"], root, history)
     if len(mailbox.raw) != len(messages):
         problems.append(f"{len(mailbox.raw) - len(messages)} other email(s): one per window?")
     return problems
 
 
 def _alert_problems(root: Path, history: History, message: EmailMessage) -> list[str]:
-    bucketed = sorted(root.glob("alerts_*inserted/*/*.json"))
+    first, last = f"{history.first:%Y%m%d}", f"{history.last:%Y%m%d}"
+    bucketed = [path for path in sorted(root.glob("alerts_*inserted/*/*.json"))
+                if first <= path.parent.name[:8] <= last]  # the live windows' are the rollover's
     attached = Counter(str(part.get_filename()) for part in message.iter_attachments())
     problems = [f"alert {path.name} attached {attached[path.name]} times" for path in bucketed
                 if attached[path.name] != 1]
@@ -127,9 +129,13 @@ def _alert_problems(root: Path, history: History, message: EmailMessage) -> list
     return problems
 
 
-def _zip_problems(artifact: Path, root: Path) -> list[str]:
+def _zip_problems(artifact: Path, root: Path, history: History) -> list[str]:
+    """Every filing file of the history's days is in the summary's zip."""
     with zipfile.ZipFile(artifact) as archive:
         names = set(archive.namelist())
-    filings = {path.relative_to(root).as_posix() for path in (root / "data/filings").glob("*")}
+    span = (history.first.isoformat(), history.last.isoformat() + "T99")
+    filings = {path.relative_to(root).as_posix() for path in (root / "data/filings").glob("*")
+               if span[0] <= json.loads(path.read_text())["announcement"]["published_at"]
+               <= span[1]}
     missing = filings - names
     return [f"the summary zip lacks {len(missing)} filing file(s)"] if missing else []
