@@ -1,7 +1,8 @@
 """The backfill's summary: one zip and one email for many backfilled days, never one per window.
 
 A chunk of days (`[backfill] summary_days` of them, or the whole backfill) is closed once no
-batch of its days is in the pipeline any more: `artifacts/<name>.zip` holds the chunk's
+batch of its days is in the pipeline any more and every file of its days is final (an alert
+bucketized, say): `artifacts/<name>.zip` holds the chunk's
 announcements, parsed records, filings and alerts, and one message, composed by the window
 email's own functions over the whole span, lists the chunk's alerts and how many days, forms and
 filings it covered. Alerts filed under a window the rollover owns (one it closed or will close:
@@ -29,7 +30,7 @@ from handlers.jobs import rollover
 from handlers.jobs.backfill_state import Chunk, Progress
 
 SUMMARY_PREFIX = "backfill.summary."
-SENDING, SENT = "sending", "sent"
+SENDING, SENT, WAITING = "sending", "sent", "waiting"
 log = structlog.get_logger()
 
 
@@ -38,7 +39,8 @@ def close_ready(ctx: PipelineContext, progress: Progress, now: datetime) -> None
     for chunk in list(progress.sealed):
         if any(_in_chunk(batch, chunk) for batch in progress.in_flight):
             return  # days go newest to oldest: the chunks after it are busier still
-        close_chunk(ctx, progress, chunk, now)
+        if close_chunk(ctx, progress, chunk, now) == WAITING:
+            return
         progress.sealed.remove(chunk)
         progress.summaries.append(chunk.name)
 
@@ -56,15 +58,17 @@ def close_chunk(ctx: PipelineContext, progress: Progress, chunk: Chunk, now: dat
     span = MailWindow(whole_days(date.fromisoformat(chunk.oldest),
                                  date.fromisoformat(chunk.newest)), inclusive=True)
     members = collect(ctx.root, span, ctx.ledger.has_finished)
+    if members.pending:  # an alert not bucketized yet, say: it belongs in this summary
+        log.debug("backfill.summary_waiting", summary=chunk.name, pending=len(members.pending))
+        return WAITING
     members.alerts = [path for path in members.alerts if not owned_by_rollover(ctx, path)]
     artifact = build_zip(ctx.root, chunk.name, members.artifacts(ctx.config.rollover.with_pdfs),
                          created_at=now, durable=ctx.durable,
-                         window={**span.window.to_json(), "backfill": progress.id,
-                                 "pending": members.pending})
+                         window={**span.window.to_json(), "backfill": progress.id})
     relative_zip = artifact.relative_to(ctx.root).as_posix()
     alerts = [AlertFile.read(path) for path in members.alerts]
-    digest = Digest(span, alerts, relative_zip, members.pending,
-                    rollover.filing_counts(members.filings), (), summary_lines(progress, chunk))
+    digest = Digest(span, alerts, relative_zip, (), rollover.filing_counts(members.filings), (),
+                    summary_lines(progress, chunk))
     message = build_message(digest, ctx.config.mail, root=ctx.root, created_at=now,
                             budget_bytes=ctx.config.rollover.attach_budget_bytes)
     message.replace_header("Subject", subject(chunk, len(alerts)))
