@@ -24,6 +24,7 @@ from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
 from handlers.adapters.host_health import source_hosts
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert, write_alert
+from handlers.jobs.backfill_state import REQUEST_KEY as BACKFILL_REQUEST
 from handlers.jobs.backfill_state import STATE_KEY as BACKFILL_KEY
 from handlers.jobs.backfill_state import status_fact as backfill_fact
 from handlers.jobs.ingest_state import STATE_KEY as INGEST_KEY
@@ -49,7 +50,7 @@ def status_extras(settings: Settings[PipelineSettings],
 
 def backfill(get_state: GetState) -> dict[str, dict[str, Any]]:
     """The backfill's progress, once one was asked for."""
-    fact = backfill_fact(get_state(BACKFILL_KEY), datetime.now(UTC))
+    fact = backfill_fact(get_state(BACKFILL_KEY), get_state(BACKFILL_REQUEST), datetime.now(UTC))
     return {"backfill": fact} if fact else {}
 
 

@@ -147,8 +147,13 @@ def eta_s(progress: Progress, now: datetime) -> float | None:
     return round(max(0.0, elapsed_s) / progress.days_done * left, 1)
 
 
-def status_fact(data: Any, now: datetime) -> dict[str, Any] | None:
-    """The `backfill` line of `idxd status`, from the stored state (None: never ran)."""
+def status_fact(data: Any, request: Any, now: datetime) -> dict[str, Any] | None:
+    """The `backfill` line of `idxd status`, from the stored state and request (None: no
+    backfill was ever asked for)."""
+    asked = request if isinstance(request, dict) and request.get("id") else None
+    if asked and (not isinstance(data, dict) or data.get("id") != asked["id"]):
+        return {"at": asked.get("requested_at"), "state": "requested",
+                "range": f"{asked.get('from')}..{asked.get('to')}"}
     if not isinstance(data, dict) or not data.get("id"):
         return None
     progress = Progress.from_json(data)
