@@ -50,10 +50,11 @@ def run_timer(ctx: PipelineContext, now: datetime) -> None:
     retry_unsent(ctx, progress, now)
     if progress.state != RUNNING:
         return
-    progress.in_flight = gate.unfinished(ctx.ledger, ctx.root, progress.in_flight)
+    failed = gate.failed_paths(ctx.ledger)
+    progress.in_flight = gate.unfinished(ctx.ledger, ctx.root, progress.in_flight, failed)
     close_ready(ctx, progress, now)
     deadline = time.monotonic() + SLICE_S
-    while time.monotonic() < deadline and step(ctx, progress, now):
+    while time.monotonic() < deadline and step(ctx, progress, now, failed):
         store.save(ctx.ledger, progress, now)
     finish_if_done(progress, now)
     store.save(ctx.ledger, progress, now)
@@ -74,14 +75,14 @@ def take_request(ctx: PipelineContext, now: datetime) -> Progress | None:
     return progress
 
 
-def step(ctx: PipelineContext, progress: Progress, now: datetime) -> bool:
+def step(ctx: PipelineContext, progress: Progress, now: datetime, failed: set[str]) -> bool:
     """One request or one hand-over; False when the tick should end here."""
     if progress.day is None or time.time() < progress.not_before:
         return False
     live = gate.live_work(ctx.ledger)
     if live:
         return pause(progress, f"live work first: {len(live)} batch(es)")
-    if len(progress.in_flight) >= ctx.config.backfill.concurrency:
+    if len(gate.busy(progress.in_flight, failed)) >= ctx.config.backfill.concurrency:
         return False
     if progress.listed:
         hand_over(ctx, progress, now)

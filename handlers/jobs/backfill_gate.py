@@ -3,10 +3,11 @@
 A batch file the backfill handed over is in flight until every file descending from it (the
 forms the download stage fetched, their parsed records and their filings' alerts) has ended in
 the ledger (done or quarantined); `failed` is not the end here, such a file waits for a source
-to come back. The backfill keeps at most `[backfill] concurrency` batches in flight, each of
-`batch_size` announcements, so a live batch that lands meanwhile waits behind at most those:
-every stage takes its files in the order they landed. It hands over nothing while a live batch
-(any other file of the download inbox) is waiting or running.
+to come back, and holds the summary of its days back. The backfill keeps at most
+`[backfill] concurrency` batches busy in the pipeline (a failed one waiting for its next try
+is not busy), each of `batch_size` announcements, so a live batch that lands meanwhile waits
+behind at most those: every stage takes its files in the order they landed. It hands over
+nothing while a live batch (any other file of the download inbox) is waiting or running.
 """
 
 from __future__ import annotations
@@ -30,10 +31,23 @@ def is_backfill_batch(relative: str) -> bool:
     return relative.startswith(BATCHES + BATCH_PREFIX)
 
 
-def unfinished(ledger: Ledger, root: Path, batches: Iterable[str]) -> list[str]:
+def failed_paths(ledger: Ledger) -> set[str]:
+    """Files that outlived their retries and wait to be tried again (a source resting, a
+    form not on the file host yet)."""
+    return {str(row["path"]) for row in ledger.rows_in_state(FileState.FAILED)}
+
+
+def unfinished(ledger: Ledger, root: Path, batches: Iterable[str], failed: set[str]) -> list[str]:
     """The batches whose lineage has not ended yet, in order."""
-    failed = {str(row["path"]) for row in ledger.rows_in_state(FileState.FAILED)}
-    return [batch for batch in batches if not lineage_ended(Walk(ledger, root, failed), batch)]
+    walk = Walk(ledger, root, failed)
+    return [batch for batch in batches if not lineage_ended(walk, batch)]
+
+
+def busy(in_flight: Iterable[str], failed: set[str]) -> list[str]:
+    """The batches in flight that hold the pipeline: one waiting to be tried again (for a
+    form the file host may never serve, up to `[download] missing_horizon_s`) does not, or
+    one such form would stall the backfill; it still holds its summary back."""
+    return [batch for batch in in_flight if batch not in failed]
 
 
 @dataclass(frozen=True)
