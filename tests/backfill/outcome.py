@@ -3,7 +3,7 @@
 `progress` reads the backfill's state from the ledger while the daemon runs. `end_state_problems`
 lists every way the root differs from what a backfill of the history must produce: each filing
 in the sink once, every day listed, nothing pending, half-written or quarantined, nothing
-fetched twice beyond what a kill interrupted, and one summary email holding every alert once.
+fetched twice beyond what a kill interrupted, and the summary emails holding every alert once.
 """
 
 from __future__ import annotations
@@ -68,14 +68,15 @@ def summary_states(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def end_state_problems(root: Path, history: History, exchange: Exchange, mailbox: Mailbox,
-                       *, kills: int = 0, extra_holders: tuple[str, ...] = ()) -> list[str]:
+                       *, kills: int = 0, extra_holders: tuple[str, ...] = (),
+                       summaries: int = 1) -> list[str]:
     problems = _sink_problems(root, [*history.holders, *extra_holders])
     problems += [f"ledger row left {state}: {stage} {path}"
                  for stage, path, state in unfinished_rows(root)]
     problems += torn_files(root)
     problems += [f"quarantined: {path}" for path in (root / "quarantine").rglob("*.json")]
     problems += _fetch_problems(history, exchange, kills)
-    problems += _summary_problems(root, history, mailbox)
+    problems += _summary_problems(root, history, mailbox, summaries)
     return problems
 
 
@@ -100,27 +101,32 @@ def _fetch_problems(history: History, exchange: Exchange, kills: int) -> list[st
     return problems
 
 
-def _summary_problems(root: Path, history: History, mailbox: Mailbox) -> list[str]:
-    states = summary_states(root)
-    if [state.get("state") for state in states.values()] != ["sent"]:
+def _summary_problems(root: Path, history: History, mailbox: Mailbox,
+                      summaries: int) -> list[str]:
+    states = list(summary_states(root).values())
+    if [state.get("state") for state in states] != ["sent"] * summaries:
         return [f"summaries: {states}"]
-    state = next(iter(states.values()))
-    messages = [m for m in mailbox.messages()
-                if str(m["Message-ID"]).strip() == state["message_id"]]
-    if not messages or len({m.as_bytes() for m in messages}) != 1:
-        return [f"the summary reached the mailbox {len(messages)} time(s), not as one message"]
-    problems = _alert_problems(root, history, messages[0])
-    problems += _zip_problems(root / state["artifact"], root, history)
+    messages, problems = [], []
+    for state in states:
+        copies = [m for m in mailbox.messages()
+                  if str(m["Message-ID"]).strip() == state["message_id"]]
+        if not copies or len({m.as_bytes() for m in copies}) != 1:
+            problems.append(f"summary {state['eml']} reached the mailbox {len(copies)} time(s), "
+                            "not as one message")
+        messages += copies[:1]
     if len(mailbox.raw) != len(messages):
         problems.append(f"{len(mailbox.raw) - len(messages)} other email(s): one per window?")
-    return problems
+    problems += _alert_problems(root, history, messages)
+    return problems + _zip_problems([root / state["artifact"] for state in states], root,
+                                    history)
 
 
-def _alert_problems(root: Path, history: History, message: EmailMessage) -> list[str]:
+def _alert_problems(root: Path, history: History, messages: list[EmailMessage]) -> list[str]:
     first, last = f"{history.first:%Y%m%d}", f"{history.last:%Y%m%d}"
     bucketed = [path for path in sorted(root.glob("alerts_*inserted/*/*.json"))
                 if first <= path.parent.name[:8] <= last]  # the live windows' are the rollover's
-    attached = Counter(str(part.get_filename()) for part in message.iter_attachments())
+    attached = Counter(str(part.get_filename()) for message in messages
+                       for part in message.iter_attachments())
     problems = [f"alert {path.name} attached {attached[path.name]} times" for path in bucketed
                 if attached[path.name] != 1]
     codes = Counter(json.loads(path.read_text())["code"] for path in bucketed)
@@ -129,10 +135,12 @@ def _alert_problems(root: Path, history: History, message: EmailMessage) -> list
     return problems
 
 
-def _zip_problems(artifact: Path, root: Path, history: History) -> list[str]:
-    """Every filing file of the history's days is in the summary's zip."""
-    with zipfile.ZipFile(artifact) as archive:
-        names = set(archive.namelist())
+def _zip_problems(artifacts: list[Path], root: Path, history: History) -> list[str]:
+    """Every filing file of the history's days is in a summary's zip."""
+    names: set[str] = set()
+    for artifact in artifacts:
+        with zipfile.ZipFile(artifact) as archive:
+            names |= set(archive.namelist())
     span = (history.first.isoformat(), history.last.isoformat() + "T99")
     filings = {path.relative_to(root).as_posix() for path in (root / "data/filings").glob("*")
                if span[0] <= json.loads(path.read_text())["announcement"]["published_at"]

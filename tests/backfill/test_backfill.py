@@ -7,7 +7,7 @@ every day was listed, nothing was fetched again beyond what a kill interrupted, 
 email holds every alert. The same history backfilled by a running daemon (the request path
 systemd uses) ends the same way, while a live announcement published meanwhile overtakes the
 backfill's waiting work. A host that answers 403 for a while pauses the backfill, which then
-resumes and finishes.
+resumes and finishes, with a summary email every 15 days.
 """
 
 from __future__ import annotations
@@ -101,13 +101,14 @@ def test_a_running_daemon_backfills_and_live_work_goes_first(
     assert end_state_problems(root, history, exchange, mailbox, extra_holders=(live,)) == []
 
 
-def test_a_blocked_exchange_pauses_the_backfill_and_it_resumes(
+def test_a_blocked_exchange_pauses_the_backfill_and_it_resumes_with_a_summary_each_15_days(
         tmp_path: Path, exchange: Exchange, forms_cache: Path) -> None:
     history = History(date(2025, 6, 1), date(2025, 7, 15), offset=8000)
     root, mailbox = tmp_path / "root", Mailbox()
     history.publish(exchange, forms_cache)
     config = backfill_config(tmp_path / "idxd.toml", root, exchange,
-                             http={"block_after": 2, "first_cooldown_s": 1.0, "cooldown_s": 2.0})
+                             http={"block_after": 2, "first_cooldown_s": 1.0, "cooldown_s": 2.0},
+                             backfill={"summary_days": 15})
     with smtp_server(mailbox) as port:
         command = DaemonProcess(config, tmp_path / "backfill.log", smtp_env(port),
                                 args=backfill_args(history))
@@ -121,7 +122,8 @@ def test_a_blocked_exchange_pauses_the_backfill_and_it_resumes(
     assert paused and resumed and resumed[-1]["timestamp"] > paused[0]["timestamp"]
     assert command.has("source.blocked") and command.has("source.recovered")
     # 403s are answered while blocked, so only the end state counts here, not the requests.
-    problems = end_state_problems(root, history, exchange, mailbox, kills=10 ** 6)
+    problems = end_state_problems(root, history, exchange, mailbox, kills=10 ** 6,
+                                  summaries=3)  # 45 days
     assert problems == []
 
 
