@@ -30,7 +30,7 @@ from daemon.stages import Command, load_app
 from handlers.domain.windows import parse_day, to_wib
 from handlers.jobs import backfill_state as store
 from handlers.jobs.backfill import BACKFILL_JOB
-from handlers.jobs.backfill_state import FINISHED, RUNNING, Progress
+from handlers.jobs.backfill_state import FINISHED, RUNNING, Follower, Progress, Request
 from handlers.jobs.backfill_summary import SENT, SUMMARY_PREFIX
 from handlers.settings import PipelineSettings
 
@@ -43,6 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the oldest day to read (YYYY-MM-DD)")
     parser.add_argument("--to", dest="last", type=_day,
                         help="the newest day to read (default: yesterday in WIB)")
+    parser.add_argument("--again", action="store_true",
+                        help="read a range that was backfilled already once more (after "
+                             "`idxd clean`, say)")
     parser.add_argument("--detach", action="store_true",
                         help="record the request and return: the daemon carries it out, now "
                              "or when it next starts")
@@ -64,18 +67,18 @@ def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) 
     if problem:
         print(f"idxd backfill: {problem}", file=sys.stderr)
         return ExitCode.BAD_CONFIG
-    submitted = submit(root, first, last)
-    if submitted is not None:
+    submitted = submit(root, first, last, again=args.again)
+    if not isinstance(submitted, Request):
         return submitted
     if holder_pid(root) is not None:
-        print(f"idxd backfill: the running daemon carries out {store.request_id(first, last)}; "
-              "`idxd status` shows its progress", file=sys.stderr)
-        return ExitCode.OK if args.detach else follow(root, store.request_id(first, last))
+        print(f"idxd backfill: the running daemon carries out {submitted.id}; `idxd status` "
+              "shows its progress", file=sys.stderr)
+        return ExitCode.OK if args.detach else follow(root, Follower(submitted))
     if args.detach:
         print("idxd backfill: recorded; the daemon carries it out when it starts",
               file=sys.stderr)
         return ExitCode.OK
-    return run_here(settings, store.request_id(first, last))
+    return run_here(settings, Follower(submitted))
 
 
 def check_range(first: date, last: date, yesterday: date) -> str | None:
@@ -86,8 +89,8 @@ def check_range(first: date, last: date, yesterday: date) -> str | None:
     return None
 
 
-def submit(root: Path, first: date, last: date) -> int | None:
-    """Record the request; an exit code when there is nothing more to do."""
+def submit(root: Path, first: date, last: date, *, again: bool = False) -> Request | int:
+    """Record the request; an exit code instead when there is nothing more to do."""
     ledger = Ledger.open(root)
     try:
         progress = store.load(ledger)
@@ -96,51 +99,49 @@ def submit(root: Path, first: date, last: date) -> int | None:
             print(f"idxd backfill: the backfill {progress.id} is still running; it must "
                   "finish first", file=sys.stderr)
             return ExitCode.FAILURE
-        if progress and progress.id == ident and progress.state == FINISHED:
+        if progress and progress.id == ident and progress.state == FINISHED and not again:
             print(f"idxd backfill: {ident} is done already ({progress.days_done} days, "
-                  f"{progress.forms} forms)", file=sys.stderr)
+                  f"{progress.forms} forms); --again reads it once more", file=sys.stderr)
             return ExitCode.OK
-        store.write_request(ledger, first, last, datetime.now(UTC))
-        return None
+        return store.write_request(ledger, first, last, datetime.now(UTC))
     finally:
         ledger.close()
 
 
-def run_here(settings: Settings[PipelineSettings], ident: str) -> int:
+def run_here(settings: Settings[PipelineSettings], follower: Follower) -> int:
     """The pipeline in this process, with the backfill as its only timer job, until done."""
     app = load_app(settings.engine.app)
     app = replace(app, timer_jobs=(BACKFILL_JOB,))
     bar = Bar(sys.stderr)
     if bar.enabled:  # the log lines would tear the bar apart
         settings = replace(settings, engine=replace(settings.engine, log_level="warning"))
-    code = run(settings, app=app, started=lambda daemon: watch(daemon, ident, bar))
+    code = run(settings, app=app, started=lambda daemon: watch(daemon, follower, bar))
     bar.close()
-    return code if code != ExitCode.OK else outcome(settings.engine.root, ident)
+    return code if code != ExitCode.OK else outcome(settings.engine.root, follower.request.id)
 
 
-def watch(daemon: Daemon, ident: str, bar: Bar) -> None:
+def watch(daemon: Daemon, follower: Follower, bar: Bar) -> None:
     """Stop the daemon once the backfill has finished (from a side thread)."""
     def loop() -> None:
         while not daemon.stopping.wait(EVERY_S):
             progress = store.load(daemon.ledger)
-            if progress is None or progress.id != ident:
-                continue
-            bar.draw(progress)
-            if progress.state != RUNNING:
+            if progress is not None and progress.id == follower.request.id:
+                bar.draw(progress)
+            if follower.ended(progress):
                 daemon.stopping.set()
     threading.Thread(target=loop, name="idxd-backfill-watch", daemon=True).start()
 
 
-def follow(root: Path, ident: str) -> int:
+def follow(root: Path, follower: Follower) -> int:
     """Draw the running daemon's progress until the backfill is done (Ctrl-C leaves it be)."""
     bar = Bar(sys.stderr)
     try:
         while True:
             progress = _read(root)
-            if progress is not None and progress.id == ident:
+            if progress is not None and progress.id == follower.request.id:
                 bar.draw(progress)
-                if progress.state != RUNNING:
-                    break
+            if follower.ended(progress):
+                break
             if holder_pid(root) is None:
                 bar.close()
                 print("idxd backfill: the daemon stopped; it resumes the backfill when it "
@@ -151,7 +152,7 @@ def follow(root: Path, ident: str) -> int:
         bar.close()
         return ExitCode.OK
     bar.close()
-    return outcome(root, ident)
+    return outcome(root, follower.request.id)
 
 
 def _read(root: Path) -> Progress | None:

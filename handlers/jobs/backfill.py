@@ -64,11 +64,13 @@ def take_request(ctx: PipelineContext, now: datetime) -> Progress | None:
     """The current backfill; a new request starts once no other one is running."""
     progress = store.load(ctx.ledger)
     request = store.read_request(ctx.ledger)
-    if request is None or (progress and progress.id == store.request_id(*request)):
+    if request is None or (progress is not None and not store.asked_again(request, progress)):
         return progress
     if progress is not None and progress.state == RUNNING:
-        return progress  # the new one waits its turn
-    progress = Progress.start(*request, now)
+        if request.id == progress.id:  # asked again while it runs (a restart): it answers that
+            progress.requested_at = request.requested_at
+        return progress  # another range waits its turn
+    progress = Progress.start(request.first, request.last, now, request.requested_at)
     store.save(ctx.ledger, progress, now)
     log.info("backfill.started", backfill=progress.id, days=progress.days_total,
              requests_per_minute=ctx.config.backfill.requests_per_minute)

@@ -72,15 +72,16 @@ class Progress:
     not_before: float = 0.0  # epoch seconds: the polite rate's next slot
     failures: int = 0  # transient failures in a row
     paused: str | None = None  # why the last tick did not go on, in words
+    requested_at: str = ""  # the latest request this run answers (a resume asks again)
     started_at: str | None = None
     updated_at: str | None = None
     finished_at: str | None = None
 
     @classmethod
-    def start(cls, first: date, last: date, now: datetime) -> Progress:
+    def start(cls, first: date, last: date, now: datetime, requested_at: str = "") -> Progress:
         return cls(id=request_id(first, last), first=first.isoformat(), last=last.isoformat(),
-                   next_day=last.isoformat(), started_at=now.isoformat(),
-                   updated_at=now.isoformat())
+                   next_day=last.isoformat(), requested_at=requested_at,
+                   started_at=now.isoformat(), updated_at=now.isoformat())
 
     @property
     def days_total(self) -> int:
@@ -120,22 +121,58 @@ def save(ledger: Ledger, progress: Progress, now: datetime) -> None:
     ledger.set_state(STATE_KEY, progress.to_json())
 
 
-def write_request(ledger: Ledger, first: date, last: date, now: datetime) -> str:
-    """What `idxd backfill` asks the timer job for; returns the backfill's id."""
-    ident = request_id(first, last)
-    ledger.set_state(REQUEST_KEY, {"id": ident, "from": first.isoformat(),
-                                   "to": last.isoformat(), "requested_at": now.isoformat()})
-    return ident
+@dataclass(frozen=True)
+class Request:
+    first: date
+    last: date
+    requested_at: str
+
+    @property
+    def id(self) -> str:
+        return request_id(self.first, self.last)
 
 
-def read_request(ledger: Ledger) -> tuple[date, date] | None:
+def write_request(ledger: Ledger, first: date, last: date, now: datetime) -> Request:
+    """What `idxd backfill` asks the timer job for."""
+    request = Request(first, last, now.isoformat())
+    ledger.set_state(REQUEST_KEY, {"id": request.id, "from": first.isoformat(),
+                                   "to": last.isoformat(), "requested_at": request.requested_at})
+    return request
+
+
+def read_request(ledger: Ledger) -> Request | None:
     data = ledger.get_state(REQUEST_KEY)
     if not isinstance(data, dict):
         return None
     try:
-        return date.fromisoformat(str(data["from"])), date.fromisoformat(str(data["to"]))
+        return Request(date.fromisoformat(str(data["from"])), date.fromisoformat(str(data["to"])),
+                       str(data["requested_at"]))
     except (KeyError, ValueError):
         return None
+
+
+def asked_again(request: Request, progress: Progress) -> bool:
+    """Another range, or the same one asked for again after its run ended (`idxd backfill
+    --again`); a request a run answers already (it started it, or came while it ran) is not."""
+    return request.id != progress.id or request.requested_at > progress.requested_at
+
+
+class Follower:
+    """Tells, from the states read one after the other, when the run a request asked for is
+    over: a run of its range seen running, or one started after the request, has ended. (A run
+    of the same range that ended before the request, when `--again` asks for another, is not
+    it; a run still going when a restart asked again is.)"""
+
+    def __init__(self, request: Request):
+        self.request = request
+        self.seen_running = False
+
+    def ended(self, progress: Progress | None) -> bool:
+        if progress is None or progress.id != self.request.id:
+            return False
+        self.seen_running |= progress.state == RUNNING
+        ours = self.seen_running or (progress.started_at or "") >= self.request.requested_at
+        return ours and progress.state != RUNNING
 
 
 def eta_s(progress: Progress, now: datetime) -> float | None:

@@ -14,6 +14,7 @@ and sent again byte for byte (same `Message-ID`) at later ticks until then.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ def close_chunk(ctx: PipelineContext, progress: Progress, chunk: Chunk, now: dat
     message = build_message(digest, ctx.config.mail, root=ctx.root, created_at=now,
                             budget_bytes=ctx.config.rollover.attach_budget_bytes)
     message.replace_header("Subject", subject(chunk, len(alerts)))
+    message.replace_header("Message-ID", message_id(ctx, chunk.name))
     eml = write_outbox(outbox_path(ctx.root, chunk.name), message, durable=ctx.durable)
     state = {"state": SENDING, "backfill": progress.id, "message_id": message["Message-ID"],
              "eml": eml.relative_to(ctx.root).as_posix(), "artifact": relative_zip,
@@ -80,6 +82,14 @@ def close_chunk(ctx: PipelineContext, progress: Progress, chunk: Chunk, now: dat
              "closing_at": now.isoformat()}
     ctx.ledger.set_state(SUMMARY_PREFIX + chunk.name, state)  # before SMTP, as the rollover
     return send_stored(ctx, chunk.name, state, now)
+
+
+def message_id(ctx: PipelineContext, name: str) -> str:
+    """From the root and the summary's days only, like a window's, and never the same as the
+    `Message-ID` of an `idxd once` over the same days."""
+    digest = hashlib.sha256(f"{ctx.root.resolve()}\nbackfill\n{name}".encode()).hexdigest()
+    domain = ctx.config.mail.sender.rpartition("@")[2] or "idxd.local"
+    return f"<idxd.{name}.{digest[:16]}@{domain}>"
 
 
 def subject(chunk: Chunk, alerts: int) -> str:

@@ -13,7 +13,7 @@ from daemon.ledger import Ledger
 from handlers.commands.backfill import render
 from handlers.domain.windows import to_wib
 from handlers.jobs import backfill_state as store
-from handlers.jobs.backfill_state import FINISHED, Progress
+from handlers.jobs.backfill_state import FINISHED, Follower, Progress, Request
 from tests.e2e.exchange import Exchange
 
 
@@ -77,3 +77,19 @@ def test_the_progress_line_has_days_forms_eta_and_why_it_waits() -> None:
     line = render(progress, started + timedelta(minutes=10))
     assert "73/365 days" in line and "180 forms" in line
     assert "ETA 40 min" in line and "paused: live work first" in line
+
+
+def test_following_a_request_waits_for_its_own_run() -> None:
+    asked = datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC)
+    request = Request(date(2025, 1, 1), date(2025, 1, 31), asked.isoformat())
+    before = Progress.start(request.first, request.last, asked - timedelta(seconds=10))
+    before.state = FINISHED
+    follower = Follower(request)
+    assert not follower.ended(before), "a run that ended before `--again` asked is not it"
+    resumed = Progress.start(request.first, request.last, asked - timedelta(seconds=10))
+    assert not follower.ended(resumed)  # a run killed and asked again goes on: it is ours
+    resumed.state = FINISHED
+    assert follower.ended(resumed)
+    quick = Progress.start(request.first, request.last, asked + timedelta(seconds=1))
+    quick.state = FINISHED
+    assert Follower(request).ended(quick), "a run started after the request, seen only ended"
