@@ -38,6 +38,7 @@ from handlers.jobs.backfill_summary import close_ready, retry_unsent
 from handlers.jobs.ingest import alert_refusal
 from handlers.settings import PipelineSettings
 
+LIVE_FIRST = "live work first"
 SLICE_S = 0.5  # the longest a tick keeps the timer thread, the live ingest's too
 MAX_BACKOFF_S = 60.0
 log = structlog.get_logger()
@@ -82,8 +83,11 @@ def step(ctx: PipelineContext, progress: Progress, now: datetime, failed: set[st
     if progress.day is None or time.time() < progress.not_before:
         return False
     live = gate.live_work(ctx.ledger)
-    if live:
-        return pause(progress, f"live work first: {len(live)} batch(es)")
+    if live:  # routine, every live batch: shown by status, not logged as a pause
+        progress.paused = f"{LIVE_FIRST}: {len(live)} batch(es)"
+        return False
+    if progress.paused and progress.paused.startswith(LIVE_FIRST):
+        progress.paused = None
     if len(gate.busy(progress.in_flight, failed)) >= ctx.config.backfill.concurrency:
         return False
     if progress.listed:

@@ -7,7 +7,8 @@ every day was listed, nothing was fetched again beyond what a kill interrupted, 
 email holds every alert. The same history backfilled by a running daemon (the request path
 systemd uses) ends the same way, while a live announcement published meanwhile overtakes the
 backfill's waiting work. A host that answers 403 for a while pauses the backfill, which then
-resumes and finishes, with a summary email every 15 days.
+resumes and finishes, with a summary email every 15 days; a form the file host does not serve
+yet (a 404 within `[download] missing_horizon_s`) does not hold the next days back.
 """
 
 from __future__ import annotations
@@ -176,3 +177,23 @@ def download_rows(root: Path) -> list[dict[str, Any]]:
 
 def holds_live(root: Path, relative: str) -> bool:
     return LIVE_PATH in (root / relative).read_text()
+
+
+def test_a_form_the_file_host_does_not_serve_yet_does_not_hold_the_backfill(
+        tmp_path: Path, exchange: Exchange, forms_cache: Path) -> None:
+    history = History(date(2025, 8, 1), date(2025, 8, 19), offset=9000)
+    root, mailbox = tmp_path / "root", Mailbox()
+    history.publish(exchange, forms_cache)
+    assert history.expected_alerts["download_failed"] >= 1
+    config = backfill_config(tmp_path / "idxd.toml", root, exchange,
+                             download={"missing_horizon_s": 2.0}, backfill={"concurrency": 1})
+    with smtp_server(mailbox) as port:
+        command = DaemonProcess(config, tmp_path / "backfill.log", smtp_env(port),
+                                args=backfill_args(history))
+        assert command.process.wait(90) == 0, (tmp_path / "backfill.log").read_text()[-3000:]
+    events = command.events()
+    last_day = max(i for i, e in enumerate(events) if e.get("event") == "backfill.day_done")
+    gave_up = [i for i, e in enumerate(events) if e.get("event") == "download.failed"]
+    assert gave_up and last_day < gave_up[0], "every day was handed over while they waited"
+    # The gone forms are asked for again until the horizon: only the end state counts here.
+    assert end_state_problems(root, history, exchange, mailbox, kills=10 ** 6) == []
