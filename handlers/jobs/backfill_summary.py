@@ -68,8 +68,9 @@ def close_chunk(ctx: PipelineContext, progress: Progress, chunk: Chunk, now: dat
                          window={**span.window.to_json(), "backfill": progress.id})
     relative_zip = artifact.relative_to(ctx.root).as_posix()
     alerts = [AlertFile.read(path) for path in members.alerts]
-    digest = Digest(span, alerts, relative_zip, (), rollover.filing_counts(members.filings), (),
-                    summary_lines(progress, chunk))
+    digest = Digest(mail_window=span, alerts=alerts, artifact=relative_zip,
+                    filings=rollover.filing_counts(members.filings),
+                    sources=summary_lines(progress, chunk))
     message = build_message(digest, ctx.config.mail, root=ctx.root, created_at=now,
                             budget_bytes=ctx.config.rollover.attach_budget_bytes)
     message.replace_header("Subject", subject(chunk, len(alerts)))
