@@ -5,8 +5,9 @@ A file the engine quarantined becomes one alert in the common schema (`report_fa
 The last ingest (when the exchange was last read, and up to which instant), the last window
 the rollover closed and the last email it sent come from the ledger's key-value state, written
 by `handlers/jobs/ingest_state.py` and `handlers/jobs/rollover.py`; the company map's age comes
-from its meta file (the local cache, or the bundled snapshot before the first refresh). Each
-fact is a small dict whose "at" is an ISO-8601 time or None; the engine adds the age.
+from its meta file (the local cache, or the bundled snapshot before the first refresh); a
+backfill's progress from its state (`handlers/jobs/backfill_state.py`). Each fact is a small
+dict whose "at" is an ISO-8601 time or None; the engine adds the age.
 """
 
 from __future__ import annotations
