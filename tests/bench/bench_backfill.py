@@ -37,17 +37,16 @@ CACHE = Path(tempfile.gettempdir()) / "idxd-bench-forms"
 QUIET = {"log_level": "warning", "rescan_s": 60.0}
 
 
-def peak_kb(pid: int) -> int:
-    """VmHWM of the process and of its children (the parse pool), in KiB."""
-    total = 0
+def note_peaks(pid: int, peaks: dict[int, int]) -> None:
+    """VmHWM of the process and of each child it has now (the parse pool), in KiB, kept per
+    process: a child that exits keeps the peak it had."""
     for each in [pid, *_children(pid)]:
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
+                    peaks[each] = max(peaks.get(each, 0), int(line.split()[1]))
         except OSError:
             continue
-    return total
 
 
 def _children(pid: int) -> list[int]:
@@ -67,12 +66,12 @@ def run_backfill(history: History, rate: float, work: Path) -> tuple[float, int,
                                            "tick_s": 0.05 if rate == 0 else 1.0})
         started = time.monotonic()
         command = DaemonProcess(config, work / "backfill.log", args=backfill_args(history))
-        peak = 0
+        peaks: dict[int, int] = {}
         while command.process.poll() is None:
-            peak = max(peak, peak_kb(command.process.pid))
+            note_peaks(command.process.pid, peaks)
             time.sleep(0.1)
         elapsed = time.monotonic() - started
-    return elapsed, peak, int(progress(work / "root").get("forms") or 0), exchange
+    return elapsed, sum(peaks.values()), int(progress(work / "root").get("forms") or 0), exchange
 
 
 def year_rate_off() -> float:
@@ -86,7 +85,8 @@ def year_rate_off() -> float:
     per_day = (files + listings - (365 - trading)) / trading
     print(f"backfill 1 year, rate off: {trading} trading days, {forms} forms in "
           f"{elapsed:6.1f} s = {forms / elapsed:6.1f} forms/s ({365 / elapsed:5.1f} days/s); "
-          f"peak RSS {peak / 1024:.0f} MB (daemon and parse children)")
+          f"peak RSS {peak / 1024:.0f} MB (the process and its parse children, each at its "
+          "peak)")
     return per_day
 
 
