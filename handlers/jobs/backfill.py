@@ -82,7 +82,7 @@ def step(ctx: PipelineContext, progress: Progress, now: datetime, failed: set[st
     """One request or one hand-over; False when the tick should end here."""
     if progress.day is None or time.time() < progress.not_before:
         return False
-    live = gate.live_work(ctx.ledger)
+    live = gate.live_work(ctx.ledger, ctx.root)
     if live:  # routine, every live batch: shown by status, not logged as a pause
         progress.paused = f"{LIVE_FIRST}: {len(live)} batch(es)"
         return False

@@ -97,8 +97,9 @@ def forms_of(root: Path, batch: Path) -> list[Path]:
     return [pdf for pdf in forms if pdf.is_file()]
 
 
-def live_work(ledger: Ledger) -> list[str]:
-    """Batches not the backfill's that are waiting or running in the download stage."""
+def live_work(ledger: Ledger, root: Path) -> list[str]:
+    """Batches not the backfill's that are waiting or running in the download stage (a row
+    left pending for a file since removed waits for nothing)."""
     rows = [*ledger.rows_in_state(FileState.RUNNING), *ledger.rows_in_state(FileState.PENDING)]
-    return [row["path"] for row in rows if str(row["path"]).startswith(BATCHES)
-            and not is_backfill_batch(str(row["path"]))]
+    return [path for row in rows if (path := str(row["path"])).startswith(BATCHES)
+            and not is_backfill_batch(path) and (root / path).exists()]
