@@ -6,7 +6,8 @@ command on its own, SIGKILLed twice on the way and started again: every filing i
 every day was listed, nothing was fetched again beyond what a kill interrupted, and one summary
 email holds every alert. The same history backfilled by a running daemon (the request path
 systemd uses) ends the same way, while a live announcement published meanwhile overtakes the
-backfill's waiting work. A host that answers 403 for a while pauses the backfill, which then
+backfill's waiting work; a daemon SIGKILLed during a detached request resumes it when it
+starts again. A host that answers 403 for a while pauses the backfill, which then
 resumes and finishes, with a summary email every 15 days; a form the file host does not serve
 yet (a 404 within `[download] missing_horizon_s`) does not hold the next days back.
 """
@@ -197,3 +198,27 @@ def test_a_form_the_file_host_does_not_serve_yet_does_not_hold_the_backfill(
     assert gave_up and last_day < gave_up[0], "every day was handed over while they waited"
     # The gone forms are asked for again until the horizon: only the end state counts here.
     assert end_state_problems(root, history, exchange, mailbox, kills=10 ** 6) == []
+
+
+def test_a_daemon_killed_during_a_detached_backfill_resumes_it_at_its_next_start(
+        tmp_path: Path, exchange: Exchange, forms_cache: Path) -> None:
+    history = History(date(2025, 3, 1), date(2025, 4, 30), offset=12_000)
+    root, mailbox = tmp_path / "root", Mailbox()
+    history.publish(exchange, forms_cache)
+    config = backfill_config(tmp_path / "idxd.toml", root, exchange)
+    with smtp_server(mailbox) as port:
+        env = smtp_env(port)
+        request = run_idxd(config, env, *backfill_args(history), "--detach")
+        assert request.wait(30) == 0  # no daemon yet: recorded for the next start
+        daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
+        wait_for(lambda: days_done(root) >= 20, 60, "backfill progress", alive=daemon.process,
+                 every_s=0.005)
+        daemon.kill()
+        daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
+        try:
+            wait_for(lambda: progress(root).get("state") == "finished", 60, "the end",
+                     alive=daemon.process)
+            assert daemon.stop() == 0
+        finally:
+            daemon.close()
+    assert end_state_problems(root, history, exchange, mailbox, kills=1) == []
