@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ROOT ?= ./var
 
-.PHONY: run test bench lint services clean-venv
+.PHONY: run test bench lint services clean-venv dist
 
 $(BIN)/idxd: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ bench: $(VENV)/.test-deps
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check daemon handlers tests
 	$(BIN)/mypy
+
+# What a server needs, in one directory to copy there (README, "Install on a server"): the
+# wheel, the systemd files and the SQL of the filings table. DIST names another directory.
+DIST ?= dist
+dist: $(BIN)/idxd
+	rm -rf $(DIST) && mkdir -p $(DIST)/systemd $(DIST)/sql
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(DIST) .
+	cp systemd/idxd.service systemd/idxd.sysusers systemd/idxd.tmpfiles systemd/idxd.env.example \
+	  systemd/idxd-cli $(DIST)/systemd/
+	cp handlers/sql/*.sql $(DIST)/sql/
+	@ls $(DIST)/*.whl
 
 clean-venv:
 	rm -rf $(VENV)

@@ -22,7 +22,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -322,6 +322,23 @@ class Ledger:
             rows = self._db.execute("SELECT * FROM files WHERE state = ? ORDER BY id",
                                     (state,)).fetchall()
         return [_row_dict(row) for row in rows]
+
+    def finished_before(self, before: float) -> list[dict[str, Any]]:
+        """Rows done or quarantined before `before` (epoch seconds), but for the newest row:
+        a ledger left with no file would read as a lost one at the next start."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM files WHERE state IN (?, ?) AND finished_at < ? "
+                "AND id < (SELECT MAX(id) FROM files) ORDER BY id",
+                (*FINAL_STATES, before)).fetchall()
+        return [_row_dict(row) for row in rows]
+
+    def forget(self, row_ids: Sequence[int]) -> None:
+        """Remove rows and the lineage they recorded (retention, for files gone from disk)."""
+        with self._transaction() as db:
+            for row_id in row_ids:
+                db.execute("DELETE FROM lineage WHERE parent_id = ?", (row_id,))
+                db.execute("DELETE FROM files WHERE id = ?", (row_id,))
 
     def parents_of(self, path: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from daemon.errors import AlreadyRunning
@@ -23,7 +24,7 @@ class RootLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock_soon(fd)
         except BlockingIOError:
             owner = _read_pid(fd)
             os.close(fd)
@@ -48,6 +49,21 @@ class RootLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+# `holder_pid` (status, clean) takes the lock for an instant to see whether anyone holds it: a
+# start that falls in that instant waits for it rather than reporting another daemon.
+PROBE_WAITS_S = (0.01, 0.05, 0.1)
+
+
+def _flock_soon(fd: int) -> None:
+    for wait_s in PROBE_WAITS_S:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(wait_s)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def holder_pid(root: Path) -> int | None:

@@ -26,6 +26,7 @@ class ProgressBar:
         self.enabled = self.stream.isatty()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._drawn = False
 
     def attach(self, daemon: Daemon) -> None:
         """The runner's `started` hook: start drawing once the daemon is up."""
@@ -40,6 +41,7 @@ class ProgressBar:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+        if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -51,6 +53,9 @@ class ProgressBar:
                 running = daemon.dispatcher.running_total()
             except Exception:  # the daemon is shutting down under us; stop drawing
                 return
+            if done + waiting + running == 0:
+                continue  # nothing to do: a bar of 0/0 files says nothing
+            self._drawn = True
             self.stream.write("\r" + render(done, done + waiting + running, running))
             self.stream.flush()
 

@@ -6,7 +6,9 @@ rendered by the same structlog `ConsoleRenderer` the daemon uses on a terminal
 (`daemon.logs.console_renderer`), so both views read alike. Filters keep a stage, a minimum
 level, a path substring, or a substring of any key the application names (`App.log_filters`,
 one `--<key>` option each). Lines that are not JSON (a traceback, a library's print) pass
-through unchanged, so nothing the daemon wrote is ever hidden by the viewer.
+through unchanged when no filter is asked for, so nothing the daemon wrote is hidden by the
+viewer; a filter keeps only what it can classify, so they are dropped then. Which source is
+read is said once on stderr, so a terminal following an empty journal is not a silent mystery.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ class Filters:
     stage: str | None = None
     level: str | None = None  # the minimum
     contains: Mapping[str, str] = field(default_factory=dict)  # key -> text its value holds
+
+    @property
+    def active(self) -> bool:
+        return bool(self.stage or self.level or self.contains)
 
     def keep(self, event: dict[str, Any]) -> bool:
         if self.stage and event.get("stage") != self.stage:
@@ -76,12 +82,14 @@ def renderer(colour: bool) -> Renderer:
 
 
 def render(lines: Iterable[str], filters: Filters, show: Renderer) -> Iterator[str]:
-    """Rendered lines for the JSON ones that pass the filters; other lines unchanged."""
+    """Rendered lines for the JSON ones that pass the filters; other lines unchanged, unless a
+    filter is asked for: it cannot tell what they are about."""
     for line in lines:
         text = line.rstrip("\n")
         event = _parse(text)
         if event is None:
-            yield text
+            if not filters.active:
+                yield text
         elif filters.keep(event):
             yield show(event)
 
@@ -105,7 +113,9 @@ def run(args: argparse.Namespace, unit: str, log_filters: Iterable[str] = ()) ->
     out = sys.stdout
     colour = args.color == "always" or (args.color == "auto" and out.isatty())
     show, filters = renderer(colour), filters_from(args, log_filters)
-    with _Source(args.source, journal_command(unit)) as (lines, process):
+    source = _Source(args.source, journal_command(unit))
+    print(f"idxd tail: reading {source.describe()} (Ctrl-C to stop)", file=sys.stderr)
+    with source as (lines, process):
         try:
             for text in render(lines, filters, show):
                 out.write(text + "\n")
@@ -127,8 +137,18 @@ class _Source:
         self.handle: IO[str] | None = None
         self.process: subprocess.Popen[str] | None = None
 
+    def _stdin(self) -> bool:
+        return self.source == "-" or (self.source is None and not sys.stdin.isatty())
+
+    def describe(self) -> str:
+        if self._stdin():
+            return "standard input"
+        if self.source is None:
+            return f"the journal: {' '.join(self.journal)}"
+        return self.source
+
     def __enter__(self) -> tuple[Iterable[str], subprocess.Popen[str] | None]:
-        if self.source == "-" or (self.source is None and not sys.stdin.isatty()):
+        if self._stdin():
             return sys.stdin, None
         if self.source is None:
             self.process = subprocess.Popen(self.journal, stdout=subprocess.PIPE, text=True)

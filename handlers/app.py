@@ -19,6 +19,7 @@ from handlers.hooks import report_failure, status_extras
 from handlers.jobs.backfill import BACKFILL_JOB
 from handlers.jobs.company_refresh import COMPANY_MAP_JOB
 from handlers.jobs.ingest import INGEST_JOB
+from handlers.jobs.retention import RETENTION_JOB
 from handlers.jobs.rollover import ROLLOVER_JOB
 from handlers.recovery import RECOVERY
 from handlers.settings import PipelineSettings, load_pipeline_settings
@@ -33,7 +34,7 @@ STAGES: tuple[Stage[PipelineContext], ...] = (
 )
 
 TIMER_JOBS: tuple[TimerJob[PipelineSettings, PipelineContext], ...] = (
-    INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB, BACKFILL_JOB)
+    INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB, RETENTION_JOB, BACKFILL_JOB)
 
 COMMANDS: tuple[Command[PipelineSettings] | StandaloneCommand, ...] = (
     WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND, ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND,

@@ -1,12 +1,12 @@
 """Every pipeline setting, declared once: type, default, bounds, TOML key, environment names.
 
 One class per TOML table (`[ingest]`, `[http]`, `[download]`, `[parse]`, `[filings]`, `[sink]`,
-`[company_map]`, `[rollover]`, `[mail]`, `[backfill]`), composed into `PipelineSettings`. The
-original system's variable names (`SUPABASE_URL`, `ALERT_TO_EMAIL`, `PROXY`, `OVERLAP_MINUTES`,
-…) are kept with its fallbacks in order, so its operators can move over. Secrets (the Supabase
-key, the SMTP password) come from the environment only. The HTTP client, the sink and the parse
-pool are opened once, so their settings wait for a restart; every other pipeline setting applies
-on SIGHUP.
+`[company_map]`, `[rollover]`, `[mail]`, `[retention]`, `[backfill]`), composed into
+`PipelineSettings`. The original system's variable names (`SUPABASE_URL`, `ALERT_TO_EMAIL`,
+`PROXY`, `OVERLAP_MINUTES`, …) are kept with its fallbacks in order, so its operators can move
+over. Secrets (the Supabase key, the SMTP password) come from the environment only. The HTTP
+client, the sink and the parse pool are opened once, so their settings wait for a restart;
+every other pipeline setting applies on SIGHUP.
 """
 
 from __future__ import annotations
@@ -45,11 +45,14 @@ DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 DEFAULT_SENDER = "idxd@localhost"
 # Codes that keep a filing out of the database (everything else is a warning: inserted and
 # reported). The structural codes are the original's hard failures; a share transfer needs a
-# human to pair both sides; an unchanged holding is a pledge or reclassification to review.
+# human to pair both sides. An unchanged holding (a pledge) is a filing: stored, told as info.
 DEFAULT_REJECT_CODES = (
     "missing_required_field", "invalid_price_transaction", "holdings_mismatch",
     "mismatch_transaction_type", "mixed_transaction_type", "non_common_shares",
-    "transfer_uid_required", "percent_discrepancy", "holdings_unchanged",
+    "transfer_uid_required", "percent_discrepancy",
+    # A wrong issuer, label text read as a value, or an OCR reading no check confirms is never
+    # stored: analysts trade on these rows.
+    "issuer_mismatch", "label_in_value", "value_misplaced", "ocr_unverified",
 )
 
 
@@ -356,6 +359,29 @@ class MailSettings:
         return list(dict.fromkeys([*self.to, *self.cc, *self.bcc]))
 
 
+DAYS = Bound(lambda v: v >= 0, "a number of days ≥ 0 (0 keeps forever)")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long each area keeps its files, in days (0 keeps them forever). Nothing an unclosed
+    window, an unfinished file or an undelivered email still needs is ever removed."""
+
+    TABLE: ClassVar[str] = "retention"
+
+    enabled: bool = setting(True, "IDXD_RETENTION_ENABLED")
+    period_s: float = setting(86400.0, "IDXD_RETENTION_PERIOD_S", bound=POSITIVE)
+    outbox_days: float = setting(180.0, "IDXD_RETENTION_OUTBOX_DAYS", bound=DAYS)
+    artifacts_days: float = setting(90.0, "IDXD_RETENTION_ARTIFACTS_DAYS", bound=DAYS)
+    quarantine_days: float = setting(60.0, "IDXD_RETENTION_QUARANTINE_DAYS", bound=DAYS)
+    # The alert buckets of closed windows (alerts_inserted/, alerts_not_inserted/).
+    buckets_days: float = setting(90.0, "IDXD_RETENTION_BUCKETS_DAYS", bound=DAYS)
+    # data/, downloads/ and the alerts/ inbox, once their files are finished.
+    data_days: float = setting(30.0, "IDXD_RETENTION_DATA_DAYS", bound=DAYS)
+    # Ledger rows of finished files whose file is gone from disk.
+    ledger_days: float = setting(30.0, "IDXD_RETENTION_LEDGER_DAYS", bound=DAYS)
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """Each field is one area's settings, read by `load_pipeline_settings`."""
@@ -368,6 +394,7 @@ class PipelineSettings:
     company_map: CompanyMapSettings = field(default_factory=CompanyMapSettings)
     rollover: RolloverSettings = field(default_factory=RolloverSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     backfill: BackfillSettings = field(default_factory=BackfillSettings)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real services the suite runs against, when they are missing:
-# PostgreSQL (throwaway clusters started by a fixture) and systemd-nspawn (the unit test).
+# PostgreSQL (throwaway clusters started by a fixture), systemd-nspawn (the unit and install
+# tests) and Chromium (the window email is rendered headless to a PNG).
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ missing=()
   || missing+=(postgresql)
 command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -4,7 +4,8 @@ It empties `downloads/`, `data/`, `alerts/`, both alert buckets and `artifacts/`
 `state/`, `quarantine/` and `outbox/`. It never follows a symbolic link: a link is removed as a
 link, so nothing outside the root is ever touched, and every path it removes is checked to lie
 inside the root. It refuses while a daemon holds the root's lock, since the daemon would be
-writing into what is being removed. `--dry-run` lists what would go and removes nothing.
+writing into what is being removed; `--dry-run` lists what would go and removes nothing, so it
+works while the daemon runs.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from daemon.cli_help import describe
 from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.lock import holder_pid
+from daemon.rootcheck import require_existing
 from daemon.stages import Command
 from handlers import paths
 from handlers.settings import PipelineSettings
@@ -82,14 +85,22 @@ def clean(root: Path, *, dry_run: bool) -> list[Path]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Empty the generated directories (downloads/, data/, alerts/, both alert "
+             "buckets, artifacts/), keeping state/, quarantine/ and outbox/; links are removed "
+             "as links. Refused while the daemon runs, except --dry-run, which only lists. "
+             "Ageing out old files while the daemon runs is the [retention] job's work.",
+             ["idxd clean --dry-run", "idxd clean"],
+             {ExitCode.OK: "done (or listed)", ExitCode.BAD_CONFIG: "not an idxd root, or bad "
+              "arguments", ExitCode.ALREADY_RUNNING: "the daemon runs (without --dry-run)"})
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would be removed, remove nothing")
 
 
 def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     root = settings.engine.root
+    require_existing(root)
     pid = holder_pid(root)
-    if pid is not None:
+    if pid is not None and not args.dry_run:  # listing changes nothing: allowed meanwhile
         print(f"idxd clean: the daemon (pid {pid if pid > 0 else 'unknown'}) is running on "
               f"{root}; stop it first", file=sys.stderr)
         return ExitCode.ALREADY_RUNNING

@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import Any
 
+from daemon.cli_help import describe
 from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.stages import Command
@@ -25,6 +26,12 @@ SUBCOMMANDS = ("get", "refresh", "reset", "status", "print")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Manage the company map cache: get (rebuild only when the source's row "
+             "count changed), refresh (force a rebuild), reset (remove the cache and rebuild), "
+             "status (its state as JSON), print (the map itself on stdout).",
+             ["idxd company-map status", "idxd company-map print | jq length"],
+             {ExitCode.OK: "done", ExitCode.FAILURE: "the source is unavailable (one "
+              "sentence)", ExitCode.BAD_CONFIG: "bad arguments or configuration"})
     parser.add_argument("action", choices=SUBCOMMANDS, help="what to do with the company map")
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+from daemon.cli_help import describe
 from daemon.config import EngineSettings, Settings
 from daemon.errors import ExitCode
 from daemon.files import write_atomic, write_json_atomic
@@ -42,11 +44,22 @@ DEMO_DOCUMENT = {"ingest": {"enabled": False}, "rollover": {"send_empty": True},
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", type=Path, help="run in this (new or empty) directory instead "
+    describe(parser, "Run the whole chain offline on two bundled real announcements (SRTG and "
+             "BYAN, 24 April 2026) in a fresh directory, and print the filings, alerts, email "
+             "and artifacts it produced. The operator's configuration and environment are "
+             "never read: nothing is fetched, nothing is mailed, no real database is touched.",
+             ["idxd demo", "idxd demo --dir /tmp/idxd-demo"],
+             {ExitCode.OK: "every file went through", ExitCode.FAILURE: "a file failed",
+              ExitCode.BAD_CONFIG: "--dir names a non-empty directory or a file, or bad "
+              "arguments"})
+    parser.add_argument("--dir", type=Path, help="run in this new or empty directory instead "
                         "of a fresh temporary one")
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.dir is not None and (problem := unusable_dir(args.dir)):
+        print(f"idxd demo: {problem}.", file=sys.stderr)
+        return ExitCode.BAD_CONFIG
     root = (args.dir or Path(tempfile.mkdtemp(prefix="idxd-demo-"))).resolve()
     settings = demo_settings(root)
     place_inputs(root, DEMO_WINDOW)
@@ -55,6 +68,16 @@ def run_command(args: argparse.Namespace) -> int:
         state = close_window(ctx, MailWindow(DEMO_WINDOW), datetime.now(UTC), force=True)
     print_summary(root, DEMO_WINDOW, state)
     return ExitCode.OK if drained.ok else ExitCode.FAILURE
+
+
+def unusable_dir(directory: Path) -> str | None:
+    """Why `--dir` cannot hold a demo: anything in it (a live root above all) is refused."""
+    if directory.exists() and not directory.is_dir():
+        return f"{directory} is a file; name a new or empty directory"
+    if directory.is_dir() and any(directory.iterdir()):
+        return (f"{directory} is not empty; the demo runs only in a new or empty directory, "
+                "so it can never write into a real root")
+    return None
 
 
 def demo_settings(root: Path) -> Settings[PipelineSettings]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 
+from daemon.cli_help import describe
 from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.stages import Command
@@ -60,7 +62,7 @@ def run_window(args: argparse.Namespace, settings: Settings[PipelineSettings]) -
     try:
         window = window_from_args(args, ctx.now(), ctx)
     except ValueError as error:
-        print(f"idxd window: {error}")
+        print(f"idxd window: {error}.", file=sys.stderr)
         return ExitCode.BAD_CONFIG
     finally:
         ctx.close()
@@ -74,9 +76,19 @@ def _positive(value: float, option: str) -> float:
     return value
 
 
+def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Print a WIB window (start, end, file stub, days to query) as JSON, "
+             "without touching anything: the automatic one by default.",
+             ["idxd window", "idxd window --hours 6", "idxd window --date 2026-11-27 --start "
+              "16:00 --end 18:00"],
+             {ExitCode.OK: "printed", ExitCode.BAD_CONFIG: "bad window options or "
+              "configuration"})
+    add_window_arguments(parser)
+
+
 WINDOW_COMMAND = Command(
     name="window",
     help="print a WIB window (start, end, file stub, days to query) as JSON",
-    configure=add_window_arguments,
+    configure=configure,
     run=run_window,
 )

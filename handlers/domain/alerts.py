@@ -65,8 +65,9 @@ KINDS: dict[str, AlertKind] = {
     "company_resolve_ambiguous": AlertKind("parser", "warning",
                                            "The company could not be resolved with confidence"),
     "parser_warning": AlertKind("parser", "warning", "The form was parsed with partial data"),
-    "holdings_unchanged": AlertKind("parser", "warning",
-                                    "Holdings are equal before and after; review the filing"),
+    "holdings_unchanged": AlertKind("filings", "info",
+                                    "Holdings are equal before and after (a pledge or a transfer "
+                                    "between own accounts); stored as a zero-change filing"),
     "price_deviation_vs_market": AlertKind("filings", "warning",
                                            "Price deviates from the last market close"),
     "price_deviation_within_doc": AlertKind("filings", "soft",
@@ -92,9 +93,29 @@ KINDS: dict[str, AlertKind] = {
     "transfer_only_transaction": AlertKind("filings", "hard",
                                            "The document only transfers shares"),
     "non_common_shares": AlertKind("filings", "hard", "Share class other than common shares"),
+    "issuer_mismatch": AlertKind("filings", "hard",
+                                 "The form's issuer is not the announcement's or the company "
+                                 "map's; nothing stored"),
+    "issuer_unknown": AlertKind("filings", "warning",
+                                "The form's issuer is not in the company map; its name could "
+                                "not be checked"),
+    "label_in_value": AlertKind("filings", "hard",
+                                "A value holds the form's label or header text: a reading error"),
+    "value_misplaced": AlertKind("filings", "hard",
+                                 "A name reads as another field's value: read from the wrong "
+                                 "row"),
+    "ocr_unverified": AlertKind("filings", "hard",
+                                "Read by OCR and not verified by the consistency checks; held, "
+                                "not stored"),
     "sink_error": AlertKind("filings", "fatal", "The filing could not be written to the database"),
     "correction_filing": AlertKind("filings", "warning",
                                    "The form corrects an earlier report; check the earlier filing"),
+    "superseded": AlertKind("filings", "info",
+                            "A new version of a filing replaced the stored one; the previous "
+                            "version is kept in the history"),
+    "holding_chain_break": AlertKind("filings", "warning",
+                                     "The holding before does not match the holder's last "
+                                     "holding after in this issuer; a filing may be missing"),
     "publish_time_missing": AlertKind("filings", "warning",
                                       "No publish time; dated by its last transaction"),
     "parsed_invalid": AlertKind("filings", "fatal", "The parsed record cannot be read"),
@@ -104,7 +125,8 @@ KINDS: dict[str, AlertKind] = {
                                    "waits and is tried again later"),
 }
 
-SEVERITY_NEEDS_REVIEW = {"fatal": True, "hard": True, "warning": True, "soft": False}
+SEVERITY_NEEDS_REVIEW = {"fatal": True, "hard": True, "warning": True, "soft": False,
+                         "info": False}
 
 
 def kind_of(code: str) -> AlertKind:

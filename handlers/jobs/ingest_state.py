@@ -5,6 +5,9 @@ in the ledger (key `ingest.last_end`) and is mirrored to `state/last_run.json` i
 original's format (`{"last_end": "...+07:00"}`) so operators can read it; an existing
 `last_run.json` (left by the original, or written by an operator) seeds the ledger when it holds
 no value yet.
+
+Beside it, `ingest.health` keeps what `idxd status` needs to tell a failing ingest from an idle
+one: the last attempt, the last success, the last error and how many attempts in a row failed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from handlers.context import PipelineContext
 from handlers.domain.windows import parse_instant, to_wib
 
 STATE_KEY = "ingest.last_end"
+HEALTH_KEY = "ingest.health"
 log = structlog.get_logger()
 
 
@@ -50,3 +54,17 @@ def _read_last_run(path: Path) -> datetime | None:
         # A damaged state file must not stop ingestion; the default look-back takes over.
         log.warning("ingest.state_unreadable", path=str(path), error=str(error))
         return None
+
+
+def record_attempt(ctx: PipelineContext, error: str | None) -> None:
+    """One ingest attempt's outcome: `error` is None for a success, else one short phrase."""
+    health = ctx.ledger.get_state(HEALTH_KEY)
+    health = dict(health) if isinstance(health, dict) else {}
+    now = ctx.now().isoformat()
+    health["last_attempt_at"] = now
+    if error is None:
+        health.update(last_success_at=now, consecutive_failures=0)
+    else:
+        health.update(last_error=error, last_error_at=now,
+                      consecutive_failures=int(health.get("consecutive_failures", 0)) + 1)
+    ctx.ledger.set_state(HEALTH_KEY, health)

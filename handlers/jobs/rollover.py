@@ -6,8 +6,9 @@ once the maximum wait after its end has passed (the email lists what was still p
 is, in order: the zip, the email written to `outbox/` and recorded as `sending` in the ledger,
 the SMTP delivery, and only then the window marked `sent`. A window still `sending` (an outage,
 or a crash between the server's answer and the mark) is delivered again at the next tick from
-the very same `.eml`, so any resend carries the same `Message-ID`. A window with no alerts is
-marked `closed` and sends nothing unless `send_empty` is set.
+the very same `.eml`, so any resend carries the same `Message-ID`. A window with no inserted
+filing, no alert and no refusing source is marked `closed` and sends nothing unless
+`send_empty` is set: the analyst hears of every filing stored.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from handlers import paths
 from handlers.adapters.artifacts import build_zip
 from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
 from handlers.adapters.host_health import source_hosts
+from handlers.adapters.mail.filings import inserted_filings
 from handlers.adapters.mail.message import AlertFile, Digest, build_message
 from handlers.adapters.mail.smtp import MailUnavailable, deliver, outbox_path, write_outbox
 from handlers.context import PipelineContext
@@ -119,12 +121,13 @@ def _close(ctx: PipelineContext, mail_window: MailWindow, members: Members, pend
             "alerts": [_relative(ctx, path) for path in members.alerts], "late": late,
             "closing_at": now.isoformat()}
     sources = source_notes(ctx, mail_window, now)
-    if not alerts and not sources and not settings.send_empty:
+    inserted = inserted_filings(members.filings, ctx.root)
+    if not alerts and not sources and not inserted and not settings.send_empty:
         _mark(ctx, name, {**base, "state": CLOSED, "email": None})
         log.info("window.closed", window=name, alerts=0, email=False, artifact=relative_zip)
         return CLOSED
     digest = Digest(mail_window, alerts, relative_zip, pending, filing_counts(members.filings),
-                    late, sources)
+                    late, sources, inserted)
     message = build_message(digest, ctx.config.mail, root=ctx.root, created_at=now,
                             budget_bytes=settings.attach_budget_bytes)
     eml = write_outbox(outbox_path(ctx.root, name), message, durable=ctx.durable)

@@ -30,11 +30,25 @@ CREATE TABLE IF NOT EXISTS idx_filings (
     idx_investor_slug text[],
     idx_conglomerates_group_slug text[],
     context text,
-    dedup_key text
+    dedup_key text,
+    "position" text,                -- Jabatan, as printed
+    board_member text,              -- Anggota Direksi/Dewan Komisaris, as printed
+    controlling_shareholder boolean,
+    ownership text,                 -- direct | indirect | mixed (each row's in price_transaction)
+    share_class text,               -- e.g. Saham Biasa; mixed when the rows differ
+    document_key text               -- the document a row came from (LK number, attachment or content)
 );
 
 ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS dedup_key text;
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS document_key text;
+-- Columns added later, all nullable: an existing table gains them without touching its rows.
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS "position" text;
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS board_member text;
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS controlling_shareholder boolean;
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS ownership text;
+ALTER TABLE idx_filings ADD COLUMN IF NOT EXISTS share_class text;
 
 -- "on conflict (dedup_key) do nothing" needs a unique index on exactly this column.
 CREATE UNIQUE INDEX IF NOT EXISTS idx_filings_dedup_key ON idx_filings (dedup_key);
 CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
+CREATE INDEX IF NOT EXISTS idx_filings_document_key ON idx_filings (document_key);

@@ -1,6 +1,7 @@
 -- idx_filings for the embedded SQLite sink: the same columns as idx_filings.sql.
 -- Exact numbers (price, value, percentages) are stored as TEXT so SQLite never turns them into
--- floating point; tags, slugs and price_transaction are JSON text.
+-- floating point; tags, slugs and price_transaction are JSON text. The sink adds the nullable
+-- columns a table from an earlier version lacks when it opens the file.
 CREATE TABLE IF NOT EXISTS idx_filings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
@@ -29,6 +30,14 @@ CREATE TABLE IF NOT EXISTS idx_filings (
     idx_investor_slug TEXT,
     idx_conglomerates_group_slug TEXT,
     context TEXT,
-    dedup_key TEXT NOT NULL UNIQUE
+    dedup_key TEXT NOT NULL UNIQUE,
+    "position" TEXT,
+    board_member TEXT,
+    controlling_shareholder INTEGER,  -- 1 yes, 0 no, NULL when the form does not say
+    ownership TEXT,
+    share_class TEXT,
+    document_key TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
+-- document_key is added to an older file by the sink itself (SQLite has no ADD COLUMN IF NOT
+-- EXISTS), before this index is made.

@@ -12,6 +12,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from daemon.config import EngineSettings, Settings
 from daemon.logs import configure_logging
@@ -33,8 +34,9 @@ def run(env: dict[str, str], forms: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         ctx = context(root, env)
-        paths = [drop(root, f"f{n}.json", form([row("sell", 100 + n, "1770")], 10_000,
-                                                9_900 - n, pct_before="1"))
+        paths = [drop(root, f"f{n}.json", own_document(
+            form([row("sell", 100 + n, "1770")], 10_000, 9_900 - n, pct_before="1",
+                 holder=f"Pemegang Nomor {n:04d}"), n))
                  for n in range(forms)]
         timings = []
         for _ in range(2):
@@ -44,6 +46,13 @@ def run(env: dict[str, str], forms: int) -> tuple[float, float]:
             timings.append((time.perf_counter() - start) * 1000 / forms)
         ctx.close()
     return timings[0], timings[1]
+
+
+def own_document(record: dict[str, Any], number: int) -> dict[str, Any]:
+    """Each form its own exchange document (else each would be a new version of one), of its
+    own holder (else each would break the one holder's chain and raise an alert)."""
+    record["announcement"]["url"] = f"https://www.idx.co.id/x/LK-24042026-{number:04d}-00.pdf"
+    return record
 
 
 def main() -> None:

@@ -60,11 +60,11 @@ def announcement_files() -> dict[str, Any]:
         "dotdot-original-name.json": [item("dotdot", attachment(
             f"{served}/dotdot.pdf", "../../../../etc/cron.d/idxd.pdf"), code="DOTS")],
         "slash-original-name.json": [item("slash", attachment(
-            f"{served}/slash.pdf", "Pemegang Efek/../LK-24042026-0003-00.pdf"), code="SLSH")],
+            f"{served}/slash.pdf", "Pemegang Efek/../LK-24042026-0003-00.pdf"))],
         "control-chars-name.json": [item("control", attachment(
-            f"{served}/control.pdf", "LK-24042026-0004-00\u0000\u001b[2J\r\n.pdf"), code="CTRL")],
+            f"{served}/control.pdf", "LK-24042026-0004-00\u0000\u001b[2J\r\n.pdf"))],
         "long-original-name.json": [item("long", attachment(
-            f"{served}/long.pdf", "LK-24042026-0005-00-" + "x" * 5000 + ".pdf"), code="LONG")],
+            f"{served}/long.pdf", "LK-24042026-0005-00-" + "x" * 5000 + ".pdf"))],
         "html-served-as-pdf.json": [item("html", attachment(
             f"{served}/challenge.pdf", "LK-24042026-0006-00.pdf"), code="HTML")],
         "truncated-pdf-served.json": [item("truncated", attachment(

@@ -169,7 +169,8 @@ def test_a_corrupt_ledger_is_one_sentence_and_exit_2_from_every_command(tmp_path
 def test_ledger_check_passes_a_good_ledger(tmp_path: Path) -> None:
     root = tmp_path / "root"
     config = guard_config(tmp_path / "idxd.toml", root, None)
-    assert idxd(config, "status").returncode == 0
+    assert idxd(config, "status").returncode == 2  # not an idxd root yet, and left so
+    assert not (root / LEDGER).exists()
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.wait_started()

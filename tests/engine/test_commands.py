@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from daemon.cli import main
+from daemon.ledger import Ledger
 from daemon.lock import holder_pid
 from tests.engine import testapp
 from tests.engine.conftest import drop, settled, wait_for, write_config
@@ -27,6 +28,7 @@ def test_drop_copies_a_file_into_the_inbox_of_the_stage_that_takes_it(
 
 def test_drop_refuses_a_name_the_stage_does_not_take(root: Path, tmp_path: Path,
                                                      capsys) -> None:
+    Ledger.open(root).close()  # a root the daemon has started in
     source = tmp_path / "report.pdf"
     source.write_bytes(b"%PDF-1.4")
     config = write_config(tmp_path / "cli.toml", root)
@@ -46,7 +48,7 @@ def test_status_counts_files_per_stage_with_the_daemon_stopped(
     capsys.readouterr()
     drop(root, "in/a", "waiting.txt", "not yet seen")
     config = write_config(tmp_path / "cli.toml", root)
-    assert main(["--config", str(config), "status", "--json"]) == 0
+    assert main(["--config", str(config), "status", "--json"]) == 1  # degraded: a quarantine
     output = capsys.readouterr().out
     status = json.loads(output[output.index("{\n"):])
     assert status["daemon"]["running"] is False
@@ -54,8 +56,10 @@ def test_status_counts_files_per_stage_with_the_daemon_stopped(
                                      "quarantined": 1}
     assert status["stages"]["c"]["done"] == 1
     assert status["quarantine_files"] == 1
-    assert main(["--config", str(config), "status"]) == 0
-    assert "daemon: stopped" in capsys.readouterr().out
+    assert main(["--config", str(config), "status"]) == 1
+    printed = capsys.readouterr()
+    assert "daemon: stopped" in printed.out
+    assert printed.err == "idxd: degraded: 1 file(s) quarantined\n"
 
 
 def test_trace_follows_a_file_from_its_first_stage_to_the_last_output(
@@ -107,6 +111,7 @@ def test_an_inotify_queue_overflow_triggers_a_rescan(start_daemon, root: Path) -
 
 def test_global_options_work_after_the_command_too(root: Path, tmp_path: Path, capsys) -> None:
     config = write_config(tmp_path / "cli.toml", tmp_path / "elsewhere")
+    Ledger.open(root).close()
     assert main(["status", "--config", str(config), "--root", str(root), "--json"]) == 0
     output = capsys.readouterr().out
     assert json.loads(output[output.index("{\n"):])["root"] == str(root)

@@ -52,7 +52,8 @@ def row(kind: str, amount: int, price: str | None, date: str = "2026-04-24",
 
 def form(rows: list[dict[str, Any]], before: int, after: int, pct_before: str = "10",
          pct_after: str | None = None, symbol: str = "SRTG.JK", holder: str = "Unitras Pertama",
-         published: str | None = "2026-04-24T17:03:00+07:00", **extra: Any) -> dict[str, Any]:
+         published: str | None = "2026-04-24T17:03:00+07:00",
+         company: str = "Saratoga Investama Sedaya Tbk", **extra: Any) -> dict[str, Any]:
     """A crafted form; percentages follow the holdings unless given."""
     if pct_after is None:
         pct_after = str((Decimal(pct_before) * after / before).quantize(Decimal("0.001")))
@@ -61,7 +62,7 @@ def form(rows: list[dict[str, Any]], before: int, after: int, pct_before: str = 
         "url": "https://www.idx.co.id/x/LK-24042026-0001-00.pdf"}
     return {"schema": SCHEMA, "document": {"filename": "lk-crafted.pdf", "sha256": "1" * 64,
                                            "pages": 1},
-            "announcement": announcement, "symbol": symbol, "company_name": "Crafted Tbk",
+            "announcement": announcement, "symbol": symbol, "company_name": company,
             "holder_name": holder, "holding_before": before, "holding_after": after,
             "percentage_before": pct_before, "percentage_after": pct_after, "rows": rows,
             "correction": False, "flags": [], **extra}

@@ -61,8 +61,10 @@ def test_a_chain_that_cannot_explain_the_holdings_is_alerted_not_dropped(make_ct
     record = form([row("buy", 100, "140"), row("sell", 50, "135")], before=1_000, after=2_000)
     outputs = generate.handle(drop(ctx.root, "nochain.json", record), ctx)
     result = json.loads(outputs[0].read_text())
-    assert result["filings"] == [] and result["rejected"]["code"] == "mixed_transaction_type"
+    # 1,000 + 100 - 50 is not 2,000: the holdings do not add up, whatever the order.
+    assert result["filings"] == [] and result["rejected"]["code"] == "holdings_mismatch"
+    assert result["rejected"]["details"]["expected_after"] == 1_050
     alert = json.loads(outputs[1].read_text())
-    assert (alert["category"], alert["code"]) == ("not_inserted", "mixed_transaction_type")
+    assert (alert["category"], alert["code"]) == ("not_inserted", "holdings_mismatch")
     assert alert["symbol"] == "SRTG.JK" and alert["holder_name"] == "Unitras Pertama"
     assert ctx.sink.rows() == []

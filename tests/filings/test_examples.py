@@ -16,7 +16,8 @@ NUMERIC = ("holding_before", "holding_after", "amount_transaction", "share_perce
            "share_percentage_after", "share_percentage_transaction", "price",
            "transaction_value")
 TEXT = ("symbol", "holder_name", "transaction_type", "title", "body", "source", "sector",
-        "sub_sector", "holder_type")
+        "sub_sector")
+HOLDER_TYPES = {"Unitras Pertama": "institution", "Oliver Khaw Kar Heng": "insider"}
 
 
 @pytest.fixture
@@ -40,8 +41,10 @@ def test_rows_match_the_original_in_every_database_column(stored):
         assert row["timestamp"] == want["timestamp"]
         assert [_price_row(p) for p in row["price_transaction"]] == \
                [_price_row(p) for p in want["price_transaction"]]
-        # Deliberate difference (Part 1, "Not in scope now"): conglomerate and investor slugs
-        # are not linked, so `idx_conglomerates_group_slug` stays empty.
+        # Deliberate differences. Conglomerate and investor slugs are not linked (Part 1, "Not
+        # in scope now"), so `idx_conglomerates_group_slug` stays empty. The original called
+        # "Unitras Pertama", a company whose SID name lacks "PT", an insider.
+        assert row["holder_type"] == HOLDER_TYPES[row["holder_name"]]
         assert row["idx_conglomerates_group_slug"] is None
 
 

@@ -1,4 +1,4 @@
-"""Tags, holder type and the English text, by whole words (the original matched substrings)."""
+"""Tags, zero-change tags and the English text, by whole words (the original matched substrings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from handlers.domain.filings.compose import body, title, translate_purpose
-from handlers.domain.filings.tags import detect_tags, holder_type
+from handlers.domain.filings.tags import detect_tags, filing_tags
 
 D = Decimal
 
@@ -45,16 +45,15 @@ def test_takeover_when_the_holding_crosses_fifty_percent():
     assert "takeover" not in tags("Investasi", before="51", after="60")
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("PT Damai Sejahtera", "institution"),
-    ("Norges Bank", "institution"),
-    ("Abc Holdings Pte. Ltd.", "institution"),
-    ("Damai Investama Sukses", "insider"),  # "NV" inside a word no longer counts
-    ("Septian Hartono", "insider"),  # nor "pt" inside a name
-    ("Unitras Pertama", "insider"),  # as the original stored it
+@pytest.mark.parametrize(("purpose", "tag"), [
+    ("Gadai saham", "pledge"), ("Penjaminan saham kepada bank", "pledge"),
+    ("Jaminan pinjaman", "pledge"), ("Pledge of shares", "pledge"),
+    ("Pemindahan rekening efek", "holdings-unchanged"), ("Lainnya", "holdings-unchanged"),
 ])
-def test_holder_type_by_whole_words(name, kind):
-    assert holder_type(name) == kind
+def test_a_filing_whose_holdings_do_not_change_is_tagged_for_what_it_is(purpose, tag):
+    assert filing_tags(purpose, "others", 1000, 1000, Decimal(10), Decimal(10)) == [tag]
+    # Holdings that change keep the ordinary tags, whatever the purpose says.
+    assert tag not in filing_tags(purpose, "others", 1000, 900, Decimal(10), Decimal(9))
 
 
 def test_purpose_is_translated_by_the_phrase_map():

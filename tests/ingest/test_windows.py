@@ -64,8 +64,8 @@ def run_window_command(make_ctx, capsys, argv: list[str], ctx=None) -> tuple[int
     WINDOW_COMMAND.configure(parser)
     ctx = ctx or make_ctx()
     code = WINDOW_COMMAND.run(parser.parse_args(argv), ctx.settings)
-    out = capsys.readouterr().out
-    return code, (json.loads(out) if code == 0 else {"error": out})
+    printed = capsys.readouterr()  # the window on stdout, an error on stderr
+    return code, (json.loads(printed.out) if code == 0 else {"error": printed.err})
 
 
 def test_window_command_prints_an_explicit_window(make_ctx, capsys) -> None:

@@ -79,7 +79,7 @@ def test_every_documented_variable_sets_its_setting(tmp_path: Path, name: str) -
         return  # names the file; `config_path_from` reads it
     found = reading(name)
     assert found, f"{name} is documented but no setting reads it"
-    raw = documented_variables()[name] or SAMPLE
+    raw = documented_variables()[name] or sample_for(found[0][1])
     settings = load_settings(None, env={name: raw}, root_override=str(tmp_path))
     for part, item in found:
         if item.spec.secret:
@@ -90,6 +90,20 @@ def test_every_documented_variable_sets_its_setting(tmp_path: Path, name: str) -
         expected = value_at(load_settings(from_file, env={}, root_override=str(tmp_path)),
                             part, item)
         assert value_at(settings, part, item) == expected
+
+
+def sample_for(item: Declared) -> str:
+    """A valid value for a variable with no example: its default as the environment spells it,
+    or an address where the default is none."""
+    default = value_at(load_settings(None, env={}), *next(
+        (part, found) for part, found in DECLARED if found is item))
+    if default is None or isinstance(default, dict):
+        return SAMPLE
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, tuple):
+        return ",".join(default) or SAMPLE
+    return str(default)
 
 
 def toml_literal(raw: str) -> str:

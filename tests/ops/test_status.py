@@ -1,5 +1,6 @@
 """`idxd status` on a root the daemon has worked in: per-stage counts, the oldest pending age,
-and the IDX facts (last ingest, last window and email, company map age) from the status hook."""
+and the IDX facts (last ingest, last window and email, company map age) from the status hook.
+The health it derives and its exit code are `test_health.py`."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 WINDOW = "20261127_1600_20261127_1800"
 
 
-def status(root: Path, *args: str) -> str:
+def status(root: Path, *args: str, code: int = 1) -> str:
+    """The status output; the seeded root has a failed and a quarantined file: degraded."""
     result = subprocess.run([sys.executable, "-m", "daemon", "--root", str(root), "status", *args],
                             cwd=REPO, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(REPO), "IDXD_CONFIG": ""})
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == code, result.stderr
     return result.stdout
 
 
@@ -78,7 +80,8 @@ def test_text_status_reads_like_a_report(tmp_path: Path) -> None:
 
 
 def test_a_fresh_root_says_never(tmp_path: Path) -> None:
-    text = status(tmp_path / "empty")
+    Ledger.open(tmp_path / "fresh").close()  # what the first start leaves
+    text = status(tmp_path / "fresh", code=0)
     assert "last ingest: never" in text and "last email: never" in text
     assert "last window: never" in text
 

@@ -1,6 +1,7 @@
 """`idxd tail`: JSON lines become the lines the console log shows (structlog's
 ConsoleRenderer), filters keep what was asked for, anything that is not JSON passes through
-unchanged, and colour appears only when wanted."""
+unchanged when no filter is asked for, the source read is named on stderr, and colour appears
+only when wanted."""
 
 from __future__ import annotations
 
@@ -119,8 +120,21 @@ def test_a_line_looks_as_the_console_log_shows_it() -> None:
     assert tailed[0].split(" ", 1)[1] == console.split(" ", 1)[1]
 
 
-def test_lines_that_are_not_json_pass_through_unchanged(log_file: Path) -> None:
-    assert NOT_JSON in tail(str(log_file), "--level", "error")
+def test_lines_that_are_not_json_pass_through_unchanged_unless_a_filter_is_asked_for(
+        log_file: Path) -> None:
+    assert NOT_JSON in tail(str(log_file))
+    # A filter cannot tell what such a line is about: it keeps only what it can classify.
+    assert NOT_JSON not in tail(str(log_file), "--level", "error")
+    assert NOT_JSON not in tail(str(log_file), "--stage", "parse")
+
+
+def test_tail_says_which_source_it_reads(log_file: Path) -> None:
+    for args, source in (((str(log_file),), str(log_file)), (("-",), "standard input")):
+        result = subprocess.run([sys.executable, "-m", "daemon", "tail", *args], cwd=REPO,
+                                input="", capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert result.returncode == 0
+        assert result.stderr.strip() == f"idxd tail: reading {source} (Ctrl-C to stop)"
 
 
 def test_filters_keep_a_stage_a_minimum_level_a_path_and_a_window(log_file: Path) -> None:

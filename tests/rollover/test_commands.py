@@ -45,7 +45,7 @@ def test_demo_runs_offline_and_writes_its_email(tmp_path):
     assert f"Email:     {eml}" in result.stdout
     message = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert message["Subject"] == "[IDX Alerts] 0 alert(s) — 2026-04-24 16:00–18:00 WIB"
-    assert "Filings: inserted:2" in message.get_body(("plain",)).get_content()
+    assert "2 filing(s) inserted" in message.get_body(("plain",)).get_content()
 
 
 def test_demo_ignores_a_broken_operator_configuration(tmp_path):

@@ -46,13 +46,19 @@ def test_one_message_per_window_with_parts_budget_and_recipients(smtp, window_fi
     assert message["Cc"] == "lead@example.com"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "action: Confirm correct symbol mapping, then re-run." in text
-    assert "doc=https://www.idx.co.id/StaticData/SRTG.pdf" in text
-    assert '<a href="https://www.idx.co.id/StaticData/BYAN.pdf">' in html
-    attached = [part.get_filename() for part in message.iter_attachments()]
-    assert attached == ["small.json", "medium.json"]
-    assert "- large.json" in text.split("Not attached")[1]
-    assert "Filings: inserted:1" in text
+    assert ("Action: Confirm the issuer's symbol against the PDF, fix the company map, then "
+            "re-run. PDF: https://www.idx.co.id/StaticData/ESSA.pdf") in text
+    assert '<a href="https://www.idx.co.id/StaticData/BYAN.pdf" ' in html
+    # The zip holds everything and goes first; then the alerts that fit what is left.
+    attached = {part.get_filename(): len(part.get_content())
+                for part in message.iter_attachments()}
+    assert list(attached) == [f"{STUB}.zip", "small.json"]
+    assert sum(attached.values()) <= 4000
+    left_out = text.split("Attachments and artifacts")[1]
+    assert "not attached (over the attachment budget; in the artifacts zip): medium.json" in \
+        left_out
+    assert f"attached: {STUB}.zip (" in left_out
+    assert "1 filing(s) inserted" in text
 
 
 def test_smtp_down_then_up_sends_once(smtp, window_files):
@@ -154,7 +160,7 @@ def test_max_wait_sends_and_names_what_is_pending(smtp, window_files):
 def test_window_without_alerts_sends_nothing_unless_digest(smtp, window_files):
     smtp.start()
     files = window_files(mail_env(smtp))
-    files.filings("SRTG.json", "2026-04-24T17:03:00", ["inserted"])
+    files.filings("SRTG.json", "2026-04-24T17:03:00", ["already_present"])
     rollover.run_timer(files.ctx, AFTER_GRACE)
     assert smtp.handler.envelopes == []
     assert (files.root / "artifacts" / f"{STUB}.zip").is_file()

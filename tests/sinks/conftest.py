@@ -89,12 +89,14 @@ def pg_env(cluster: Cluster, table: str) -> dict[str, str]:
 
 SUPABASE_KEY = "sb_secret_test_key_never_logged"
 POSTGREST_PATH = "/rest/v1/idx_filings"
+HISTORY_PATH = "/rest/v1/idx_filings_history"
 
 
 @pytest.fixture
 def postgrest(httpserver: Any) -> FakePostgrest:
     fake = FakePostgrest()
-    httpserver.expect_request(POSTGREST_PATH).respond_with_handler(fake)
+    for path in (POSTGREST_PATH, HISTORY_PATH):
+        httpserver.expect_request(path).respond_with_handler(fake)
     return fake
 
 
@@ -102,3 +104,12 @@ def supabase_env(httpserver: Any) -> dict[str, str]:
     """The environment that points the pipeline's sink at the PostgREST stand-in."""
     return {"SINK": "supabase", "SUPABASE_URL": httpserver.url_for("/").rstrip("/"),
             "SUPABASE_KEY": SUPABASE_KEY, "FILINGS_PAGE_SIZE": "2"}
+
+
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
+def sink(request: pytest.FixtureRequest, make_ctx: Any) -> Any:
+    """Each sink in turn (tests/sinks/every_sink.py); only the one under test starts its
+    service."""
+    from tests.sinks.every_sink import SINKS
+
+    return SINKS[request.param](request, make_ctx)

@@ -34,7 +34,9 @@ def test_schema_is_applied_and_rows_are_exact(make_ctx, pg_cluster, pg_table):
     assert rows[0]["share_percentage_after"] == Decimal("24.841")
     assert rows[0]["tags"] == ["divestment"]
     assert rows[1]["price_transaction"][0] == {"date": "2026-04-22", "type": "sell",
-                                               "price": 12344, "amount_transacted": 11300}
+                                               "price": 12344, "amount_transacted": 11300,
+                                               "ownership": "direct",
+                                               "share_class": "Saham Biasa"}
     assert rows[0]["timestamp"].isoformat() == "2026-04-24T17:03:00"
 
 

@@ -9,57 +9,12 @@ each sink is counted from outside its own code (SQL, the stand-in's rows) where 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import psycopg
 import pytest
 
-from handlers.context import PipelineContext
 from handlers.stages import generate
 from tests.filings.forms import drop, examples, from_example
-from tests.sinks.conftest import pg_env, supabase_env
-
-
-@dataclass
-class SinkUnderTest:
-    ctx: PipelineContext
-    stored: Callable[[], int]  # how many rows the sink holds
-    check_reads: Callable[[], None] = lambda: None  # what only this sink's replay must show
-
-
-def sqlite_sink(request: pytest.FixtureRequest, make_ctx) -> SinkUnderTest:
-    ctx = make_ctx()
-    return SinkUnderTest(ctx, lambda: len(ctx.sink.rows()))
-
-
-def postgres_sink(request: pytest.FixtureRequest, make_ctx) -> SinkUnderTest:
-    cluster, table = request.getfixturevalue("pg_cluster"), request.getfixturevalue("pg_table")
-
-    def stored() -> int:
-        with psycopg.connect(cluster.dsn) as conn:
-            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-    return SinkUnderTest(make_ctx(env=pg_env(cluster, table)), stored)
-
-
-def supabase_sink(request: pytest.FixtureRequest, make_ctx) -> SinkUnderTest:
-    httpserver, postgrest = (request.getfixturevalue("httpserver"),
-                             request.getfixturevalue("postgrest"))
-
-    def reads_ask_by_key() -> None:
-        reads = [s for s in postgrest.seen if s.method == "GET"]
-        assert reads and all("in.(" in s.args["dedup_key"] for s in reads)
-
-    return SinkUnderTest(make_ctx(env=supabase_env(httpserver)), lambda: len(postgrest.rows),
-                         reads_ask_by_key)
-
-
-@pytest.fixture(params=[sqlite_sink, postgres_sink, supabase_sink],
-                ids=["sqlite", "postgres", "supabase"])
-def sink(request: pytest.FixtureRequest, make_ctx) -> SinkUnderTest:
-    """Each sink in turn; only the one under test starts its service."""
-    return request.param(request, make_ctx)
+from tests.sinks.every_sink import SinkUnderTest
 
 
 def test_a_replay_after_a_crash_between_insert_and_outcome_stores_one_row(

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.sinks.conftest import pg_cluster  # noqa: F401  (the install test's PostgreSQL)
 from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]

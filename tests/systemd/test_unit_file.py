@@ -21,7 +21,7 @@ from handlers.settings import load_pipeline_settings
 from tests.conftest import skip_or_fail
 
 SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
-INSTALLED = "opt/idxd/.venv/bin/idxd"
+INSTALLED = "opt/idxd/venv/bin/idxd"
 MAX_EXPOSURE = 20  # "1.1 OK" today is 11 on the 0–100 scale --threshold uses
 
 

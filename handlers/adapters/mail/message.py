@@ -1,17 +1,19 @@
-"""The consolidated alert email of one window: subject, text part, HTML table, attachments.
+"""The consolidated email of one window: subject, text part, HTML part, attachments.
 
-One message covers both buckets (inserted and not inserted). Its subject names the alert count
-and the WIB window; the text part has one line per alert with the suggested action and links to
-the document and announcement; the HTML part is the same as a table, every value escaped. The
-alert files are attached smallest first while they fit the byte budget, and the ones left out
-are named in both parts. The `Message-ID` depends only on the root and the window, so a resend
-of the same window carries the same identity and mail systems can drop the duplicate.
+One message covers the window: the filings it inserted first, then corrections, chain breaks and
+source health, then what needs a person (see `findings.py`); a failed ingest is said at the top.
+The text and HTML parts carry the same content. The artifacts zip is attached when it fits the
+byte budget, then the alert files smallest first while they fit what is left; what is left out
+is named with its size and where it is on the server. The `Message-ID` depends only on the root
+and the window, so a resend of the same window carries the same identity and mail systems can
+drop the duplicate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from daemon.scrub import scrub
+from handlers.adapters.mail import format as fmt
 from handlers.adapters.mail import html as mail_html
-from handlers.adapters.mail.text import alert_lines, header_lines, late_lines, pending_lines
+from handlers.adapters.mail.filings import FilingLine
+from handlers.adapters.mail.findings import sort_alerts
+from handlers.adapters.mail.text import text_body
 from handlers.domain.window_members import MailWindow
 from handlers.settings import MailSettings
 
@@ -54,6 +59,17 @@ class Digest:
     filings: dict[str, int] = field(default_factory=dict)  # outcome -> count
     late: Sequence[str] = ()  # alerts whose own window had closed already (root-relative)
     sources: Sequence[str] = ()  # sources that refused us during the window, in words
+    inserted: Sequence[FilingLine] = ()  # the filings the window inserted, oldest first
+
+
+@dataclass(frozen=True)
+class Enclosures:
+    """What the message attaches, what it leaves out, and where the artifacts zip is."""
+
+    attached: Sequence[AlertFile] = ()
+    left_out: Sequence[AlertFile] = ()
+    zip_path: Path | None = None  # attached when set
+    artifact_note: str | None = None
 
 
 def message_id(root: Path, mail_window: MailWindow, sender: str) -> str:
@@ -85,9 +101,28 @@ def split_attachments(alerts: Sequence[AlertFile], budget_bytes: int
     return attached, left_out
 
 
+def enclose(digest: Digest, root: Path, budget_bytes: int) -> Enclosures:
+    """The zip first when it fits the budget (it holds everything), then alert files."""
+    zip_path = root / digest.artifact if digest.artifact else None
+    zip_size = zip_path.stat().st_size if zip_path and zip_path.is_file() else None
+    if zip_path is None or zip_size is None:
+        attached, left_out = split_attachments(digest.alerts, budget_bytes)
+        return Enclosures(attached, left_out)
+    fits = zip_size <= budget_bytes
+    attached, left_out = split_attachments(digest.alerts, budget_bytes - (zip_size if fits else 0))
+    if fits:
+        note = f"attached: {zip_path.name} ({fmt.size(zip_size)}), the window's artifacts"
+    else:
+        note = (f"not attached: {zip_path.name} ({fmt.size(zip_size)}) is over the "
+                f"{fmt.size(budget_bytes)} attachment budget; it is on {socket.gethostname()} "
+                f"at {zip_path.resolve()}")
+    return Enclosures(attached, left_out, zip_path if fits else None, note)
+
+
 def build_message(digest: Digest, settings: MailSettings, *, root: Path, created_at: datetime,
                   budget_bytes: int) -> EmailMessage:
-    attached, left_out = split_attachments(digest.alerts, budget_bytes)
+    enclosures = enclose(digest, root, budget_bytes)
+    findings = sort_alerts([item.alert for item in digest.alerts], root)
     message = EmailMessage()
     # Alerts quote error texts, and an alert dropped by hand was never scrubbed: the message
     # is scrubbed as it is built, before any encoding can hide a secret from the scrubber.
@@ -100,10 +135,13 @@ def build_message(digest: Digest, settings: MailSettings, *, root: Path, created
     message["Date"] = format_datetime(created_at)
     message["Message-ID"] = message_id(root, digest.mail_window, settings.sender)
     message["X-IDXD-Window"] = digest.mail_window.stub
-    message.set_content(scrub(text_body(digest, attached, left_out)))
-    message.add_alternative(scrub(mail_html.html_body(digest, attached, left_out)),
+    message.set_content(scrub(text_body(digest, findings, enclosures)))
+    message.add_alternative(scrub(mail_html.html_body(digest, findings, enclosures)),
                             subtype="html")
-    for item in attached:
+    if enclosures.zip_path is not None:  # built scrubbed (see artifacts.py)
+        message.add_attachment(enclosures.zip_path.read_bytes(), maintype="application",
+                               subtype="zip", filename=enclosures.zip_path.name)
+    for item in enclosures.attached:
         message.add_attachment(scrub_bytes(item.path.read_bytes()), maintype="application",
                                subtype="json", filename=item.path.name)
     return message
@@ -116,32 +154,3 @@ def scrub_bytes(data: bytes) -> bytes:
     except UnicodeDecodeError:
         return data
     return scrub(text).encode("utf-8")
-
-
-def text_body(digest: Digest, attached: Sequence[AlertFile],
-              left_out: Sequence[AlertFile]) -> str:
-    alerts = [item.alert for item in digest.alerts]
-    lines = header_lines(digest.mail_window, alerts, digest.filings)
-    lines += ["-" * 60]
-    for item in digest.alerts:
-        lines += alert_lines(item.alert)
-    if not digest.alerts:
-        lines.append("No alerts in this window.")
-    lines += ["", *footer_lines(digest, attached, left_out)]
-    return "\n".join(lines) + "\n"
-
-
-def footer_lines(digest: Digest, attached: Sequence[AlertFile],
-                 left_out: Sequence[AlertFile]) -> list[str]:
-    lines = []
-    if attached:
-        lines += ["Attached files:", *(f"- {item.path.name}" for item in attached)]
-    if left_out:
-        lines += ["Not attached (over the attachment budget; see the artifacts zip):",
-                  *(f"- {item.path.name} ({item.size} bytes)" for item in left_out)]
-    if digest.artifact:
-        lines.append(f"Artifacts: {digest.artifact}")
-    lines += list(digest.sources)
-    lines += late_lines(digest.late)
-    lines += pending_lines(digest.pending)
-    return lines

@@ -1,82 +1,93 @@
-"""What the alert email says about each alert, as plain text: fields, action and links.
+"""The plain-text part of the window email: the same content as the HTML part, in the same order.
 
-The suggested action follows the original mailer's rules (insert by hand what the downloader or
-parser could not read, recalculate prices, review percentages, confirm symbols, pair transfers,
-fetch prices); the links are the document's and the announcement's URLs when they are web
-addresses. Both the text part and the HTML table take their values from `alert_fields`.
+First a failed ingest (the window may be missing filings), then the filings inserted, the
+corrections, the holding chain breaks and the sources that refused us, then what needs a person
+(each with its action and the full address it refers to), and last what was still pending, the
+late alerts and where the artifacts are. Spreadsheet attachments are quoted under their alert so
+nobody must open them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from handlers.domain.window_members import MailWindow
-from handlers.domain.windows import to_wib
+from handlers.adapters.mail import format as fmt
+from handlers.adapters.mail.filings import FilingLine
+from handlers.adapters.mail.findings import Findings, Task, task
+
+if TYPE_CHECKING:
+    from handlers.adapters.mail.message import Digest, Enclosures
 
 PENDING_SHOWN = 20
-ACTIONS = (
-    (("price_deviation", "possible_zero_missing", "invalid_price"),
-     "Recalculate price vs reference range, adjust, and re-upload."),
-    (("percent", "delta_pp", "holdings_mismatch", "mismatch_transaction_type", "holdings_"),
-     "Review holdings/percentages; correct and re-upload."),
-    (("symbol", "company_resolve"), "Confirm correct symbol mapping, then re-run."),
-    (("transfer_uid_required",), "Pair both sides manually."),
-    (("missing_price", "stale_price"), "Fetch latest price data and re-run validation."),
-)
 SPREADSHEET_LINES = 40  # of each spreadsheet, in the text part; the alert file has it all
-MANUAL = "Insert manually using the attached link, then re-run."
-DEFAULT_ACTION = "Review and re-run."
+RULE = "-" * 72
 
 
-def suggested_action(alert: Mapping[str, Any]) -> str:
-    code, stage = str(alert.get("code") or ""), str(alert.get("stage") or "")
-    manual_stage = stage in ("downloader", "parser") and not code.startswith("symbol")
-    if alert.get("category") == "not_inserted" and manual_stage:
-        return MANUAL
-    for fragments, action in ACTIONS:
-        if any(fragment in code for fragment in fragments):
-            return action
-    return MANUAL if stage in ("downloader", "parser") else DEFAULT_ACTION
+def text_body(digest: Digest, findings: Findings, enclosures: Enclosures) -> str:
+    lines = [title(digest), ""]
+    if findings.ingest_failures:
+        lines += [ingest_banner(), *(f"  {line}" for line in findings.ingest_failures), ""]
+    lines += [summary(digest, findings), ""]
+    lines += _section(f"Filings inserted ({len(digest.inserted)})",
+                      [line for f in digest.inserted for line in filing_lines(f)],
+                      "No filing was inserted in this window.")
+    lines += _section("Corrections", [f"- {c}" for c in findings.corrections])
+    lines += _section("Holding chain breaks", [f"- {c}" for c in findings.chain_breaks])
+    lines += _section("Source health", [f"- {s}" for s in digest.sources])
+    lines += _section(f"Needs a person ({len(findings.tasks)})",
+                      [line for t in findings.tasks for line in task_lines(t)],
+                      "Nothing needs a person in this window.")
+    for extra in (pending_lines(digest.pending), late_lines(digest.late),
+                  enclosure_lines(enclosures)):
+        lines += _section(extra[0], extra[1:]) if extra else []
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def web_link(value: Any) -> str | None:
-    text = str(value or "")
-    return text if text.startswith(("https://", "http://")) else None
+def title(digest: Digest) -> str:
+    window = digest.mail_window.window
+    return (f"IDX filings and alerts, {window.start:%Y-%m-%d %H:%M} to "
+            f"{window.end:%Y-%m-%d %H:%M} WIB")
 
 
-def alert_fields(alert: Mapping[str, Any]) -> dict[str, Any]:
-    context = alert.get("context") or {}
-    doc, announcement = context.get("doc") or {}, context.get("announcement") or {}
-    reasons = [r for r in alert.get("reasons") or [] if isinstance(r, Mapping)]
-    return {
-        "time": _wib_time(alert.get("timestamp")),
-        "stage": str(alert.get("stage") or "-"),
-        "category": str(alert.get("category") or "-"),
-        "code": str(alert.get("code") or "-"),
-        "problem": str(alert.get("message") or alert.get("code") or "-"),
-        "action": suggested_action(alert),
-        "symbol": str(alert.get("symbol") or announcement.get("ticker") or "-"),
-        "holder": str(alert.get("holder_name") or "-"),
-        "value": "-" if alert.get("value") is None else str(alert["value"]),
-        "doc": web_link(doc.get("url")),
-        "doc_name": str(doc.get("filename") or "-"),
-        "announcement": web_link(announcement.get("announcement_url")
-                                 or announcement.get("url")),
-        "reasons": [f"{r.get('code')}: {r.get('message')}" for r in reasons
-                    if r.get("code") != alert.get("code") or r.get("scope") != "system"],
-    }
+def ingest_banner() -> str:
+    return ("INGEST FAILED in this window: the exchange was not read completely, so filings "
+            "published in it may be missing from this email. The exchange is asked again at "
+            "the next poll; later filings arrive in a later email.")
 
 
-def alert_lines(alert: Mapping[str, Any]) -> list[str]:
-    f = alert_fields(alert)
-    line = (f"{f['time']} | {f['stage']} | {f['category']} | {f['code']}: {f['problem']} | "
-            f"action: {f['action']} | {f['symbol']} holder={f['holder']} val={f['value']} | "
-            f"doc={f['doc'] or f['doc_name']} ann={f['announcement'] or '-'}")
-    return [line, *(f"  reason: {reason}" for reason in f["reasons"]),
-            *spreadsheet_lines(alert)]
+def summary(digest: Digest, findings: Findings) -> str:
+    others = {k: v for k, v in sorted(digest.filings.items()) if k != "inserted" and v}
+    parts = [f"{len(digest.inserted)} filing(s) inserted",
+             *(f"{count} {outcome.replace('_', ' ')}" for outcome, count in others.items()),
+             f"{len(findings.tasks)} item(s) need a person"]
+    if findings.corrections:
+        parts.append(f"{len(findings.corrections)} correction(s)")
+    if findings.chain_breaks:
+        parts.append(f"{len(findings.chain_breaks)} holding chain break(s)")
+    return ", ".join(parts) + "."
+
+
+def filing_lines(filing: FilingLine) -> list[str]:
+    return [f"{fmt.wib(filing.published)}  {filing.ticker}  {filing.kind}  {filing.holder}"
+            f" ({filing.position})",
+            f"  {filing.shares} shares at {filing.price} = {filing.value}",
+            f"  holding {filing.before} → {filing.after}",
+            f"  PDF: {filing.pdf_url or 'not known'}"]
+
+
+def task_lines(item: Task, spreadsheets: Sequence[str] = ()) -> list[str]:
+    return [f"{fmt.wib(item.published)}  {item.ticker}  {item.holder}  [{item.code}]",
+            f"  Problem: {item.problem}",
+            f"  Action: {item.action} " + (f"{item.link_label}: {item.link}" if item.link else
+                                           "(no address of the document is known)"),
+            *spreadsheets]
+
+
+def alert_lines(alert: Mapping[str, Any], root: Path | None = None) -> list[str]:
+    """One alert as the text part shows it under "Needs a person"."""
+    return task_lines(task(alert, root), spreadsheet_lines(alert))
 
 
 def spreadsheet_lines(alert: Mapping[str, Any]) -> list[str]:
@@ -89,24 +100,6 @@ def spreadsheet_lines(alert: Mapping[str, Any]) -> list[str]:
                 text = str(sheet.get("text") or "").splitlines()[:SPREADSHEET_LINES]
                 lines += [f"  spreadsheet {sheet.get('file')}:", *(f"    {row}" for row in text)]
     return lines
-
-
-def header_lines(mail_window: MailWindow, alerts: Sequence[Mapping[str, Any]],
-                 filings: Mapping[str, int]) -> list[str]:
-    window = mail_window.window
-    lines = [f"IDX Alerts — {len(alerts)} alert(s) in the window "
-             f"{window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} WIB",
-             f"Stages: {count_by(alerts, 'stage')}",
-             f"Severity: {count_by(alerts, 'severity')}",
-             f"Categories: {count_by(alerts, 'category')}"]
-    if filings:
-        lines.append("Filings: " + ", ".join(f"{k}:{filings[k]}" for k in sorted(filings)))
-    return lines
-
-
-def count_by(alerts: Sequence[Mapping[str, Any]], key: str) -> str:
-    counts = Counter(str(alert.get(key) or "-") for alert in alerts)
-    return ", ".join(f"{name}:{counts[name]}" for name in sorted(counts)) or "-"
 
 
 def pending_lines(pending: Sequence[str]) -> list[str]:
@@ -126,8 +119,17 @@ def late_lines(late: Sequence[str]) -> list[str]:
             *(f"- {path}" for path in late)]
 
 
-def _wib_time(value: Any) -> str:
-    try:
-        return f"{to_wib(datetime.fromisoformat(str(value).replace('Z', '+00:00'))):%Y-%m-%d %H:%M}"
-    except ValueError:
-        return str(value or "-")
+def enclosure_lines(enclosures: Enclosures) -> list[str]:
+    lines = ["Attachments and artifacts"]
+    if enclosures.artifact_note:
+        lines.append(f"- {enclosures.artifact_note}")
+    lines += [f"- attached: {item.path.name}" for item in enclosures.attached]
+    lines += [f"- not attached (over the attachment budget; in the artifacts zip): "
+              f"{item.path.name} ({fmt.size(item.size)})" for item in enclosures.left_out]
+    return lines if len(lines) > 1 else []
+
+
+def _section(heading: str, lines: Sequence[str], empty: str | None = None) -> list[str]:
+    if not lines and empty is None:
+        return []
+    return [heading, RULE, *(lines or [empty or ""]), ""]

@@ -1,16 +1,22 @@
 """What every sink offers, and what they share: the columns, the shipped SQL, JSON conversion.
 
 A sink stores filing rows idempotently: `insert` adds the rows whose `dedup_key` is new and
-returns those keys ("on conflict do nothing"); `sources` tells, for keys already present, which
-document each came from, reading page by page. A database that cannot be reached raises
-`TransientError` (the file waits and is retried); a batch the database refuses for good raises
-`SinkRefused`, which the stage records as the filings' `error` outcome.
+returns those keys ("on conflict do nothing"); `related` reads the active rows of a holder in an
+issuer, and of a document (page by page), what the generate stage plans against; the holder is
+matched loosely in SQL (its name's words in order, any case) and exactly by the stage.
+`replace` keeps the version a row was in `<table>_history` and puts the new version in its
+place (or retires it), one transaction where the database has them and in a replay-safe
+order where it does not; `history` reads back the transitions to given keys. A database that
+cannot be reached raises `TransientError` (the file waits and is retried); a batch the database
+refuses for good raises `SinkRefused`, which the stage records as the filings' `error` outcome.
+Columns added to the schema later (`OPTIONAL_COLUMNS`) are nullable, so a table from an earlier
+schema still takes rows without them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Protocol
@@ -23,8 +29,18 @@ COLUMNS = (
     "amount_transaction", "share_percentage_before", "share_percentage_after",
     "share_percentage_transaction", "price", "transaction_value", "price_transaction", "title",
     "body", "source", "sector", "sub_sector", "tags", "holder_type", "source_is_manual",
-    "dedup_key",
+    "dedup_key", "document_key", "position", "board_member", "controlling_shareholder",
+    "ownership", "share_class",
 )
+# Nullable columns added after the first schema: a table created before them keeps working
+# without them (each sink adds them where it can, else leaves them out and says so once).
+OPTIONAL_COLUMNS = ("position", "board_member", "controlling_shareholder", "ownership",
+                    "share_class")
+POSTGRES_TYPES = {"position": "text", "board_member": "text",
+                  "controlling_shareholder": "boolean", "ownership": "text",
+                  "share_class": "text"}
+HISTORY_COLUMNS = ("history_key", "filing_id", "dedup_key", "superseded_by", "document_key",
+                   "source", "reason", "changes", "previous")
 DEFAULT_TABLE = "idx_filings"
 _QUOTED = re.compile(r"""(["'])(.*?)\1""")
 _DSN_NAMES = re.compile(r"\b(?:host|hostaddr|port|user|dbname)\s*=\s*([^\s']+)")
@@ -42,8 +58,18 @@ class Sink(Protocol):
         """Insert the rows whose dedup_key is new; return those keys."""
         ...
 
-    def sources(self, keys: Sequence[str]) -> dict[str, str]:
-        """dedup_key -> source of each row already stored under one of `keys`."""
+    def related(self, symbol: str, holder: str, document_key: str) -> list[dict[str, Any]]:
+        """The active rows of the document, and those of the issuer `symbol` whose holder name
+        holds the words of `holder` (a normalized name) in order, oldest first."""
+        ...
+
+    def replace(self, previous_key: str, history: Row, row: Row | None) -> None:
+        """Keep `history` (once: by its history_key) and put `row` where the row with
+        `previous_key` is, or delete that row when `row` is None."""
+        ...
+
+    def history(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """The history rows superseded by one of `keys`, oldest first."""
         ...
 
     def rows(self) -> list[dict[str, Any]]:
@@ -53,11 +79,40 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-def schema_sql(dialect: str = "postgres", table: str = DEFAULT_TABLE) -> str:
-    """The shipped schema (`handlers/sql/`), for `table`."""
-    name = "idx_filings.sql" if dialect == "postgres" else "idx_filings.sqlite.sql"
+def usable_columns(present: Collection[str]) -> tuple[str, ...]:
+    """The columns to write into a table that has `present`: every required one (a missing one
+    is the database's error to report), the optional ones only where the table has them."""
+    return tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS or c in present)
+
+
+def missing_columns(present: Collection[str]) -> tuple[str, ...]:
+    return tuple(c for c in OPTIONAL_COLUMNS if c not in present)
+
+
+def alter_statement(table: str, columns: Sequence[str]) -> str:
+    """The PostgreSQL statement that gives `table` the optional `columns` (for the log)."""
+    added = ", ".join(f'ADD COLUMN IF NOT EXISTS "{c}" {POSTGRES_TYPES[c]}' for c in columns)
+    return f"ALTER TABLE {table} {added};"
+
+
+def schema_sql(dialect: str = "postgres", table: str = DEFAULT_TABLE,
+               part: str = "idx_filings") -> str:
+    """The shipped schema (`handlers/sql/<part>[.sqlite].sql`), for `table` (the history
+    table is `<table>_history`)."""
+    name = f"{part}.sql" if dialect == "postgres" else f"{part}.sqlite.sql"
     text = resources.files("handlers").joinpath("sql", name).read_text(encoding="utf-8")
     return text if table == DEFAULT_TABLE else text.replace(DEFAULT_TABLE, table)
+
+
+def history_table(table: str) -> str:
+    return f"{table}_history"
+
+
+def holder_pattern(holder: str, wildcard: str = "%") -> str:
+    """`"unitras pertama"` -> `%unitras%pertama%`: a LIKE pattern any spelling of the holder's
+    name matches ("PT. UNITRAS PERTAMA" too). `_` is a LIKE wildcard: it only widens the match,
+    and the stage compares the names exactly."""
+    return wildcard + wildcard.join(holder.split()) + wildcard if holder else wildcard
 
 
 def json_number(value: Any) -> Any:

@@ -1,16 +1,18 @@
 """Building the database row of each filing from a parsed form: figures, enrichment, text.
 
-A row carries exactly the `idx_filings` columns plus `dedup_key`, with exact types (`int`,
-`Decimal`, lists); each sink turns them into what its database takes. The company map supplies
+A row carries exactly the `idx_filings` columns plus `dedup_key` (the filing's identity,
+`identity.filing_key`) and `document_key`, with exact types (`int`, `Decimal`, lists); each sink
+turns them into what its database takes. What the form says about the holder (position, board
+membership, controlling shareholder) and about each row (direct or indirect ownership, share
+class) is None where the form does not say. The company map supplies
 the company name and the sector and sub-sector slugs; the announcement supplies the publish
 time (naive WIB, like the original's `timestamp` column) and the document's URL.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +20,8 @@ from typing import Any
 
 from handlers.domain.filings import compose, tags
 from handlers.domain.filings.aggregate import PERCENT_QUANTUM, Leg, Totals, aggregate
+from handlers.domain.filings.holder_type import HolderType, classify
+from handlers.domain.filings.identity import filing_key
 from handlers.domain.ksei.records import ParsedForm, TransactionRow
 from handlers.domain.windows import to_wib
 
@@ -25,6 +29,9 @@ from handlers.domain.windows import to_wib
 PUBLISH_KEYS = ("published_at", "publish_time", "publish_date", "PublishDate", "timestamp")
 URL_KEYS = ("pdf_url", "attachment_url", "url")
 UNKNOWN = "unknown"
+MIXED = "mixed"
+OWNERSHIP = {"langsung": "direct", "direct": "direct", "tidak langsung": "indirect",
+             "indirect": "indirect"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class Filing:
     totals: Totals
     company: Mapping[str, Any] | None  # the company map's entry, None when unknown
     published: datetime | None  # the announcement's publish time (WIB), None when unknown
+    holder: HolderType | None = None  # the holder type and the rule that decided it
 
 
 def publish_time(announcement: Mapping[str, Any] | None) -> datetime | None:
@@ -50,7 +58,10 @@ def publish_time(announcement: Mapping[str, Any] | None) -> datetime | None:
     return None
 
 
-def build_filing(form: ParsedForm, leg: Leg, company: Mapping[str, Any] | None) -> Filing:
+def build_filing(form: ParsedForm, leg: Leg, company: Mapping[str, Any] | None,
+                 document_key: str = "", companies: frozenset[str] = frozenset()) -> Filing:
+    """The row of one leg; `document_key` names the document (`identity.document_key`) and
+    `companies` are the company map's normalized names (a holder among them is a company)."""
     totals = aggregate(leg.rows)
     published = publish_time(form.announcement)
     company_name = (company or {}).get("company_name") or form.company_name
@@ -78,25 +89,45 @@ def build_filing(form: ParsedForm, leg: Leg, company: Mapping[str, Any] | None) 
         "source": document_url(form),
         "sector": slug((company or {}).get("sector")),
         "sub_sector": slug((company or {}).get("sub_sector")),
-        "tags": tags.detect_tags(purpose, kind, leg.percentage_before, leg.percentage_after),
-        "holder_type": tags.holder_type(form.holder_name),
+        "tags": tags.filing_tags(purpose, kind, leg.holding_before, leg.holding_after,
+                                 leg.percentage_before, leg.percentage_after),
+        "holder_type": "",
         "source_is_manual": False,
+        **holder_fields(form),
+        "ownership": common_value(ownership(r.ownership) for r in leg.rows),
+        "share_class": common_value(r.share_class for r in leg.rows),
+        "document_key": document_key,
     }
-    row["dedup_key"] = dedup_key(row)
-    return Filing(row, leg, totals, company, published)
+    holder = classify(form.holder_name, companies, form.holder_category)
+    row["holder_type"] = holder.type
+    row["dedup_key"] = filing_key(row)
+    return Filing(row, leg, totals, company, published, holder)
 
 
 def price_entry(row: TransactionRow) -> dict[str, Any]:
     return {"date": row.date, "type": row.type, "price": row.price,
-            "amount_transacted": row.amount}
+            "amount_transacted": row.amount, "ownership": ownership(row.ownership),
+            "share_class": row.share_class or None}
 
 
-def dedup_key(row: Mapping[str, Any]) -> str:
-    """sha256 of symbol|filing date|lower(holder)|type|before|after|amount (Part 1)."""
-    parts = (row["symbol"], str(row["timestamp"])[:10], str(row["holder_name"]).lower(),
-             row["transaction_type"], row["holding_before"], row["holding_after"],
-             row["amount_transaction"])
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+def holder_fields(form: ParsedForm) -> dict[str, Any]:
+    """What the form says about the holder, None where it does not say."""
+    return {"position": form.position or None, "board_member": form.board_member or None,
+            "controlling_shareholder": form.controlling_shareholder}
+
+
+def ownership(printed: str) -> str | None:
+    """`direct` / `indirect` for the form's Langsung / Tidak Langsung; other text as printed."""
+    words = " ".join(printed.lower().split())
+    return OWNERSHIP.get(words, printed.strip() or None)
+
+
+def common_value(values: Iterable[str | None]) -> str | None:
+    """The one value all rows share; `mixed` when they differ (each row keeps its own)."""
+    distinct = {v for v in values if v}
+    if not distinct:
+        return None
+    return distinct.pop() if len(distinct) == 1 else MIXED
 
 
 def normalize_symbol(symbol: str) -> str:

@@ -1,10 +1,10 @@
-"""Tags and holder type of a filing, by whole-word or whole-phrase matching.
+"""Tags of a filing, by whole-word or whole-phrase matching (holder type: holder_type.py).
 
 The keyword banks are the original's, but a keyword only matches as a whole word or phrase
-(`repo` no longer matches "report", `alih` no longer matches inside words, `NV` no longer
-makes "Investama" an institution). Tag names are the v1 whitelist spelled correctly
-(`free-float-compliance`, `mesop`, hyphens throughout); `takeover` is added when the holding
-crosses 50 %.
+(`repo` no longer matches "report", `alih` no longer matches inside words). Tag names are
+the v1 whitelist spelled correctly (`free-float-compliance`, `mesop`, hyphens throughout);
+`takeover` is added when the holding crosses 50 %, and a filing whose holdings do not change
+is tagged `pledge` or `holdings-unchanged`.
 """
 
 from __future__ import annotations
@@ -37,17 +37,11 @@ TAG_KEYWORDS: dict[str, tuple[str, ...]] = {
                              "repurchase agreement"),
     "placement": ("penempatan saham revo", "penempatan"),
 }
-WHITELIST = frozenset(TAG_KEYWORDS) | {"takeover"}
+PLEDGE, HOLDINGS_UNCHANGED = "pledge", "holdings-unchanged"
+PLEDGE_WORDS = ("gadai", "gadai saham", "penggadaian", "pegadaian", "jaminan", "penjaminan",
+                "dijaminkan", "agunan", "pledge", "pledged", "collateral")
+WHITELIST = frozenset(TAG_KEYWORDS) | {"takeover", PLEDGE, HOLDINGS_UNCHANGED}
 
-# Words and phrases that mark an organisation in a holder's name (uppercase, whole words).
-ORG_TOKENS = (
-    "PT", "TBK", "PTE", "LTD", "LIMITED", "INC", "CORP", "CORPORATION", "NV", "N.V.", "BV",
-    "B.V.", "GMBH", "LLC", "LP", "L.P.", "LLP", "PLC", "SDN BHD", "BHD", "BERHAD", "BANK",
-    "SECURITIES", "SEKURITAS", "ASSET MANAGEMENT", "MANAJER INVESTASI", "INVESTMENT", "FUND",
-    "YAYASAN", "FOUNDATION", "KOPERASI", "UNIVERSITAS", "PERSERO", "CV", "UD", "COMPANY",
-    "HOLDINGS", "HOLDING", "TRUST", "DANA PENSIUN", "ASURANSI",
-)
-INSTITUTION, INSIDER = "institution", "insider"
 
 
 @lru_cache(maxsize=64)
@@ -76,6 +70,16 @@ def detect_tags(purpose: str, transaction_type: str, percentage_before: Decimal,
     return sorted(tags)
 
 
+def filing_tags(purpose: str, transaction_type: str, holding_before: int, holding_after: int,
+                percentage_before: Decimal, percentage_after: Decimal) -> list[str]:
+    """The tags of a filing; one whose holdings do not change (a pledge, a transfer between the
+    holder's own accounts) is tagged for what it is instead: `pledge` when the purpose says
+    so, else `holdings-unchanged`. It has no counterparty, so no `share-transfer` either."""
+    if holding_before == holding_after and transaction_type == "others":
+        return [PLEDGE if matches_any(purpose, PLEDGE_WORDS) else HOLDINGS_UNCHANGED]
+    return detect_tags(purpose, transaction_type, percentage_before, percentage_after)
+
+
 def _tag_for_type(transaction_type: str) -> set[str]:
     return {"buy": {INVESTMENT}, "sell": {DIVESTMENT}}.get(transaction_type, set())
 
@@ -83,7 +87,3 @@ def _tag_for_type(transaction_type: str) -> set[str]:
 def crosses_takeover(before: Decimal, after: Decimal) -> bool:
     return before < TAKEOVER_PCT <= after or after < TAKEOVER_PCT <= before
 
-
-def holder_type(name: str) -> str:
-    """`institution` when the name carries an organisation word, else `insider`."""
-    return INSTITUTION if matches_any(name, ORG_TOKENS) else INSIDER

@@ -1,9 +1,10 @@
 """Validation of a filing before it is stored: each problem is a reason with a stable code.
 
 The checks are the original's (v1 processing and the v2 gate) with Part 1's changes: missing
-fields, holdings that do not add up, a type contradicting the holdings, non-common shares, a
-share transfer that a human must pair, prices outside the band around the last close (or each
-other), percentages that disagree with the holdings, and a stale or missing market price.
+fields, a type contradicting the holdings, non-common shares, a share transfer that a human must
+pair, prices outside the band around the last close (or each other), and a stale or missing
+market price. Whether the form's holdings and percentages add up, and its issuer and values are
+what they claim, is asked once per form in `checks.py`.
 Whether a code keeps the filing out of the database is a setting (`reject_codes`); the others
 are warnings: the filing is inserted and the reason reported.
 """
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.domain.alerts import kind_of as alert_kind
-from handlers.domain.filings.aggregate import OTHERS, implied_total_shares, kind_of
+from handlers.domain.filings.aggregate import OTHERS, kind_of
 from handlers.domain.filings.rows import Filing
 from handlers.domain.filings.tags import SHARE_TRANSFER
 from handlers.domain.ksei.records import BUY, SELL, ParsedForm, TransactionRow
@@ -32,15 +33,10 @@ def reason(code: str, details: dict[str, Any] | None = None, scope: str = "tx") 
             "details": details or {}}
 
 
-def validate(form: ParsedForm, filing: Filing, settings: FilingsSettings,
-             single_type: bool) -> list[Reason]:
+def validate(form: ParsedForm, filing: Filing, settings: FilingsSettings) -> list[Reason]:
     """Every reason this filing raises, in a stable order."""
-    reasons = [*_document(form, filing), *_required(filing)]
-    if single_type:
-        reasons += _holdings(filing)
-    reasons += [*_direction(filing), *_content(filing), *_prices(form, filing, settings),
-                *_percentages(form, filing, settings)]
-    return reasons
+    return [*_document(form, filing), *_required(filing), *_direction(filing),
+            *_content(filing), *_prices(form, filing, settings)]
 
 
 def rejecting(reasons: list[Reason], settings: FilingsSettings) -> list[Reason]:
@@ -66,19 +62,6 @@ def _required(filing: Filing) -> Iterator[Reason]:
     invalid = [_row_json(r) for r in filing.leg.rows if r.amount <= 0 or not r.date]
     if invalid or not filing.leg.rows:
         yield reason("invalid_price_transaction", {"rows": invalid})
-
-
-def _holdings(filing: Filing) -> Iterator[Reason]:
-    leg, row = filing.leg, filing.row
-    change = leg.holding_after - leg.holding_before
-    if leg.type == OTHERS:
-        consistent = abs(change) <= sum(r.amount for r in leg.rows)
-    else:
-        consistent = change == filing.totals.net_shares
-    if not consistent:
-        yield reason("holdings_mismatch", {"holding_before": row["holding_before"],
-                                           "net_shares": filing.totals.net_shares,
-                                           "holding_after": row["holding_after"]})
 
 
 def _direction(filing: Filing) -> Iterator[Reason]:
@@ -109,13 +92,15 @@ def _prices(form: ParsedForm, filing: Filing, settings: FilingsSettings) -> Iter
     median = Decimal(statistics.median(priced)) if priced else None
     for row in filing.leg.rows:
         if row.price and kind_of(row) != OTHERS:
-            yield from _row_price(row, median, reference, settings)
+            yield from _row_price(row, f"rows[{form.rows.index(row)}].price", median,
+                                  reference, settings)
 
 
-def _row_price(row: TransactionRow, median: Decimal | None, reference: dict[str, Any] | None,
-               settings: FilingsSettings) -> Iterator[Reason]:
+def _row_price(row: TransactionRow, field: str, median: Decimal | None,
+               reference: dict[str, Any] | None, settings: FilingsSettings) -> Iterator[Reason]:
     price = row.price or Decimal(0)
-    details = {"row": _row_json(row), "document_median_price": median}
+    details = {"field": field, "text": str(price), "row": _row_json(row),
+               "document_median_price": median}
     if median and not (settings.within_doc_ratio_low <= price / median
                        <= settings.within_doc_ratio_high):
         yield reason("price_deviation_within_doc", details, scope="row")
@@ -145,19 +130,6 @@ def market_reference(filing: Filing) -> dict[str, Any] | None:
     freshness = (filed - date.fromisoformat(str(asof)[:10])).days
     return {"ref_price": Decimal(str(price)), "ref_type": "close", "asof_date": str(asof)[:10],
             "freshness_days": freshness}
-
-
-def _percentages(form: ParsedForm, filing: Filing, settings: FilingsSettings) -> Iterator[Reason]:
-    total = implied_total_shares(form)
-    if total is None:
-        return  # percentages below the form's precision: nothing to check against
-    leg = filing.leg
-    model = leg.percentage_before + Decimal(leg.delta) / total * 100
-    gap = abs(model - leg.percentage_after)
-    if gap > settings.percent_tol_pp:
-        yield reason("percent_discrepancy", {"pp_after_model": round(model, 3),
-                                             "pp_after_reported": leg.percentage_after,
-                                             "discrepancy_pp": round(gap, 3)})
 
 
 def _row_json(row: TransactionRow) -> dict[str, Any]:

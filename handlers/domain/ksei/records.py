@@ -66,6 +66,7 @@ class ParsedForm:
     position: str | None = None  # "Jabatan": "Direktur Utama", "Dewan Komisaris", …
     board_member: str | None = None  # "Anggota Direksi/Dewan Komisaris", as printed
     controlling_shareholder: bool | None = None  # "Pengendali": Ya / Tidak
+    holder_category: str | None = None  # the holder's category as printed ("Perorangan", …)
     # Where each value was read: {"holder_name": {"page": 1, "method": "text", "text": …},
     # "rows[0].amount": {"page": 2, "method": "ocr", "confidence": 91.5, "text": …}}.
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -88,6 +89,7 @@ class ParsedForm:
             "position": self.position,
             "board_member": self.board_member,
             "controlling_shareholder": self.controlling_shareholder,
+            "holder_category": self.holder_category,
             "provenance": self.provenance,
         }
 
@@ -108,5 +110,6 @@ class ParsedForm:
             flags=tuple(data.get("flags", ())),
             position=data.get("position"), board_member=data.get("board_member"),
             controlling_shareholder=data.get("controlling_shareholder"),
+            holder_category=data.get("holder_category"),
             provenance=dict(data.get("provenance") or {}),
         )

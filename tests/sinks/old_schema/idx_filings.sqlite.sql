@@ -1,0 +1,34 @@
+-- idx_filings for the embedded SQLite sink: the same columns as idx_filings.sql.
+-- Exact numbers (price, value, percentages) are stored as TEXT so SQLite never turns them into
+-- floating point; tags, slugs and price_transaction are JSON text.
+CREATE TABLE IF NOT EXISTS idx_filings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    title TEXT,
+    body TEXT,
+    source TEXT,
+    "timestamp" TEXT,
+    sector TEXT,
+    sub_sector TEXT,
+    tags TEXT,
+    transaction_type TEXT,
+    holding_before INTEGER,
+    holding_after INTEGER,
+    amount_transaction INTEGER,
+    holder_type TEXT,
+    holder_name TEXT,
+    price TEXT,
+    transaction_value TEXT,
+    price_transaction TEXT,
+    share_percentage_before TEXT,
+    share_percentage_after TEXT,
+    share_percentage_transaction TEXT,
+    "UID" TEXT,
+    symbol TEXT,
+    source_is_manual INTEGER DEFAULT 0,
+    idx_investor_slug TEXT,
+    idx_conglomerates_group_slug TEXT,
+    context TEXT,
+    dedup_key TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
