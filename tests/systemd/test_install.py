@@ -7,8 +7,7 @@ then install, configure, check, create the filings table (on a throwaway Postgre
 and start; a KSEI form dropped with the installed `idxd` command becomes a row in the service's
 SQLite sink. Then an upgrade to the next release, a roll-back to this one (the service still
 processes a form) and the uninstall. Packages come from a wheelhouse (README step 1) since the
-container has no PyPI. Until `idxd config example` exists, the TOML step writes the file it
-would print by hand (see `write_settings_by_hand`).
+container has no PyPI.
 """
 
 from __future__ import annotations
@@ -115,23 +114,11 @@ def stored_rows(box: Server, scratch: Path) -> list[tuple[str, str, int]]:
             return []
 
 
-def write_settings_by_hand(box: Server, dist: str) -> None:
-    """Until `idxd config example` exists: the TOML it prints, with its defaults."""
-    box.path(f"{dist}/idxd.toml").write_text("[daemon]\nworkers = 2\n\n[sink]\nkind = "
-                                             '"sqlite"\n')
-    box.sh("install -m 0640 -g idxd idxd.toml /etc/idxd/idxd.toml", cwd=dist)
-
-
 def configure(box: Server, steps: dict[str, str], dist: str) -> None:
     box.sh(steps["configure-env"], cwd=dist)
     with box.path("/etc/idxd/idxd.env").open("a") as env_file:
         env_file.write(ENV_EDITS)
-    try:
-        box.sh(steps["configure-toml"], cwd=dist)
-    except AssertionError as error:
-        if "invalid choice: 'config'" not in str(error):
-            raise
-        write_settings_by_hand(box, dist)
+    box.sh(steps["configure-toml"], cwd=dist)
     box.sh(steps["check"], cwd=dist)
 
 
