@@ -89,9 +89,9 @@ def test_a_running_daemon_backfills_and_live_work_goes_first(
         try:
             daemon.wait_started()
             command = run_idxd(config, env, *backfill_args(history))
-            wait_for(lambda: days_done(root) >= 20, 60, "backfill progress", every_s=0.005)
-            assert status(config)["backfill"]["state"] in ("running", "paused")
+            wait_for(lambda: days_done(root) >= 5, 60, "backfill progress", every_s=0.005)
             live = publish_live(exchange, forms_cache)
+            assert status(config)["backfill"]["state"] in ("running", "paused")
             live_stored_at = wait_for(lambda: stored_while_running(root, live), 30,
                                       "the live filing")
             assert command.wait(120) == 0, command.stderr.read() if command.stderr else ""
@@ -202,7 +202,7 @@ def test_a_form_the_file_host_does_not_serve_yet_does_not_hold_the_backfill(
 
 def test_a_daemon_killed_during_a_detached_backfill_resumes_it_at_its_next_start(
         tmp_path: Path, exchange: Exchange, forms_cache: Path) -> None:
-    history = History(date(2025, 3, 1), date(2025, 4, 30), offset=12_000)
+    history = History(date(2025, 3, 1), date(2025, 3, 31), offset=12_000)
     root, mailbox = tmp_path / "root", Mailbox()
     history.publish(exchange, forms_cache)
     config = backfill_config(tmp_path / "idxd.toml", root, exchange)
@@ -211,7 +211,7 @@ def test_a_daemon_killed_during_a_detached_backfill_resumes_it_at_its_next_start
         request = run_idxd(config, env, *backfill_args(history), "--detach")
         assert request.wait(30) == 0  # no daemon yet: recorded for the next start
         daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
-        wait_for(lambda: days_done(root) >= 20, 60, "backfill progress", alive=daemon.process,
+        wait_for(lambda: days_done(root) >= 10, 60, "backfill progress", alive=daemon.process,
                  every_s=0.005)
         daemon.kill()
         daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
