@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from daemon.stages import App, Command, Stage, StandaloneCommand, TimerJob
 from handlers import paths
+from handlers.commands.backfill import BACKFILL_COMMAND
 from handlers.commands.clean import CLEAN_COMMAND
 from handlers.commands.company_map import COMPANY_MAP_COMMAND
 from handlers.commands.demo import DEMO_COMMAND
@@ -15,6 +16,7 @@ from handlers.commands.once import ONCE_COMMAND
 from handlers.commands.window import WINDOW_COMMAND
 from handlers.context import PipelineContext, open_context
 from handlers.hooks import report_failure, status_extras
+from handlers.jobs.backfill import BACKFILL_JOB
 from handlers.jobs.company_refresh import COMPANY_MAP_JOB
 from handlers.jobs.ingest import INGEST_JOB
 from handlers.jobs.retention import RETENTION_JOB
@@ -32,10 +34,11 @@ STAGES: tuple[Stage[PipelineContext], ...] = (
 )
 
 TIMER_JOBS: tuple[TimerJob[PipelineSettings, PipelineContext], ...] = (
-    INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB, RETENTION_JOB)
+    INGEST_JOB, COMPANY_MAP_JOB, ROLLOVER_JOB, RETENTION_JOB, BACKFILL_JOB)
 
 COMMANDS: tuple[Command[PipelineSettings] | StandaloneCommand, ...] = (
-    WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND, ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND)
+    WINDOW_COMMAND, INGEST_COMMAND, COMPANY_MAP_COMMAND, ONCE_COMMAND, DEMO_COMMAND, CLEAN_COMMAND,
+    BACKFILL_COMMAND)
 
 APP: App[PipelineSettings, PipelineContext] = App(
     name="idxd",

@@ -5,11 +5,12 @@ A file the engine quarantined becomes one alert in the common schema (`report_fa
 The last ingest (when the exchange was last read, and up to which instant), the last window
 the rollover closed and the last email it sent come from the ledger's key-value state, written
 by `handlers/jobs/ingest_state.py` and `handlers/jobs/rollover.py`; the company map's age comes
-from its meta file (the local cache, or the bundled snapshot before the first refresh). Each
-fact is a small dict whose "at" is an ISO-8601 time or None; the engine adds the age. A fact
-that needs an operator carries a `problem` sentence, which makes `idxd status` degraded: ingest
-failing (its last attempts and error, from `ingest.health`), a source resting, a company map
-older than its limit while a source to refresh it is configured, an email not delivered yet.
+from its meta file (the local cache, or the bundled snapshot before the first refresh); a
+backfill's progress from its state (`handlers/jobs/backfill_state.py`). Each fact is a small
+dict whose "at" is an ISO-8601 time or None; the engine adds the age. A fact that needs an
+operator carries a `problem` sentence, which makes `idxd status` degraded: ingest failing (its
+last attempts and error, from `ingest.health`), a source resting, a company map older than its
+limit while a source to refresh it is configured, an email not delivered yet.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
 from handlers.adapters.host_health import source_hosts
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert, write_alert
+from handlers.jobs.backfill_state import REQUEST_KEY as BACKFILL_REQUEST
+from handlers.jobs.backfill_state import STATE_KEY as BACKFILL_KEY
+from handlers.jobs.backfill_state import status_fact as backfill_fact
 from handlers.jobs.ingest_state import HEALTH_KEY as INGEST_HEALTH_KEY
 from handlers.jobs.ingest_state import STATE_KEY as INGEST_KEY
 from handlers.jobs.rollover import SENDING
@@ -46,7 +50,14 @@ def status_extras(settings: Settings[PipelineSettings],
         "last_email": last_email(rollover),
         "company_map": company_map(settings.engine.root, settings.app.company_map),
         **sources(settings.app, get_state),
+        **backfill(get_state),
     }
+
+
+def backfill(get_state: GetState) -> dict[str, dict[str, Any]]:
+    """The backfill's progress, once one was asked for."""
+    fact = backfill_fact(get_state(BACKFILL_KEY), get_state(BACKFILL_REQUEST), datetime.now(UTC))
+    return {"backfill": fact} if fact else {}
 
 
 def sources(settings: PipelineSettings, get_state: GetState) -> dict[str, dict[str, Any]]:

@@ -1,12 +1,12 @@
 """Every pipeline setting, declared once: type, default, bounds, TOML key, environment names.
 
 One class per TOML table (`[ingest]`, `[http]`, `[download]`, `[parse]`, `[filings]`, `[sink]`,
-`[company_map]`, `[rollover]`, `[mail]`, `[retention]`), composed into `PipelineSettings`. The
-original system's variable names (`SUPABASE_URL`, `ALERT_TO_EMAIL`, `PROXY`, `OVERLAP_MINUTES`,
-…) are kept with its fallbacks in order, so its operators can move over. Secrets (the Supabase
-key, the SMTP password) come from the environment only. The HTTP client, the sink and the parse
-pool are opened once, so their settings wait for a restart; every other pipeline setting
-applies on SIGHUP.
+`[company_map]`, `[rollover]`, `[mail]`, `[retention]`, `[backfill]`), composed into
+`PipelineSettings`. The original system's variable names (`SUPABASE_URL`, `ALERT_TO_EMAIL`,
+`PROXY`, `OVERLAP_MINUTES`, …) are kept with its fallbacks in order, so its operators can move
+over. Secrets (the Supabase key, the SMTP password) come from the environment only. The HTTP
+client, the sink and the parse pool are opened once, so their settings wait for a restart;
+every other pipeline setting applies on SIGHUP.
 """
 
 from __future__ import annotations
@@ -308,6 +308,28 @@ class RolloverSettings:
     send_empty: bool = setting(False, "IDXD_EMAIL_SEND_EMPTY")
 
 
+@dataclass(frozen=True)
+class BackfillSettings:
+    TABLE: ClassVar[str] = "backfill"
+
+    # Every request a backfill causes (listing pages and the attachments it hands over) counts
+    # against this rate; 0 turns the limit off (tests, a local mirror).
+    requests_per_minute: float = setting(20.0, "IDXD_BACKFILL_REQUESTS_PER_MINUTE",
+                                         bound=AT_LEAST_ZERO)
+    # Backfill batches in the pipeline at once: a live batch waits behind at most these.
+    concurrency: int = setting(1, "IDXD_BACKFILL_CONCURRENCY", bound=whole(1, 16))
+    # Announcements per batch file: small, so a live batch never waits for a whole day.
+    batch_size: int = setting(5, "IDXD_BACKFILL_BATCH_SIZE", bound=whole(1, 1000))
+    # One summary email (and zip) per this many backfilled days; 0: one when it finishes.
+    summary_days: int = setting(0, "IDXD_BACKFILL_SUMMARY_DAYS", bound=whole(0))
+    tick_s: float = setting(1.0, "IDXD_BACKFILL_TICK_S", bound=POSITIVE)
+
+    @property
+    def interval_s(self) -> float:
+        """The spacing of two requests at the polite rate (0 with the limit off)."""
+        return 60.0 / self.requests_per_minute if self.requests_per_minute else 0.0
+
+
 def _addresses(raw: Any) -> tuple[str, ...]:
     """A comma-separated list (or a TOML array) of addresses, each once, in order."""
     addresses = [part.strip() for part in ",".join(to_tuple(raw)).split(",") if part.strip()]
@@ -387,6 +409,7 @@ class PipelineSettings:
     rollover: RolloverSettings = field(default_factory=RolloverSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    backfill: BackfillSettings = field(default_factory=BackfillSettings)
 
 
 def load_pipeline_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> PipelineSettings:

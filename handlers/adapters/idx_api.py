@@ -87,6 +87,13 @@ def query_params(settings: IngestSettings, day: date, page: int) -> dict[str, st
             "dateFrom": stamp, "dateTo": stamp, "lang": "en"}
 
 
+def fetch_page(http: httpx.Client, settings: IngestSettings, day: date, page: int,
+               health: HostHealth) -> list[dict[str, Any]]:
+    """One page of a day's listing, once, without retries: for a caller that paces its own
+    requests (the backfill) and tries again at its next tick."""
+    return _watched_page(http, settings, day, page, health)
+
+
 def _watched_page(http: httpx.Client, settings: IngestSettings, day: date, page: int,
                   health: HostHealth) -> list[dict[str, Any]]:
     """One page, skipped while the exchange rests, its answer told to the host's health."""

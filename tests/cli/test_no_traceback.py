@@ -25,7 +25,8 @@ APP = load_app("handlers.app:APP")
 WORK = {"run": [], "once": ["--no-ingest"], "status": [], "drop": ["FILE"],
         "replay": ["--failed"], "trace": ["x.pdf"], "check-config": [], "config": ["example"],
         "ledger": ["check"], "tail": ["-"], "window": [], "ingest": ["--hours", "1"],
-        "company-map": ["status"], "clean": ["--dry-run"], "demo": ["--dir", "DEMO"]}
+        "company-map": ["status"], "clean": ["--dry-run"], "demo": ["--dir", "DEMO"],
+        "backfill": ["--from", "2025-01-01", "--to", "2025-01-02", "--detach"]}
 SUBCOMMANDS = {"ledger": [["check"], ["rebuild"]], "config": [["example"]],
                "company-map": [[action] for action in ("get", "refresh", "reset", "status",
                                                        "print")]}

@@ -38,6 +38,7 @@ class Exchange:
         self.files: dict[str, bytes | int | str] = {}
         self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.requests: list[tuple[float, str]] = []
+        self.listings: list[tuple[str, int]] = []  # (dateFrom, pageNumber) of each API query
         self.proxy_auth: list[str] = []
         self.timeout_hang_s = timeout_hang_s
         self.blocked: tuple[float, float] | None = None  # epoch seconds: every answer is 403
@@ -78,6 +79,8 @@ class Exchange:
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
         with self._lock:
             self.requests.append((time.time(), path))
+            if path == API_PATH and "dateFrom" in query:
+                self.listings.append((query["dateFrom"][0], int(query["pageNumber"][0])))
             fault = self.faults[path].pop(0) if self.faults.get(path) else None
         if self.blocked and self.blocked[0] <= time.time() < self.blocked[1]:
             return 403, b"blocked", "text/plain"  # the CDN turning every client away
@@ -115,6 +118,9 @@ class Exchange:
 def _handler_for(exchange: Exchange) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: with Nagle's algorithm on, a kept-alive
+        # client waits for the delayed ACK (~40 ms) before each body.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             target = urlsplit(self.path)  # absolute when we are used as a proxy
