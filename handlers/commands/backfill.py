@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from daemon.cli_help import describe
 from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.ledger import Ledger
@@ -39,6 +40,17 @@ WIDTH = 30
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, "Read the exchange's history day by day, newest first, at the polite rate "
+             "of [backfill] requests_per_minute, through the same download, parse and generate "
+             "stages. With a daemon on the root the daemon carries the request out; otherwise "
+             "this command runs the pipeline until the backfill and its summary email are done. "
+             "A stopped or killed backfill resumes where it was.",
+             ["idxd backfill --from 2025-01-01 --to 2025-12-31",
+              "idxd backfill --from 2026-11-01 --detach",
+              "idxd backfill --from 2025-01-01 --to 2025-01-31 --again"],
+             {0: "the backfill finished (or, with --detach, the request was recorded)",
+              1: "the backfill could not finish; the reason is on stderr",
+              2: "a bad range (today or the future, --from after --to) or configuration"})
     parser.add_argument("--from", dest="first", required=True, type=_day,
                         help="the oldest day to read (YYYY-MM-DD)")
     parser.add_argument("--to", dest="last", type=_day,

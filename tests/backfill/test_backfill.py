@@ -46,8 +46,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def forms_cache(request: pytest.FixtureRequest) -> Path:
-    return Path(request.config.cache.mkdir("backfill-forms"))
+def forms_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("backfill-forms")
 
 
 def fresh(history: History) -> History:
