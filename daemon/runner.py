@@ -53,7 +53,6 @@ from daemon.watch import (
     OPENED,
     OVERFLOW,
     READY,
-    OverflowDetector,
     observer_kind,
     start_observer,
 )
@@ -175,8 +174,6 @@ class Daemon:
 
     def _start_watching(self, engine: EngineSettings) -> None:
         self.observer_kind = observer_kind(engine.observer, self.root)
-        self.overflow = OverflowDetector(self._hint)
-        self.overflow.install()
         self.observer = start_observer(self.observer_kind, list(self.inboxes.values()),
                                        self._hint, engine.poll_interval_s)
 
@@ -378,7 +375,6 @@ class Daemon:
         return complete
 
     def close(self, complete: bool) -> None:
-        self.overflow.remove()
         self.dispatcher.shutdown(wait=complete)
         self.jobs.shutdown(wait=complete)
         if complete:

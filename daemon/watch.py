@@ -3,13 +3,13 @@
 stable), and under inotify "opened" and "closed unwritten", which tell the settler whether a
 writer still holds a file. Events are only hints; the sweep and the ledger are the truth.
 
+A kernel queue overflow (events lost) becomes an "overflow" hint, and the loop rescans.
 Network filesystems deliver no inotify events for changes made on other hosts, so on nfs, cifs
 and smb mounts (or by setting) the polling observer is used instead.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,10 +24,11 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+from watchdog.observers.inotify_c import InotifyConstants
 from watchdog.observers.polling import PollingObserver
 
+from daemon.emitter import HintObserver
 from daemon.files import is_temporary_name
 
 NETWORK_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs",
@@ -37,8 +38,11 @@ OPENED, CLOSED_UNWRITTEN = "opened", "closed_unwritten"
 # Under inotify a writer's close is the signal, so per-write IN_MODIFY events are not asked
 # for (they cost the most). A created file is settled by polling its size and mtime, unless an
 # open was seen: then it waits for its writer's close (one IN_OPEN per open, not per write).
-INOTIFY_EVENTS: list[type[FileSystemEvent]] = [FileClosedEvent, FileMovedEvent, FileCreatedEvent,
-                                               FileOpenedEvent, FileClosedNoWriteEvent]
+# A rename from a watched inbox is ready; one from elsewhere arrives as a creation.
+INOTIFY_HINTS: dict[int, str] = {
+    InotifyConstants.IN_CLOSE_WRITE: READY, InotifyConstants.IN_MOVED_TO: READY,
+    InotifyConstants.IN_CREATE: SETTLE, InotifyConstants.IN_OPEN: OPENED,
+    InotifyConstants.IN_CLOSE_NOWRITE: CLOSED_UNWRITTEN}
 POLLING_EVENTS: list[type[FileSystemEvent]] = [FileMovedEvent, FileCreatedEvent,
                                                FileModifiedEvent]
 
@@ -100,35 +104,21 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str:
 
 def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float
                    ) -> BaseObserver:
-    polling = kind == "polling"
-    observer: BaseObserver = PollingObserver(timeout=poll_interval_s) if polling else Observer()
-    handler = InboxEvents(sink, inboxes)
-    events = POLLING_EVENTS if polling else INOTIFY_EVENTS
-    for inbox in inboxes:
-        observer.schedule(handler, str(inbox), recursive=False, event_filter=events)
+    """Under inotify the hint observer (`daemon.emitter`): events become hints in watchdog's
+    reader thread. The polling observer goes through watchdog's events and dispatcher."""
+    observer: BaseObserver
+    if kind == "polling":
+        observer = PollingObserver(timeout=poll_interval_s)
+        handler = InboxEvents(sink, inboxes)
+        for inbox in inboxes:
+            observer.schedule(handler, str(inbox), recursive=False, event_filter=POLLING_EVENTS)
+    else:
+        observer = HintObserver(sink, INOTIFY_HINTS, OVERFLOW)
+        for inbox in inboxes:
+            observer.schedule(FileSystemEventHandler(), str(inbox), recursive=False)
     observer.daemon = True
     observer.start()
     return observer
-
-
-class OverflowDetector(logging.Handler):
-    """watchdog reports a kernel queue overflow only as a log line; turn it into a hint."""
-
-    LOGGER = "watchdog.observers.inotify_c"
-
-    def __init__(self, sink: Sink):
-        super().__init__(logging.WARNING)
-        self._sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "overflow" in record.getMessage().lower():
-            self._sink(OVERFLOW, "")
-
-    def install(self) -> None:
-        logging.getLogger(self.LOGGER).addHandler(self)
-
-    def remove(self) -> None:
-        logging.getLogger(self.LOGGER).removeHandler(self)
 
 
 def _text(path: str | bytes) -> str:

@@ -1,0 +1,165 @@
+"""Throughput of both cores, side by side with the raw reference of the same run.
+
+- landed form -> row: distinct KSEI forms renamed into `downloads/idx-format/` of a running
+  daemon (the real IDX stages, SQLite sink, no network), until every filing is a row; beside
+  it the whole parse of the same forms one at a time in this process (what reading and parsing
+  alone cost);
+- the engine's three-stage no-op chain (`benchapp`), ledger on, on tmpfs when there is one;
+  beside it the raw watchdog close events per second of the same burst size.
+
+Each figure is taken `--runs` times, alternating with its reference, and printed as best and
+median: the machine may be shared, and one run says little. Run: `python -m tests.bench.
+bench_throughput [--quick] [--runs N] [--forms N] [--files N]`. Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from daemon.config import EngineSettings, Settings
+from daemon.files import write_atomic
+from daemon.runner import Daemon, run
+from handlers import paths
+from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
+from handlers.app import APP
+from handlers.settings import load_pipeline_settings
+from handlers.stages.parse import parse_pdf
+from tests.bench import bench_engine
+from tests.e2e.scenario import form_pdf
+
+PIPELINE = {"ingest": {"enabled": False}, "rollover": {"enabled": False},
+            "sink": {"kind": "sqlite"}}
+FORMS_TARGET, FILES_TARGET = 300, 1000
+
+
+def build_forms(directory: Path, count: int) -> list[bytes]:
+    """`count` distinct forms (one holder each, so one filing each)."""
+    return [form_pdf(number, directory) for number in range(count)]
+
+
+def start_pipeline(root: Path) -> tuple[Daemon, threading.Thread]:
+    settings = Settings(engine=EngineSettings(root=root, log_level="warning", log_format="json",
+                                              rescan_s=3600, settle_ms=100),
+                        app=load_pipeline_settings(PIPELINE, {}))
+    ready, holder = threading.Event(), []
+
+    def started(daemon: Daemon) -> None:
+        holder.append(daemon)
+        ready.set()
+
+    thread = threading.Thread(target=run, args=(settings,), daemon=True,
+                              kwargs={"app": APP, "install_signals": False, "env": {},
+                                      "started": started, "timer_jobs": False})
+    thread.start()
+    ready.wait(300)
+    return holder[0], thread
+
+
+def row_count(sink: Path) -> int:
+    if not sink.exists():
+        return 0
+    with sqlite3.connect(sink, timeout=5) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM idx_filings").fetchone()[0])
+        except sqlite3.OperationalError:  # the table is not there yet
+            return 0
+
+
+def landed_to_row(forms: list[bytes]) -> float:
+    """Forms per second from the first form landed to the last row stored."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        daemon, thread = start_pipeline(root)
+        inbox, sink = root / paths.IDX_FORMS, root / "state" / "filings.sqlite3"
+        started = time.perf_counter()
+        for number, body in enumerate(forms):
+            write_atomic(inbox / f"form-{number:05d}.pdf", body, durable=False)
+        bench_engine.wait_until(lambda: row_count(sink) >= len(forms), 600)
+        elapsed = time.perf_counter() - started
+        stored = row_count(sink)
+        bench_engine.stop(daemon, thread)
+    if stored < len(forms):
+        print(f"  (only {stored} of {len(forms)} rows stored)")
+    return len(forms) / elapsed
+
+
+def parse_alone(forms: list[bytes]) -> float:
+    """Forms per second of the whole parse (text, fields, symbol) in this one process."""
+    companies = json.loads((BUNDLED_DIR / MAP_NAME).read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as directory:
+        files = [write_atomic(Path(directory, f"f-{n}.pdf"), body, durable=False)
+                 for n, body in enumerate(forms)]
+        parse_pdf(files[0], None, companies)  # warm-up: imports, font tables
+        started = time.perf_counter()
+        for path in files:
+            parse_pdf(path, None, companies)
+        return len(files) / (time.perf_counter() - started)
+
+
+def on_tmpfs(measure: Callable[[], float]) -> float:
+    """`measure` with temporary directories on tmpfs when the machine has one."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    try:
+        return measure()
+    finally:
+        tempfile.tempdir = previous
+
+
+def alternate(runs: int, ours: Callable[[], float], raw: Callable[[], float]
+              ) -> tuple[list[float], list[float]]:
+    mine, theirs = [], []
+    for _ in range(runs):
+        theirs.append(raw())
+        mine.append(ours())
+    return mine, theirs
+
+
+def shown(samples: list[float]) -> str:
+    return f"best {max(samples):7.0f}, median {statistics.median(samples):7.0f}"
+
+
+def row(what: str, unit: str, ours: list[float], raw_what: str, raw: list[float],
+        target: int) -> str:
+    return (f"{what:<30} {shown(ours)} {unit:<8} (target >= {target})   |  "
+            f"{raw_what}: {shown(raw)}")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, smaller runs")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--forms", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=5000)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.forms, args.files = 2, 200, 1000
+    print(f"throughput on {os.cpu_count()} cores, {args.runs} runs each (load average "
+          f"{os.getloadavg()[0]:.1f} at start)", flush=True)
+    with tempfile.TemporaryDirectory() as directory:
+        forms = build_forms(Path(directory), args.forms)
+    landed, parsed = alternate(args.runs, lambda: landed_to_row(forms),
+                               lambda: parse_alone(forms))
+    chain, events = alternate(
+        args.runs, lambda: on_tmpfs(lambda: bench_engine.chain_throughput(args.files, False)),
+        lambda: on_tmpfs(lambda: bench_engine.raw_watchdog_burst(args.files)))
+    print(row(f"landed form -> row, {args.forms}", "forms/s", landed,
+              "parse alone, one process", parsed, FORMS_TARGET))
+    print(row(f"3-stage no-op chain, {args.files}", "files/s", chain,
+              "raw watchdog close events/s", events, FILES_TARGET))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    return {"landed": landed, "parsed": parsed, "chain": chain, "events": events}
+
+
+if __name__ == "__main__":
+    main()
