@@ -39,6 +39,8 @@ C = InotifyConstants
 MASK = Mask(C.IN_CLOSE_WRITE | C.IN_CLOSE_NOWRITE | C.IN_OPEN | C.IN_MOVED_FROM | C.IN_MOVED_TO
             | C.IN_CREATE | C.IN_DONT_FOLLOW | C.IN_ONLYDIR)
 MOVES_REMEMBERED = 4096  # renames whose destination has not been read yet (kernel: adjacent)
+SETTLING_REMEMBERED = 65536  # arrivals not yet closed by their writer, per inbox
+OPEN_BITS = C.IN_OPEN | C.IN_CLOSE_NOWRITE  # what only a file being settled needs
 
 
 class MovePairs:
@@ -62,12 +64,19 @@ class MovePairs:
 
 
 class InboxCallback:
-    """watchdog's `WatchCallback` for one inbox: raw events in, hints out."""
+    """watchdog's `WatchCallback` for one inbox: raw events in, hints out.
 
-    def __init__(self, directory: str, sink: Sink, moves: MovePairs,
-                 kinds: dict[int, str], overflow: str):
+    Opens and unwritten closes matter only for a file being settled (its writer may still hold
+    it): one that arrived without its close yet (a creation, a move from elsewhere), or one the
+    settler watches (`tracked`, found by a sweep). Every read of a file already complete (each
+    stage reads its input twice) would otherwise be two hints for the loop to drop."""
+
+    def __init__(self, directory: str, sink: Sink, moves: MovePairs, kinds: dict[int, str],
+                 overflow: str, tracked: Callable[[str], bool]):
         self._prefix = directory.rstrip("/") + "/"
         self._sink, self._moves, self._kinds, self._overflow = sink, moves, kinds, overflow
+        self._tracked = tracked
+        self._settling: OrderedDict[str, None] = OrderedDict()  # arrived, no close seen
 
     def on_event(self, event: InotifyEvent) -> None:
         mask = event.mask
@@ -79,11 +88,23 @@ class InboxCallback:
         name = os.fsdecode(event.name)
         if is_temporary_name(name):
             return
-        kind = self._kinds.get(mask & MASK)
-        if mask & C.IN_MOVED_TO:
-            kind = self._kinds[C.IN_MOVED_TO if self._moves.arrived(event.cookie) else C.IN_CREATE]
+        path, bit = self._prefix + name, mask & MASK
+        if bit & C.IN_MOVED_TO:
+            bit = C.IN_MOVED_TO if self._moves.arrived(event.cookie) else C.IN_CREATE
+        if bit & OPEN_BITS and path not in self._settling and not self._tracked(path):
+            return
+        if bit == C.IN_CREATE:
+            self._settle(path)
+        elif bit & (C.IN_CLOSE_WRITE | C.IN_MOVED_TO):
+            self._settling.pop(path, None)
+        kind = self._kinds.get(bit)
         if kind is not None:
-            self._sink(kind, self._prefix + name)
+            self._sink(kind, path)
+
+    def _settle(self, path: str) -> None:
+        self._settling[path] = None
+        if len(self._settling) > SETTLING_REMEMBERED:
+            self._settling.popitem(last=False)
 
     def on_watch_deleted(self, wd: WatchDescriptor) -> None:
         """The inbox itself went away: the sweeps notice files when it comes back."""
@@ -118,14 +139,16 @@ class InboxEmitter(EventEmitter):
 
 class HintObserver(BaseObserver):
     """watchdog's observer over inbox emitters; `kinds` maps an inotify bit to a hint kind
-    (IN_MOVED_TO for a rename from a watched inbox, IN_CREATE for any other arrival)."""
+    (IN_MOVED_TO for a rename from a watched inbox, IN_CREATE for any other arrival), and
+    `tracked` says whether the settler watches a path."""
 
-    def __init__(self, sink: Sink, kinds: dict[int, str], overflow: str):
+    def __init__(self, sink: Sink, kinds: dict[int, str], overflow: str,
+                 tracked: Callable[[str], bool]):
         self._inotify_fd = InotifyFD()
         self._inotify_fd.start()
         moves = MovePairs()
-        super().__init__(InboxEmitter, inotify_fd=self._inotify_fd,
-                         callback=lambda path: InboxCallback(path, sink, moves, kinds, overflow))
+        super().__init__(InboxEmitter, inotify_fd=self._inotify_fd, callback=lambda path:
+                         InboxCallback(path, sink, moves, kinds, overflow, tracked))
 
     def on_thread_stop(self) -> None:
         super().on_thread_stop()

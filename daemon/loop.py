@@ -141,7 +141,7 @@ class Daemon:
     def _start_watching(self, engine: EngineSettings) -> None:
         self.observer_kind = observer_kind(engine.observer, self.root)
         self.observer = start_observer(self.observer_kind, list(self.inboxes.values()),
-                                       self._hint, engine.poll_interval_s)
+                                       self._hint, engine.poll_interval_s, self.settler.waiting)
 
     def _schedule_jobs(self) -> None:
         now = time.monotonic()

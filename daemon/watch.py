@@ -102,10 +102,11 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str:
     return best_type
 
 
-def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float
-                   ) -> BaseObserver:
+def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float,
+                   tracked: Callable[[str], bool]) -> BaseObserver:
     """Under inotify the hint observer (`daemon.emitter`): events become hints in watchdog's
-    reader thread. The polling observer goes through watchdog's events and dispatcher."""
+    reader thread, and opens only for files being settled (`tracked`: the settler watches it).
+    The polling observer goes through watchdog's events and dispatcher."""
     observer: BaseObserver
     if kind == "polling":
         observer = PollingObserver(timeout=poll_interval_s)
@@ -113,7 +114,7 @@ def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: 
         for inbox in inboxes:
             observer.schedule(handler, str(inbox), recursive=False, event_filter=POLLING_EVENTS)
     else:
-        observer = HintObserver(sink, INOTIFY_HINTS, OVERFLOW)
+        observer = HintObserver(sink, INOTIFY_HINTS, OVERFLOW, tracked)
         for inbox in inboxes:
             observer.schedule(FileSystemEventHandler(), str(inbox), recursive=False)
     observer.daemon = True
