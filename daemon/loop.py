@@ -44,6 +44,7 @@ from daemon.watch import (
     OPENED,
     OVERFLOW,
     READY,
+    OverflowDetector,
     observer_kind,
     start_observer,
 )
@@ -140,6 +141,8 @@ class Daemon:
 
     def _start_watching(self, engine: EngineSettings) -> None:
         self.observer_kind = observer_kind(engine.observer, self.root)
+        self.overflow = OverflowDetector(self._hint)
+        self.overflow.install()
         self.observer = start_observer(self.observer_kind, list(self.inboxes.values()),
                                        self._hint, engine.poll_interval_s, self.settler.waiting)
 

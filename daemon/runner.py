@@ -50,6 +50,7 @@ def drain(daemon: Daemon) -> bool:
 
 
 def close(daemon: Daemon, complete: bool) -> None:
+    daemon.overflow.remove()
     daemon.dispatcher.shutdown(wait=complete)
     daemon.jobs.shutdown(wait=complete)
     if complete:

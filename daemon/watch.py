@@ -10,6 +10,7 @@ and smb mounts (or by setting) the polling observer is used instead.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -120,6 +121,27 @@ def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: 
     observer.daemon = True
     observer.start()
     return observer
+
+
+class OverflowDetector(logging.Handler):
+    """watchdog also reports a kernel queue overflow as a log line (the only report under its
+    own inotify observer); turn that into a hint as well. A second hint costs one rescan."""
+
+    LOGGER = "watchdog.observers.inotify_c"
+
+    def __init__(self, sink: Sink):
+        super().__init__(logging.WARNING)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self._sink(OVERFLOW, "")
+
+    def install(self) -> None:
+        logging.getLogger(self.LOGGER).addHandler(self)
+
+    def remove(self) -> None:
+        logging.getLogger(self.LOGGER).removeHandler(self)
 
 
 def _text(path: str | bytes) -> str:
