@@ -3,12 +3,9 @@
 One row per (stage, file path, content sha256) with its state, attempts, last error, timings
 and the outputs it produced. A kernel event is only a hint; this table is the truth. A file is
 processed when its row is not `done`. An attempt is recorded when a file is claimed, before its
-handler starts, so a row found `running` at start is a file the process died on: it goes back
-to `pending` as a suspect, to be run alone, and when it was the only file running and its
-attempt had handed off no output yet, the death is counted against it as a crash (the worker
-sets a file aside once it has too many). A death with several files running blames none of
-them until each has run alone, and a handler still producing output was not what killed it.
-A small key-value table keeps the application's own durable state.
+handler starts, so a row found `running` at start is a file the process died on (what that
+costs the file is `daemon.crashes`). A small key-value table keeps the application's own
+durable state. The schema and connections are `daemon.ledger_db`.
 
 A file that is not an SQLite database is refused with `LedgerUnusable` (one sentence, never a
 raw traceback), and the ledger remembers which file it opened (device and inode), so a ledger
@@ -25,75 +22,22 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from daemon.crashes import CrashAccounting
+from daemon.group_commit import GroupCommit
+from daemon.ledger_db import FINAL_STATES, FileState, connect, connect_readonly
 from daemon.scrub import scrub, scrub_data
 
+__all__ = ["FINAL_STATES", "Claim", "FileState", "Ledger", "LedgerUnusable"]
 
-class FileState(StrEnum):
-    """A ledger row's state; the values are what the database stores."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    QUARANTINED = "quarantined"
-    SUPERSEDED = "superseded"  # pending content the file no longer has
-
-
-FINAL_STATES = (FileState.DONE, FileState.QUARANTINED)
 LEDGER_NAME = "state/ledger.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 class LedgerUnusable(Exception):
     """The ledger cannot be used as it is; the message is one sentence naming the fix."""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY,
-    stage TEXT NOT NULL,
-    path TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL DEFAULT 0,
-    mtime_ns INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    crashes INTEGER NOT NULL DEFAULT 0,
-    suspect INTEGER NOT NULL DEFAULT 0,
-    progressed INTEGER NOT NULL DEFAULT 0,
-    error_code TEXT,
-    last_error TEXT,
-    first_seen_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    duration_ms REAL,
-    outputs TEXT NOT NULL DEFAULT '[]',
-    quarantine_path TEXT,
-    UNIQUE (stage, path, sha256)
-);
-CREATE INDEX IF NOT EXISTS files_by_state ON files (state, stage);
-CREATE INDEX IF NOT EXISTS files_by_path ON files (path);
-CREATE TABLE IF NOT EXISTS lineage (
-    parent_id INTEGER NOT NULL REFERENCES files (id),
-    child_path TEXT NOT NULL,
-    PRIMARY KEY (parent_id, child_path)
-);
-CREATE INDEX IF NOT EXISTS lineage_by_child ON lineage (child_path);
-CREATE TABLE IF NOT EXISTS kv (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
-
-# Columns added after the first release, with their definitions, for ledgers made before.
-ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0",
-                 "suspect": "INTEGER NOT NULL DEFAULT 0",
-                 "progressed": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True)
@@ -103,16 +47,18 @@ class Claim:
     crashes: int = 0  # how many of those the process died in
 
 
-class Ledger:
+class Ledger(CrashAccounting):
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
         try:
-            self._db = _connect_readonly(path) if readonly else _connect(path)
+            self._db = connect_readonly(path) if readonly else connect(path)
             self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
             raise LedgerUnusable(unreadable_sentence(path, error)) from None
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        # The file lifecycle's writes, many threads' in one transaction (`daemon.group_commit`).
+        self._writes = GroupCommit(self._db, self._lock)
         self.identity = file_identity(path)  # the file this connection writes to
 
     def replaced(self) -> str | None:
@@ -160,103 +106,47 @@ class Ledger:
 
     # --- the file lifecycle -------------------------------------------------------------
 
-    def recover(self) -> int:
-        """Rows a crash left `running` go back to `pending` as suspects; a lone one that had
-        handed off nothing in its attempt has the crash counted against it. Returns how many."""
-        with self._transaction() as db:
-            running = int(db.execute("SELECT COUNT(*) FROM files WHERE state = ?",
-                                     (FileState.RUNNING,)).fetchone()[0])
-            db.execute("UPDATE files SET state = ?, suspect = 1, "
-                       "crashes = crashes + (CASE WHEN progressed = 0 THEN ? ELSE 0 END) "
-                       "WHERE state = ?", (FileState.PENDING, int(running == 1),
-                                           FileState.RUNNING))
-            return running
-
-    def suspects(self) -> set[str]:
-        """Paths of pending rows the process died on: each is to run with no other file."""
-        with self._lock:
-            rows = self._db.execute("SELECT path FROM files WHERE state = ? AND suspect = 1",
-                                    (FileState.PENDING,)).fetchall()
-        return {row["path"] for row in rows}
-
     def claim(self, stage: str, path: str, sha256: str, size: int, mtime_ns: int) -> Claim | None:
         """Mark (stage, path, sha256) running and record its first attempt, unless it already
         reached a final state. Content that comes back after it was superseded starts afresh."""
         now = time.time()
-        with self._transaction() as db:
-            row = db.execute("SELECT id, state, attempts, crashes FROM files "
-                             "WHERE stage = ? AND path = ? AND sha256 = ?",
-                             (stage, path, sha256)).fetchone()
-            # Content the file no longer has (a crash left it pending, then the file was
-            # rewritten) will never be processed: retire it, or it would look queued forever.
-            db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND sha256 != ? "
-                       "AND state = ?",
-                       (FileState.SUPERSEDED, stage, path, sha256, FileState.PENDING))
-            if row is None:
-                cursor = db.execute(
-                    "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, attempts, "
-                    "first_seen_at, started_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                    (stage, path, sha256, size, mtime_ns, FileState.RUNNING, now, now))
-                return Claim(int(cursor.lastrowid or 0), 0)
-            if row["state"] in FINAL_STATES or row["state"] == FileState.RUNNING:
-                # Same content again: remember its signature so the next sweep skips hashing.
-                db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
-                           (size, mtime_ns, row["id"]))
-                return None
-            attempts, crashes = int(row["attempts"]), int(row["crashes"])
-            if row["state"] == FileState.SUPERSEDED:
-                attempts = crashes = 0
-            db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ?, "
-                       "attempts = ?, crashes = ?, suspect = suspect * ?, progressed = 0 "
-                       "WHERE id = ?",
-                       (FileState.RUNNING, now, size, mtime_ns, attempts + 1, crashes,
-                        int(row["state"] != FileState.SUPERSEDED), row["id"]))
-            return Claim(int(row["id"]), attempts, crashes)
-
-    def note_progress(self, row_id: int) -> None:
-        """The running attempt handed off an output: the process was alive and working."""
-        with self._transaction() as db:
-            db.execute("UPDATE files SET progressed = 1 WHERE id = ?", (row_id,))
+        return self._writes.run(lambda db: _claim(db, stage, path, sha256, size, mtime_ns, now))
 
     def count_attempt(self, row_id: int, error: str) -> None:
         """Record another attempt, before it starts, with the error that ended the last one."""
-        with self._transaction() as db:
-            db.execute("UPDATE files SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                       (scrub(error), row_id))
+        self._writes.run(lambda db: db.execute(
+            "UPDATE files SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (scrub(error), row_id)))
 
     def finish(self, row_id: int, outputs: list[str], duration_ms: float) -> None:
-        with self._transaction() as db:
+        finished_at, listed = time.time(), json.dumps(outputs)
+
+        def write(db: sqlite3.Connection) -> None:
             db.execute("UPDATE files SET state = ?, finished_at = ?, "
                        "duration_ms = ?, outputs = ?, error_code = NULL WHERE id = ?",
-                       (FileState.DONE, time.time(), duration_ms, json.dumps(outputs), row_id))
+                       (FileState.DONE, finished_at, duration_ms, listed, row_id))
             db.executemany("INSERT OR IGNORE INTO lineage (parent_id, child_path) VALUES (?, ?)",
                            [(row_id, output) for output in outputs])
 
+        self._writes.run(write)
+
     def fail(self, row_id: int, *, state: FileState, code: str, error: str, duration_ms: float,
              quarantine_path: str | None = None) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE files SET state = ?, error_code = ?, last_error = ?, "
-                       "finished_at = ?, duration_ms = ?, quarantine_path = ? WHERE id = ?",
-                       (state, code, scrub(error), time.time(), duration_ms, quarantine_path,
-                        row_id))
+        values = (state, code, scrub(error), time.time(), duration_ms, quarantine_path, row_id)
+        self._writes.run(lambda db: db.execute(
+            "UPDATE files SET state = ?, error_code = ?, last_error = ?, finished_at = ?, "
+            "duration_ms = ?, quarantine_path = ? WHERE id = ?", values))
 
     def release(self, row_id: int) -> None:
         """Put a row back to `pending` (shutdown interrupted it)."""
-        with self._transaction() as db:
-            db.execute("UPDATE files SET state = ? WHERE id = ?", (FileState.PENDING, row_id))
+        self._writes.run(lambda db: db.execute("UPDATE files SET state = ? WHERE id = ?",
+                                               (FileState.PENDING, row_id)))
 
     def release_path(self, stage: str, path: str) -> None:
         """Every `running` row of (stage, path) back to `pending`."""
         with self._transaction() as db:
             db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND state = ?",
                        (FileState.PENDING, stage, path, FileState.RUNNING))
-
-    def release_running(self) -> int:
-        """Every `running` row back to `pending`, with no crash counted: the daemon is leaving
-        on purpose with handlers still at work (a drain that timed out)."""
-        with self._transaction() as db:
-            return db.execute("UPDATE files SET state = ? WHERE state = ?",
-                              (FileState.PENDING, FileState.RUNNING)).rowcount
 
     def reopen(self, stage: str, path: str) -> int:
         """Let a replayed file be processed again: its failed or quarantined rows go pending."""
@@ -383,31 +273,36 @@ def unreadable_sentence(path: Path, error: Exception | str) -> str:
             "it from the files on disk")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(SCHEMA)
-    _add_missing_columns(db)
-    return db
-
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    present = {row[1] for row in db.execute("PRAGMA table_info(files)")}
-    for name, definition in ADDED_COLUMNS.items():
-        if name not in present:
-            db.execute(f"ALTER TABLE files ADD COLUMN {name} {definition}")
-
-
-def _connect_readonly(path: Path) -> sqlite3.Connection:
-    # A WAL database has its -wal and -shm files while any connection is open. Without them
-    # no writer is there, and even a `mode=ro` connection would create them: `immutable`
-    # reads the file as it is. (A daemon starting meanwhile only appends to its new -wal.)
-    wal = path.with_name(path.name + "-wal")
-    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
-    return sqlite3.connect(f"{path.absolute().as_uri()}?{flags}", uri=True,
-                           check_same_thread=False, isolation_level=None, timeout=30)
+def _claim(db: sqlite3.Connection, stage: str, path: str, sha256: str, size: int, mtime_ns: int,
+           now: float) -> Claim | None:
+    row = db.execute("SELECT id, state, attempts, crashes FROM files "
+                     "WHERE stage = ? AND path = ? AND sha256 = ?",
+                     (stage, path, sha256)).fetchone()
+    # Content the file no longer has (a crash left it pending, then the file was
+    # rewritten) will never be processed: retire it, or it would look queued forever.
+    db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND sha256 != ? "
+               "AND state = ?",
+               (FileState.SUPERSEDED, stage, path, sha256, FileState.PENDING))
+    if row is None:
+        cursor = db.execute(
+            "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, attempts, "
+            "first_seen_at, started_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (stage, path, sha256, size, mtime_ns, FileState.RUNNING, now, now))
+        return Claim(int(cursor.lastrowid or 0), 0)
+    if row["state"] in FINAL_STATES or row["state"] == FileState.RUNNING:
+        # Same content again: remember its signature so the next sweep skips hashing.
+        db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
+                   (size, mtime_ns, row["id"]))
+        return None
+    attempts, crashes = int(row["attempts"]), int(row["crashes"])
+    if row["state"] == FileState.SUPERSEDED:
+        attempts = crashes = 0
+    db.execute("UPDATE files SET state = ?, started_at = ?, size = ?, mtime_ns = ?, "
+               "attempts = ?, crashes = ?, suspect = suspect * ?, progressed = 0 "
+               "WHERE id = ?",
+               (FileState.RUNNING, now, size, mtime_ns, attempts + 1, crashes,
+                int(row["state"] != FileState.SUPERSEDED), row["id"]))
+    return Claim(int(row["id"]), attempts, crashes)
 
 
 def _row_dict(row: sqlite3.Row) -> dict[str, Any]:

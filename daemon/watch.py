@@ -3,6 +3,7 @@
 stable), and under inotify "opened" and "closed unwritten", which tell the settler whether a
 writer still holds a file. Events are only hints; the sweep and the ledger are the truth.
 
+A kernel queue overflow (events lost) becomes an "overflow" hint, and the loop rescans.
 Network filesystems deliver no inotify events for changes made on other hosts, so on nfs, cifs
 and smb mounts (or by setting) the polling observer is used instead.
 """
@@ -24,10 +25,11 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+from watchdog.observers.inotify_c import InotifyConstants
 from watchdog.observers.polling import PollingObserver
 
+from daemon.emitter import HintObserver
 from daemon.files import is_temporary_name
 
 NETWORK_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs",
@@ -37,8 +39,11 @@ OPENED, CLOSED_UNWRITTEN = "opened", "closed_unwritten"
 # Under inotify a writer's close is the signal, so per-write IN_MODIFY events are not asked
 # for (they cost the most). A created file is settled by polling its size and mtime, unless an
 # open was seen: then it waits for its writer's close (one IN_OPEN per open, not per write).
-INOTIFY_EVENTS: list[type[FileSystemEvent]] = [FileClosedEvent, FileMovedEvent, FileCreatedEvent,
-                                               FileOpenedEvent, FileClosedNoWriteEvent]
+# A rename from a watched inbox is ready; one from elsewhere arrives as a creation.
+INOTIFY_HINTS: dict[int, str] = {
+    InotifyConstants.IN_CLOSE_WRITE: READY, InotifyConstants.IN_MOVED_TO: READY,
+    InotifyConstants.IN_CREATE: SETTLE, InotifyConstants.IN_OPEN: OPENED,
+    InotifyConstants.IN_CLOSE_NOWRITE: CLOSED_UNWRITTEN}
 POLLING_EVENTS: list[type[FileSystemEvent]] = [FileMovedEvent, FileCreatedEvent,
                                                FileModifiedEvent]
 
@@ -98,21 +103,29 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str:
     return best_type
 
 
-def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float
-                   ) -> BaseObserver:
-    polling = kind == "polling"
-    observer: BaseObserver = PollingObserver(timeout=poll_interval_s) if polling else Observer()
-    handler = InboxEvents(sink, inboxes)
-    events = POLLING_EVENTS if polling else INOTIFY_EVENTS
-    for inbox in inboxes:
-        observer.schedule(handler, str(inbox), recursive=False, event_filter=events)
+def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float,
+                   tracked: Callable[[str], bool]) -> BaseObserver:
+    """Under inotify the hint observer (`daemon.emitter`): events become hints in watchdog's
+    reader thread, and opens only for files being settled (`tracked`: the settler watches it).
+    The polling observer goes through watchdog's events and dispatcher."""
+    observer: BaseObserver
+    if kind == "polling":
+        observer = PollingObserver(timeout=poll_interval_s)
+        handler = InboxEvents(sink, inboxes)
+        for inbox in inboxes:
+            observer.schedule(handler, str(inbox), recursive=False, event_filter=POLLING_EVENTS)
+    else:
+        observer = HintObserver(sink, INOTIFY_HINTS, OVERFLOW, tracked)
+        for inbox in inboxes:
+            observer.schedule(FileSystemEventHandler(), str(inbox), recursive=False)
     observer.daemon = True
     observer.start()
     return observer
 
 
 class OverflowDetector(logging.Handler):
-    """watchdog reports a kernel queue overflow only as a log line; turn it into a hint."""
+    """watchdog also reports a kernel queue overflow as a log line (the only report under its
+    own inotify observer); turn that into a hint as well. A second hint costs one rescan."""
 
     LOGGER = "watchdog.observers.inotify_c"
 

@@ -147,10 +147,15 @@ class FileProcessor:
                 self.ledger.count_attempt(claim.row_id, errors[-1])  # before it starts
             return _resource_errors_are_transient(stage.handler, path, self.ctx)
 
-        retrying = build_retrying(self._settings().engine, self._stopping, on_retry,
-                                  attempts=self._attempts(stage))
         with reporting_hand_offs(self._progress_noter(claim)):
-            return list(retrying(attempt) or [])
+            try:  # most files pass at once: the policy is built only for a transient error
+                return list(attempt() or [])
+            except TransientError as error:
+                first = [error]
+            retrying = build_retrying(self._settings().engine, self._stopping, on_retry,
+                                      attempts=self._attempts(stage))
+            # The policy's first attempt is the one that just failed: same waits, same budget.
+            return list(retrying(lambda: _raise(first.pop()) if first else attempt()) or [])
 
     def _progress_noter(self, claim: Claim) -> Callable[[], None]:
         """Tell the ledger, once, that this attempt handed off an output."""
@@ -250,6 +255,10 @@ def _resource_errors_are_transient(handler: Callable[[Path, Any], list[Path]], p
         if is_resource_error(error):
             raise TransientError(f"{type(error).__name__}: {error}") from error
         raise
+
+
+def _raise(error: Exception) -> list[Path]:
+    raise error
 
 
 def _code(error: Exception) -> str | None:

@@ -28,7 +28,9 @@ from handlers.stages import bucketize, download, generate, parse
 STAGES: tuple[Stage[PipelineContext], ...] = (
     Stage("download", paths.inbox(paths.ANNOUNCEMENTS), ("*.json",), download.handle,
           concurrency=download.CONCURRENCY, retry_attempts=download.retry_attempts),
-    Stage("parse", paths.inbox(paths.IDX_FORMS), ("*.pdf",), parse.handle, concurrency=2),
+    # Twice the parse pool's default children: while one thread turns a child's text into a
+    # form (in this process), the child already reads the next file.
+    Stage("parse", paths.inbox(paths.IDX_FORMS), ("*.pdf",), parse.handle, concurrency=4),
     Stage("generate", paths.inbox(paths.PARSED), ("*.json",), generate.handle, concurrency=2),
     Stage("bucketize", paths.inbox(paths.ALERTS), ("*.json",), bucketize.handle, concurrency=1),
 )

@@ -1,4 +1,9 @@
-"""`python -m tests.bench`: every benchmark in turn, each printing its figures."""
+"""`python -m tests.bench`: every benchmark in turn, each printing its figures.
+
+`bench_throughput` comes last (the modules run in name order): its side-by-side summary of the
+two throughput figures, landed form -> row beside the parse alone and the three-stage chain
+beside raw watchdog close events, each as best and median of several runs, closes the output.
+"""
 
 from __future__ import annotations
 

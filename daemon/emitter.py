@@ -1,0 +1,156 @@
+"""An inotify observer for watchdog that hands hints straight to the loop.
+
+watchdog's own inotify path passes each kernel event through four threads (its reader, a
+move-pairing queue per watch, that watch's emitter, the observer's dispatcher) before an
+event handler sees it, builds event objects for every temporary file a hand-off creates, and
+pairs each rename by scanning its queue of held-back moves: under a backlog that scan and the
+hops cost more than the rest of a file's run. The inbox watch needs none of it: a hint is a
+kind and a path. So this observer keeps watchdog's reader (`InotifyFD`, one per observer) and
+its observer/emitter API (schedule, start, stop, join), and registers one callback per inbox
+that turns each raw event into a hint in the reader's own thread: directories and temporary
+names are dropped before anything is built, and a rename is paired by its cookie in a dict.
+
+A rename is "ready" when its source was seen leaving one of the watched inboxes (a hand-off's
+temporary name, a file moved between inboxes); moved in from elsewhere it is only "settle",
+as watchdog reports such a move as a creation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from watchdog.observers.api import BaseObserver, EventEmitter, EventQueue, ObservedWatch
+from watchdog.observers.inotify_c import (
+    CallbackId,
+    InotifyConstants,
+    InotifyEvent,
+    InotifyFD,
+    Mask,
+    WatchDescriptor,
+)
+
+from daemon.files import is_temporary_name
+
+Sink = Callable[[str, str], None]  # (kind, absolute path)
+C = InotifyConstants
+MASK = Mask(C.IN_CLOSE_WRITE | C.IN_CLOSE_NOWRITE | C.IN_OPEN | C.IN_MOVED_FROM | C.IN_MOVED_TO
+            | C.IN_CREATE | C.IN_DONT_FOLLOW | C.IN_ONLYDIR)
+MOVES_REMEMBERED = 4096  # renames whose destination has not been read yet (kernel: adjacent)
+SETTLING_REMEMBERED = 65536  # arrivals not yet closed by their writer, per inbox
+OPEN_BITS = C.IN_OPEN | C.IN_CLOSE_NOWRITE  # what only a file being settled needs
+
+
+class MovePairs:
+    """Cookies of renames out of a watched inbox, to tell their arrival from a foreign one.
+    Touched only by the one reader thread of the observer, so it needs no lock."""
+
+    def __init__(self) -> None:
+        self._cookies: OrderedDict[int, None] = OrderedDict()
+
+    def left(self, cookie: int) -> None:
+        self._cookies[cookie] = None
+        if len(self._cookies) > MOVES_REMEMBERED:
+            self._cookies.popitem(last=False)
+
+    def arrived(self, cookie: int) -> bool:
+        """The rename's source was a watched inbox."""
+        if cookie not in self._cookies:
+            return False
+        del self._cookies[cookie]
+        return True
+
+
+class InboxCallback:
+    """watchdog's `WatchCallback` for one inbox: raw events in, hints out.
+
+    Opens and unwritten closes matter only for a file being settled (its writer may still hold
+    it): one that arrived without its close yet (a creation, a move from elsewhere), or one the
+    settler watches (`tracked`, found by a sweep). Every read of a file already complete (each
+    stage reads its input twice) would otherwise be two hints for the loop to drop."""
+
+    def __init__(self, directory: str, sink: Sink, moves: MovePairs, kinds: dict[int, str],
+                 overflow: str, tracked: Callable[[str], bool]):
+        self._prefix = directory.rstrip("/") + "/"
+        self._sink, self._moves, self._kinds, self._overflow = sink, moves, kinds, overflow
+        self._tracked = tracked
+        self._settling: OrderedDict[str, None] = OrderedDict()  # arrived, no close seen
+
+    def on_event(self, event: InotifyEvent) -> None:
+        mask = event.mask
+        if mask & C.IN_ISDIR or not event.name:
+            return
+        if mask & C.IN_MOVED_FROM:
+            self._moves.left(event.cookie)
+            return
+        name = os.fsdecode(event.name)
+        if is_temporary_name(name):
+            return
+        path, bit = self._prefix + name, mask & MASK
+        if bit & C.IN_MOVED_TO:
+            bit = C.IN_MOVED_TO if self._moves.arrived(event.cookie) else C.IN_CREATE
+        if bit & OPEN_BITS and path not in self._settling and not self._tracked(path):
+            return
+        if bit == C.IN_CREATE:
+            self._settle(path)
+        elif bit & (C.IN_CLOSE_WRITE | C.IN_MOVED_TO):
+            self._settling.pop(path, None)
+        kind = self._kinds.get(bit)
+        if kind is not None:
+            self._sink(kind, path)
+
+    def _settle(self, path: str) -> None:
+        self._settling[path] = None
+        if len(self._settling) > SETTLING_REMEMBERED:
+            self._settling.popitem(last=False)
+
+    def on_watch_deleted(self, wd: WatchDescriptor) -> None:
+        """The inbox itself went away: the sweeps notice files when it comes back."""
+
+    def on_queue_overflow(self) -> None:
+        self._sink(self._overflow, "")
+
+
+class InboxEmitter(EventEmitter):
+    """Registers its inbox's callback with the observer's reader; its own thread only waits."""
+
+    def __init__(self, event_queue: EventQueue, watch: ObservedWatch, *, timeout: float,
+                 event_filter: Any = None, inotify_fd: InotifyFD,
+                 callback: Callable[[str], InboxCallback]):
+        super().__init__(event_queue, watch, timeout=timeout, event_filter=event_filter)
+        self._fd, self._callback = inotify_fd, callback(os.fsdecode(watch.path))
+        self._id = CallbackId(id(self))
+        self._wd: WatchDescriptor | None = None
+
+    def on_thread_start(self) -> None:  # in the caller's thread: a missing inbox raises there
+        self._wd = self._fd.add_callback(os.fsencode(self.watch.path), MASK, self._callback,
+                                         self._id)
+
+    def queue_events(self, timeout: float) -> None:
+        self.stopped_event.wait(timeout)
+
+    def on_thread_stop(self) -> None:
+        if self._wd is not None:
+            self._fd.remove_callbacks([(self._wd, self._id)])
+            self._wd = None
+
+
+class HintObserver(BaseObserver):
+    """watchdog's observer over inbox emitters; `kinds` maps an inotify bit to a hint kind
+    (IN_MOVED_TO for a rename from a watched inbox, IN_CREATE for any other arrival), and
+    `tracked` says whether the settler watches a path."""
+
+    def __init__(self, sink: Sink, kinds: dict[int, str], overflow: str,
+                 tracked: Callable[[str], bool]):
+        self._inotify_fd = InotifyFD()
+        self._inotify_fd.start()
+        moves = MovePairs()
+        super().__init__(InboxEmitter, inotify_fd=self._inotify_fd, callback=lambda path:
+                         InboxCallback(path, sink, moves, kinds, overflow, tracked))
+
+    def on_thread_stop(self) -> None:
+        super().on_thread_stop()
+        self._inotify_fd.stop()
+        self._inotify_fd.join()

@@ -1,0 +1,194 @@
+"""Throughput of both cores, side by side with the raw reference of the same run.
+
+- landed form -> row: distinct KSEI forms renamed into `downloads/idx-format/` of a running
+  daemon (the real IDX stages, SQLite sink, no network), until every filing is a row; beside
+  it the whole parse of the same forms one at a time in this process (what reading and parsing
+  alone cost);
+- the engine's three-stage no-op chain (`benchapp`), ledger on, no fsync; beside it the raw
+  watchdog close events per second of the same burst size.
+
+Both run with their temporary root on tmpfs (`/dev/shm`, what the processing costs) and on the
+disk (`/tmp`, with the pipeline's default fsync of every hand-off).
+
+Each figure is taken `--runs` times, alternating with its reference, and printed as best and
+median: the machine may be shared, and one run says little. Run: `python -m tests.bench.
+bench_throughput [--quick] [--runs N] [--forms N] [--files N]`. Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from daemon.config import EngineSettings, Settings
+from daemon.files import write_atomic
+from daemon.runner import Daemon, run
+from handlers import paths
+from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
+from handlers.app import APP
+from handlers.settings import load_pipeline_settings
+from handlers.stages.parse import parse_pdf
+from tests.bench import bench_engine
+from tests.e2e.scenario import form_pdf
+
+PIPELINE = {"ingest": {"enabled": False}, "rollover": {"enabled": False},
+            "sink": {"kind": "sqlite"}}
+FORMS_TARGET, FILES_TARGET = 300, 1000
+TMPFS = "/dev/shm"
+
+
+def build_forms(directory: Path, count: int) -> list[bytes]:
+    """`count` distinct forms (one holder each, so one filing each)."""
+    return [form_pdf(number, directory) for number in range(count)]
+
+
+def start_pipeline(root: Path) -> tuple[Daemon, threading.Thread]:
+    settings = Settings(engine=EngineSettings(root=root, log_level="warning", log_format="json",
+                                              rescan_s=3600, settle_ms=100),
+                        app=load_pipeline_settings(PIPELINE, {}))
+    ready, holder = threading.Event(), []
+
+    def started(daemon: Daemon) -> None:
+        holder.append(daemon)
+        ready.set()
+
+    thread = threading.Thread(target=run, args=(settings,), daemon=True,
+                              kwargs={"app": APP, "install_signals": False, "env": {},
+                                      "started": started, "timer_jobs": False})
+    thread.start()
+    ready.wait(300)
+    return holder[0], thread
+
+
+def row_count(sink: Path) -> int:
+    if not sink.exists():
+        return 0
+    with sqlite3.connect(sink, timeout=5) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM idx_filings").fetchone()[0])
+        except sqlite3.OperationalError:  # the table is not there yet
+            return 0
+
+
+def wait_rows(sink: Path, count: int, timeout_s: float = 600) -> None:
+    """Poll the sink every 20 ms: each poll opens a connection in the daemon's own process,
+    and polling much faster would take a share of its interpreter."""
+    deadline = time.monotonic() + timeout_s
+    while row_count(sink) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def landed_to_row(forms: list[bytes]) -> float:
+    """Forms per second from the first form landed to the last row stored."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        daemon, thread = start_pipeline(root)
+        inbox, sink = root / paths.IDX_FORMS, root / "state" / "filings.sqlite3"
+        started = time.perf_counter()
+        for number, body in enumerate(forms):
+            write_atomic(inbox / f"form-{number:05d}.pdf", body, durable=False)
+        wait_rows(sink, len(forms))
+        elapsed = time.perf_counter() - started
+        stored = row_count(sink)
+        bench_engine.stop(daemon, thread)
+    if stored < len(forms):
+        print(f"  (only {stored} of {len(forms)} rows stored)")
+    return len(forms) / elapsed
+
+
+def parse_alone(forms: list[bytes]) -> float:
+    """Forms per second of the whole parse (text, fields, symbol) in this one process."""
+    companies = json.loads((BUNDLED_DIR / MAP_NAME).read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as directory:
+        files = [write_atomic(Path(directory, f"f-{n}.pdf"), body, durable=False)
+                 for n, body in enumerate(forms)]
+        parse_pdf(files[0], None, companies)  # warm-up: imports, font tables
+        started = time.perf_counter()
+        for path in files:
+            parse_pdf(path, None, companies)
+        return len(files) / (time.perf_counter() - started)
+
+
+def on(directory: str | None, measure: Callable[[], float]) -> Callable[[], float]:
+    """`measure` with its temporary directories in `directory` (None: the system's default)."""
+    def measured() -> float:
+        previous = tempfile.tempdir
+        tempfile.tempdir = directory
+        try:
+            return measure()
+        finally:
+            tempfile.tempdir = previous
+
+    return measured
+
+
+def alternate(runs: int, ours: Callable[[], float], raw: Callable[[], float], count: int
+              ) -> tuple[list[float], list[float], list[float]]:
+    """Rates of `ours` and `raw`, alternating, and the CPU milliseconds per item `ours` took
+    in this process (the daemon's whole interpreter: less sensitive to a shared machine)."""
+    mine, theirs, cpu_ms = [], [], []
+    for _ in range(runs):
+        theirs.append(raw())
+        started = time.process_time()
+        mine.append(ours())
+        cpu_ms.append((time.process_time() - started) * 1000 / count)
+    return mine, theirs, cpu_ms
+
+
+def shown(samples: list[float]) -> str:
+    return f"best {max(samples):7.0f}, median {statistics.median(samples):7.0f}"
+
+
+def row(what: str, unit: str, ours: list[float], raw_what: str, raw: list[float],
+        target: int, cpu_ms: list[float]) -> str:
+    return (f"{what:<28} {shown(ours)} {unit} (target >= {target}; daemon CPU median "
+            f"{statistics.median(cpu_ms):.2f} ms each)  |  {raw_what}: {shown(raw)}/s")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, smaller runs")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--forms", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=5000)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.forms, args.files = 2, 200, 1000
+    print(f"throughput on {os.cpu_count()} cores, {args.runs} runs each (load average "
+          f"{os.getloadavg()[0]:.1f} at start)", flush=True)
+    with tempfile.TemporaryDirectory() as directory:
+        forms = build_forms(Path(directory), args.forms)
+    places = [("tmpfs", TMPFS)] if os.path.isdir(TMPFS) else []
+    places.append(("disk", None))
+    figures: dict[str, Any] = {}
+    for label, directory in places:
+        figures[f"landed {label}"] = alternate(
+            args.runs, on(directory, lambda: landed_to_row(forms)),
+            on(directory, lambda: parse_alone(forms)), len(forms))
+        figures[f"chain {label}"] = alternate(
+            args.runs, on(directory, lambda: bench_engine.chain_throughput(args.files, False)),
+            on(directory, lambda: bench_engine.raw_watchdog_burst(args.files)), args.files)
+    print(f"\nside by side (best and median of {args.runs} runs; temporary files in "
+          "tmpfs and on disk):")
+    for label, _directory in places:
+        landed, parsed, landed_cpu = figures[f"landed {label}"]
+        chain, events, chain_cpu = figures[f"chain {label}"]
+        print(row(f"landed form -> row, {label}", "forms/s", landed,
+                  "parse alone, one process", parsed, FORMS_TARGET, landed_cpu))
+        print(row(f"3-stage no-op chain, {label}", "files/s", chain,
+                  "raw watchdog close events", events, FILES_TARGET, chain_cpu))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
