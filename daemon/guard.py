@@ -2,11 +2,11 @@
 
 A root carries `state/root.json`: an id created at first start and a marker of past work (set
 once any file was recorded, and by the application through `note_work`, e.g. the last email
-sent). The ledger keeps the same id. At start, a ledger that is missing, empty or holds no file
-in a root that shows past work (the marker, or, for roots from before it, a file matching one of
-the application's `Recovery.work_files` patterns) is refused with `LedgerUnusable`: started
-silently from scratch it would process every file again and mail windows a second time. A file
-that is not an SQLite database is refused by every command.
+sent). The ledger keeps the same id. At start, a ledger that is missing, empty, or holds no file
+and not this root's id, in a root that shows past work (the marker, or, for roots from before
+it, a file matching one of the application's `Recovery.work_files` patterns) is refused with
+`LedgerUnusable`: started silently from scratch it would process every file again and mail
+windows a second time. A file that is not an SQLite database is refused by every command.
 """
 
 from __future__ import annotations
@@ -142,7 +142,10 @@ def open_checked(root: Path, recovery: Recovery | None) -> Ledger:
     work_files = _work_files(recovery)
     ledger = Ledger.open(root)
     try:
-        if not ledger.has_files() and (why := past_work(root, work_files)):
+        # A ledger that already carries this root's id is the one the root has worked with,
+        # even if no file ever landed (a run that only closed an empty window).
+        if not ledger.has_files() and not _known(root, ledger) and \
+                (why := past_work(root, work_files)):
             raise LedgerUnusable(lost_sentence(root, "holds no file", why))
         ensure_root_id(root, ledger)
         if ledger.has_files() and not read_root(root).get("work_done"):
@@ -151,6 +154,11 @@ def open_checked(root: Path, recovery: Recovery | None) -> Ledger:
         ledger.close()
         raise
     return ledger
+
+
+def _known(root: Path, ledger: Ledger) -> bool:
+    stored = ledger.get_state(ROOT_ID_KEY)
+    return stored is not None and stored == read_root(root).get("id")
 
 
 def lost_sentence(root: Path, what: str, why: str) -> str:

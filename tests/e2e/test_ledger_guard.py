@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.ledger import Ledger
 from handlers.domain.windows import aligned_window
 from tests.e2e.checks import drained, sink_rows
 from tests.e2e.daemon import REPO, DaemonProcess, pipeline_config
@@ -208,3 +209,20 @@ def test_a_ledger_lost_under_a_running_daemon_stops_it_with_exit_2(
     restart = idxd(config, "run")
     assert restart.returncode == 2, "the next start refuses too"
     one_sentence(restart, FIX)
+
+
+def test_once_runs_again_on_a_root_whose_ledger_never_held_a_file(tmp_path: Path) -> None:
+    """A run that only closed an empty window leaves its zip and a ledger with no file: that
+    ledger is the root's own (it carries the root's id), so the next run starts; a fresh
+    ledger put in its place is refused."""
+    root = tmp_path / "root"
+    config = guard_config(tmp_path / "idxd.toml", root, None)
+    for _ in range(2):
+        result = idxd(config, "once", "--no-ingest")
+        assert result.returncode == 0, result.stderr
+    assert list((root / "artifacts").glob("*.zip")), "the runs closed their window"
+    (root / LEDGER).unlink()
+    Ledger.open(root).close()  # a new, empty ledger: not the one this root worked with
+    refused = idxd(config, "once", "--no-ingest")
+    assert refused.returncode == 2
+    one_sentence(refused, "holds no file", FIX)
