@@ -104,6 +104,9 @@ KINDS: dict[str, AlertKind] = {
     "value_misplaced": AlertKind("filings", "hard",
                                  "A name reads as another field's value: read from the wrong "
                                  "row"),
+    "ocr_read": AlertKind("filings", "warning",
+                          "Stored from an OCR reading; names and purposes are not verifiable "
+                          "by any check: compare them with the PDF"),
     "ocr_unverified": AlertKind("filings", "hard",
                                 "Read by OCR and not verified by the consistency checks; held, "
                                 "not stored"),

@@ -34,7 +34,7 @@ from handlers.context import PipelineContext
 from handlers.domain.filings import restate, versions
 from handlers.domain.filings.aggregate import aggregate, split_legs
 from handlers.domain.filings.chain import chain_break, previous_filing
-from handlers.domain.filings.checks import check_form, ocr_hold
+from handlers.domain.filings.checks import check_form, ocr_hold, ocr_notice
 from handlers.domain.filings.holder_type import company_names
 from handlers.domain.filings.identity import (
     document_key,
@@ -105,8 +105,9 @@ def judge(form: ParsedForm, filings: list[Filing], checked: list[Reason],
     had before the form-level checks joined (rejecting reasons are put first anyway)."""
     judged = [Judged(f, validate(form, f, settings) + checked) for f in filings]
     held = ocr_hold(form, [r for j in judged for r in j.reasons])
+    notice = ocr_notice(form, held)
     for item in judged:
-        item.reasons = held + item.reasons
+        item.reasons = held + item.reasons + notice
     return judged, held
 
 

@@ -44,8 +44,14 @@ def run(make_ctx, record):
 
 
 def test_an_ocr_reading_every_check_confirms_is_stored_with_its_provenance(make_ctx):
-    ctx, result, alerts = run(make_ctx, scanned())
-    assert alerts == [] and len(ctx.sink.rows()) == 1
+    ctx, result, (alert,) = run(make_ctx, scanned())
+    assert len(ctx.sink.rows()) == 1
+    # Stored, but a person is told what no check could confirm: the name and the purpose.
+    assert (alert["code"], alert["category"]) == ("ocr_read", "inserted")
+    fields = alert["reasons"][0]["details"]["fields"]
+    assert [(f["field"], f["text"], f["page"], f["confidence"]) for f in fields] == [
+        ("holder_name", "UNITRAS PERTAMA", 1, 93.5), ("rows[0].purpose", "Divestasi", 2, 84.0)]
+    assert "holder_name 'UNITRAS PERTAMA' (page 1, confidence 93.5)" in alert["message"]
     (filing,) = result["filings"]
     assert filing["outcome"] == "inserted"
     assert filing["provenance"]["holding_after"] == {"page": 1, "method": "ocr",

@@ -78,3 +78,8 @@ def test_every_drawing_and_a_scan_become_the_right_rows(
     text = json.loads((root / "data" / "parsed" / "LK-24042026-7431-00.json").read_text())
     assert {where["method"] for where in text["provenance"].values()} == {"text"}
     assert text["position"] == "Direktur Utama"
+    # The scan is stored, and a person is told which of its values no check could confirm.
+    filings = json.loads((root / "data" / "filings" / "LK-24042026-7432-00.json").read_text())
+    notices = [json.loads((root / "alerts" / name).read_text()) for name in filings["alerts"]]
+    assert [alert["code"] for alert in notices] == ["ocr_read"]
+    assert "holder_name" in notices[0]["message"]

@@ -9,7 +9,9 @@ rows (`holdings_mismatch`), its percentages fit the shares outstanding they impl
 failure names the field, the page and the text seen (from the record's provenance when the
 reader gave it). A form any of whose values was read by OCR is only stored when no check
 questions a value; otherwise every such failure becomes an `ocr_unverified` reason naming the
-field, its page, text and the OCR confidence.
+field, its page, text and the OCR confidence. A form stored from OCR still raises `ocr_read`,
+naming the values read by OCR that no check can confirm (the holder's name, the position, the
+purposes): a person compares them with the PDF.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ VALUE_CODES = frozenset({
 # The field an OCR failure is named after when the failed check names none.
 DEFAULT_FIELDS = {"mismatch_transaction_type": "holding_after", "invalid_price_transaction": "rows"}
 NAME_NOISE = frozenset({"pt", "tbk", "persero"})
+# Values read by OCR that neither a sum nor the company map can confirm.
+UNCONFIRMED_FIELDS = ("holder_name", "position", "board_member")
+UNCONFIRMED_ROW_FIELDS = ("purpose",)
 MAX_SIGNED_ROWS = 12  # beyond this many "others" rows, fall back to a bound (3^n sums)
 Companies = Mapping[str, Mapping[str, Any]]
 
@@ -213,3 +218,22 @@ def _message(located: Mapping[str, Any], check: str) -> str:
         parts.append(f" (OCR confidence {confidence})")
     parts.append(f"; {check} failed")
     return "".join(parts)
+
+
+def ocr_notice(form: ParsedForm, held: list[Reason]) -> list[Reason]:
+    """For a form stored from OCR (nothing held): one `ocr_read` warning naming each value
+    OCR read that no check confirms, with its page, text and confidence."""
+    if held or not read_by_ocr(form):
+        return []
+    keys = [*UNCONFIRMED_FIELDS, *(f"rows[{index}].{name}" for index in range(len(form.rows))
+                                   for name in UNCONFIRMED_ROW_FIELDS)]
+    values = [where(form, key, "") for key in keys
+              if (form.provenance.get(key) or {}).get("method") == OCR]
+    if not values:
+        return []
+    notice = reason("ocr_read", {"fields": values})
+    shown = ", ".join(f"{v['field']} {str(v.get('text'))!r} (page {v.get('page')}, confidence "
+                      f"{v.get('confidence')})" for v in values)
+    notice["message"] = (f"Stored from an OCR reading that the sums confirm; compare with the "
+                         f"PDF what no check can confirm: {shown}")
+    return [notice]
