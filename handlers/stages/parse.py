@@ -28,6 +28,7 @@ from daemon.files import fit_name, sha256_file, write_json_atomic
 from handlers import paths
 from handlers.adapters.pdf_form import read_pdf
 from handlers.context import PipelineContext
+from handlers.domain.filings.identity import is_correction
 from handlers.domain.ksei.form import FormFields
 from handlers.domain.ksei.records import ParsedForm
 
@@ -70,13 +71,18 @@ def parse_pdf(path: Path, announcement: dict[str, Any] | None,
     may do it in this one."""
     fields = read(path)
     symbol = resolve_symbol(fields, announcement, companies)
+    correction = is_correction(fields.correction, announcement)
+    if not fields.rows and not correction:
+        # Only a correction may restate the holdings alone (it keeps the rows it corrects).
+        raise RejectedInput("table_empty", "the transaction table has a header but no rows",
+                            fields.provenance.get("table", {}))
     return ParsedForm(
         document={"filename": path.name, "sha256": sha256_file(path), "pages": fields.pages},
         announcement=announcement, symbol=symbol, company_name=fields.company_name,
         holder_name=fields.holder_name, holding_before=fields.holding_before,
         holding_after=fields.holding_after, percentage_before=fields.percentage_before,
         percentage_after=fields.percentage_after, rows=fields.rows,
-        correction=fields.correction or bool((announcement or {}).get("is_correction")),
+        correction=correction,
         flags=form_flags(fields, symbol, announcement), position=fields.position,
         board_member=fields.board_member, controlling_shareholder=fields.controlling_shareholder,
         holder_category=fields.holder_category,

@@ -90,3 +90,42 @@ def _pct(holding: int, total: Decimal) -> Decimal:
 
 def _json(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_a_correction_restating_only_the_holdings_keeps_the_transactions(
+        tmp_path: Path, exchange: Exchange, tables: Tables) -> None:
+    """A correction announcement whose form has a table header and no rows: its holdings replace
+    the filing's, the transactions it corrects are kept, the old version is in the history."""
+    root, forms = tmp_path / "root", tmp_path / "forms"
+    original = srtg_form()
+    # The holdings restated 20,000,000 shares higher on both sides; no transaction row.
+    total = Decimal(original.holding_before) / (original.percentage_before / 100)
+    before, after = original.holding_before + 20_000_000, original.holding_after + 20_000_000
+    restated = dataclasses.replace(original, rows=(), holding_before=before,
+                                   holding_after=after, percentage_before=_pct(before, total),
+                                   percentage_after=_pct(after, total))
+    daemon = start(tmp_path, root, exchange, tables)
+    try:
+        drop_pdf(root, "LK-24042026-7431-00.pdf",
+                 build_form_pdf(original, forms / "original.pdf").read_bytes())
+        wait_for(lambda: sum(outcomes(root).values()) == 1, 60, "the original recorded",
+                 alive=daemon.process)
+        name = "LK-27042026-0101-00.pdf"
+        sidecar = {"title": "Laporan Kepemilikan Saham (CORRECTION)", "ticker": "SRTG",
+                   "published_at": "2026-04-27T09:00:00+07:00", "original_name": name,
+                   "url": f"https://www.idx.co.id/StaticData/{name}"}
+        inbox = root / "downloads" / "idx-format"
+        (inbox / f"{name}.meta.json").write_text(json.dumps(sidecar))
+        drop_pdf(root, name, build_form_pdf(restated, forms / "restated.pdf").read_bytes())
+        wait_for(lambda: outcomes(root).get("superseded") == 1, 60, "the correction recorded",
+                 alive=daemon.process)
+        assert daemon.stop() == 0
+    finally:
+        daemon.close()
+    (active,) = tables.active()
+    assert (active["holding_before"], active["holding_after"], active["amount_transaction"]) == \
+        (before, after, 920_000_000)
+    assert [p["amount_transacted"] for p in _json(active["price_transaction"])] == \
+        [920_000_000]
+    (kept,) = tables.history()
+    assert _json(kept["previous"])["holding_after"] == original.holding_after

@@ -76,7 +76,7 @@ def read_form(pages: Iterable[Page]) -> FormFields:
     reader = _Reader(lines, provenance)
     ticker, company = split_company(reader.required(labels.COMPANY, str))
     holder = title_case(reader.required(labels.HOLDER, str))
-    rows, row_provenance = parse_table(lines)
+    rows, row_provenance = _table(lines)
     provenance.update(row_provenance)
     return FormFields(
         ticker=ticker, company_name=company, holder_name=holder,
@@ -90,6 +90,17 @@ def read_form(pages: Iterable[Page]) -> FormFields:
         controlling_shareholder=reader.optional(labels.CONTROLLING, yes_or_no),
         holder_category=reader.optional(labels.CATEGORY, str),
         provenance=provenance, pages=len(pages))
+
+
+def _table(lines: list[Line]) -> tuple[tuple[TransactionRow, ...], dict[str, dict[str, Any]]]:
+    """The table's rows; none when it has a header but no row, which only a correction restating
+    the holdings may do (the parse stage decides, knowing the announcement)."""
+    try:
+        return parse_table(lines)
+    except RejectedInput as refused:
+        if refused.code != "table_empty":
+            raise
+        return (), {"table": dict(refused.details)}
 
 
 class _Reader:
