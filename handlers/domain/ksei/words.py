@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from handlers.domain.ksei.layout import Method, Page, Run
 
@@ -28,8 +29,7 @@ LINE_SHARE = 0.45
 _COLON = re.compile(r"(?<!\d):|:(?!\d)")
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):  # a named tuple, like `Run`: one per word of every page
     text: str
     x0: float
     top: float
