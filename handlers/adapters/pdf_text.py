@@ -17,8 +17,10 @@ its own process, each child of `parse_pool` runs one file at a time.
 from __future__ import annotations
 
 import ctypes
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -32,20 +34,26 @@ EOF_MARKER, EOF_WINDOW_BYTES = b"%%EOF", 2048
 # Two characters whose boxes are this close (a share of the box height) touch: one run.
 TOUCH_SHARE = 0.02
 SOFT_HYPHEN_MARK = "\ufffe"
+# FS_RECTF as PDFium fills it: left, top, right, bottom, read in one call rather than four.
+_RECT = struct.Struct("4f")
 
-# Called as plain C functions on addresses: the library's typed pointers cost a cast per call,
-# and these run for every character of every page.
-_loose_box = ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(pdfium_c.FS_RECTF)))
-_font_size = ctypes.cast(pdfium_c.FPDFText_GetFontSize, ctypes.CFUNCTYPE(
-    ctypes.c_double, ctypes.c_void_p, ctypes.c_int))
-_origin = ctypes.cast(pdfium_c.FPDFText_GetCharOrigin, ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_double),
-    ctypes.POINTER(ctypes.c_double)))
-_generated = ctypes.cast(pdfium_c.FPDFText_IsGenerated, ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_void_p, ctypes.c_int))
-_unicode = ctypes.cast(pdfium_c.FPDFText_GetUnicode, ctypes.CFUNCTYPE(
-    ctypes.c_uint, ctypes.c_void_p, ctypes.c_int))
+# Called as plain C functions on addresses, declared without argument types: ctypes then
+# checks and converts nothing (typed arguments cost a check and a conversion each, three times
+# the call itself), and these run for every character of every page. So each argument must be
+# one ctypes passes as it is: the text page as a `c_void_p` (a bare int would be cut to a C
+# int), an index as an int, a buffer by `byref`.
+
+
+def _plain(function: Any, restype: type = ctypes.c_int) -> Callable[..., Any]:
+    address = ctypes.cast(function, ctypes.c_void_p).value or 0
+    return ctypes.CFUNCTYPE(restype)(address)
+
+
+_loose_box = _plain(pdfium_c.FPDFText_GetLooseCharBox)
+_font_size = _plain(pdfium_c.FPDFText_GetFontSize, ctypes.c_double)
+_origin = _plain(pdfium_c.FPDFText_GetCharOrigin)
+_generated = _plain(pdfium_c.FPDFText_IsGenerated)
+_unicode = _plain(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint)
 
 # Told (pages read, pages in all): once when the document is open, then after each page.
 Progress = Callable[[int, int], None]
@@ -90,14 +98,14 @@ def read_page(page: pdfium.PdfPage, number: int) -> Page:
 def _runs(textpage: pdfium.PdfTextPage, page_height: float) -> Iterator[Run]:
     count = textpage.count_chars()
     text = textpage.get_text_range() if count else ""
-    handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+    handle = ctypes.cast(textpage.raw, ctypes.c_void_p)
     if len(text) != count:  # characters outside the BMP shift the indices: ask one by one
         text = "".join(chr(_unicode(handle, index)) for index in range(count))
     # PDFium marks a hyphen it takes for a word broken at the end of a line ("01-Jan-" then
     # "2000" drawn as another object) as U+FFFE: the writer printed a hyphen.
     text = text.replace(SOFT_HYPHEN_MARK, "-")
     box = pdfium_c.FS_RECTF()
-    ref = ctypes.byref(box)
+    ref, read_box = ctypes.byref(box), _RECT.unpack_from
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     origin = ctypes.byref(origin_x), ctypes.byref(origin_y)
     chars: list[str] = []
@@ -111,28 +119,28 @@ def _runs(textpage: pdfium.PdfTextPage, page_height: float) -> Iterator[Run]:
             continue  # a line break
         if not _loose_box(handle, index, ref):
             continue
-        left = box.left
-        if chars and box.top == raw_top and box.bottom == raw_bottom and \
-                abs(left - x1) <= touch and chars[-1] != " ":
+        left, box_top, right, box_bottom = read_box(box)
+        if box_top == raw_top and box_bottom == raw_bottom and chars and \
+                -touch <= left - x1 <= touch and chars[-1] != " ":
             chars.append(char)  # the common case: the next character of the same run
-            x1 = box.right
+            x1 = right
             continue
         if char == " ":  # a space the writer put there: the reader's word break
-            if chars and box.top == raw_top and abs(left - x1) <= touch:
+            if chars and box_top == raw_top and -touch <= left - x1 <= touch:
                 chars.append(" ")
             else:  # drawn apart from the run before (content order is not reading order)
-                yield Run(" ", left, page_height - box.top, max(left, box.right),
-                          page_height - box.bottom, box.top - box.bottom)
+                yield Run(" ", left, page_height - box_top, max(left, right),
+                          page_height - box_bottom, box_top - box_bottom)
             continue
         if chars:
             yield Run("".join(chars), x0, top, x1, bottom, size)
-        raw_top, raw_bottom = box.top, box.bottom
+        raw_top, raw_bottom = box_top, box_bottom
         top, bottom = page_height - raw_top, page_height - raw_bottom
         touch = TOUCH_SHARE * (bottom - top)
         # A run starts at its pen position: a glyph reaching left of it (a "j") must not
         # shrink the gap to the run before, which would hide a space.
         _origin(handle, index, *origin)
-        chars, x1 = [char], box.right
+        chars, x1 = [char], right
         x0 = max(left, origin_x.value)
         size = _font_size(handle, index)
     if chars:

@@ -3,10 +3,11 @@
 Run by hand: `.venv/bin/python -m tests.bench.bench_extract [--repeat N] [--quick]`. For each
 form, drawn by `tests/pdfform.py` from the real records (SRTG, BYAN) and a two-page form of 18
 mixed rows whose table runs over the page break, it prints in the same run on the same PDF the
-median time of our whole parse (`parse_pdf`: reading and parsing included) against PyMuPDF's raw
-`page.get_text()` alone and pdfplumber's `extract_text()` alone (the goal: ours no slower than
-PyMuPDF's extraction). Then the seconds per page of OCR: a page rendered by pypdfium2 at 200
-and 300 dpi and read by the `tesseract` CLI (`-l ind+eng`), render and recognition apart;
+median (and best) time of our whole parse (`parse_pdf`: reading and parsing included) against
+PyMuPDF's raw `page.get_text()` alone, the two timed in turn, and pdfplumber's
+`extract_text()` alone (the goal: ours no slower than PyMuPDF's extraction). Then the seconds
+per page of OCR: a page rendered by pypdfium2 at 200 and 300 dpi and read by the `tesseract`
+CLI (`-l ind+eng`), render and recognition apart;
 "skipped: tesseract not installed" when the binary is missing.
 """
 
@@ -56,23 +57,31 @@ def pdfplumber_text(path: Path) -> None:
             page.extract_text()
 
 
-def median_ms(run: Callable[[], object], repeat: int) -> float:
-    run()  # warm-up: imports, fonts, the company map
-    samples = []
+def samples_ms(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """`repeat` timings of each, taken in turn: on a shared machine a burst of load then falls
+    on all of them alike rather than on whichever ran during it."""
+    for run in runs.values():
+        run()  # warm-up: imports, fonts, the company map
+    samples: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return samples
 
 
 def compare(name: str, path: Path, companies: dict[str, dict[str, object]],
             repeat: int) -> None:
-    ours = median_ms(lambda: parse_pdf(path, None, companies), repeat)
-    fitz = median_ms(lambda: pymupdf_text(path), repeat)
-    plumber = median_ms(lambda: pdfplumber_text(path), max(3, repeat // 5))
-    print(f"{name:<18} idxd parse {ours:7.2f} ms | PyMuPDF get_text {fitz:7.2f} ms "
-          f"({ours / fitz:4.2f}x) | pdfplumber extract_text {plumber:7.2f} ms "
+    timed = samples_ms({"ours": lambda: parse_pdf(path, None, companies),
+                        "fitz": lambda: pymupdf_text(path)}, repeat)
+    ours, fitz = (statistics.median(timed[key]) for key in ("ours", "fitz"))
+    best_ours, best_fitz = (min(timed[key]) for key in ("ours", "fitz"))
+    plumber = statistics.median(
+        samples_ms({"plumber": lambda: pdfplumber_text(path)}, max(3, repeat // 5))["plumber"])
+    print(f"{name:<18} idxd parse {ours:7.2f} ms (best {best_ours:5.2f}) | PyMuPDF get_text "
+          f"{fitz:7.2f} ms (best {best_fitz:5.2f}) ({ours / fitz:4.2f}x, best to best "
+          f"{best_ours / best_fitz:4.2f}x) | pdfplumber extract_text {plumber:7.2f} ms "
           f"({plumber / ours:5.1f}x ours)")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Method(StrEnum):
@@ -17,8 +18,9 @@ class Method(StrEnum):
     OCR = "ocr"  # a rendering of the page read by Tesseract
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+# A named tuple rather than a frozen dataclass: as immutable and hashable, and built in a third
+# of the time, which counts at one run per stretch of characters of every page.
+class Run(NamedTuple):
     text: str
     x0: float
     top: float

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from handlers.domain.ksei.layout import Method, Page, Run
 
@@ -28,8 +29,7 @@ LINE_SHARE = 0.45
 _COLON = re.compile(r"(?<!\d):|:(?!\d)")
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):  # a named tuple, like `Run`: one per word of every page
     text: str
     x0: float
     top: float
@@ -63,18 +63,17 @@ def page_lines(pages: Iterable[Page]) -> list[Line]:
 
 
 def lines_of(page: Page) -> list[Line]:
-    runs = sorted((run for run in page.runs if run.text), key=_centre)
+    runs = [run for run in page.runs if run.text]
+    centres = [(run.top + run.bottom) / 2 for run in runs]
     groups: list[list[Run]] = []
-    for run in runs:
-        if not groups or _centre(run) - _centre(groups[-1][0]) > \
-                LINE_SHARE * _height(groups[-1][0]):
+    start = reach = 0.0  # the current group's first centre, and how far below it a line goes
+    for at in sorted(range(len(runs)), key=centres.__getitem__):  # stable, as by centre
+        run, centre = runs[at], centres[at]
+        if not groups or centre - start > reach:
+            start, reach = centre, LINE_SHARE * _height(run)
             groups.append([])
         groups[-1].append(run)
-    return [line for line in map(lambda group: _line(group, page), groups) if line is not None]
-
-
-def _centre(run: Run) -> float:
-    return (run.top + run.bottom) / 2
+    return [line for line in (_line(group, page) for group in groups) if line is not None]
 
 
 def _height(run: Run) -> float:
@@ -82,12 +81,17 @@ def _height(run: Run) -> float:
 
 
 def _line(runs: list[Run], page: Page) -> Line | None:
-    words = tuple(word for word in join_words(sorted(runs, key=lambda run: run.x0), page)
-                  for word in split_colon(word))
+    runs.sort(key=_left)
+    words = tuple(piece for word in join_words(runs, page)
+                  for piece in (split_colon(word) if ":" in word.text else (word,)))
     if not words:
         return None  # spaces only
     return Line(words=words, page=page.number, top=min(word.top for word in words),
                 bottom=max(word.bottom for word in words))
+
+
+def _left(run: Run) -> float:
+    return run.x0
 
 
 def join_words(runs: Sequence[Run], page: Page) -> list[Word]:
@@ -95,10 +99,11 @@ def join_words(runs: Sequence[Run], page: Page) -> list[Word]:
     words: list[Word] = []
     parts: list[Run] = []
     for run in runs:
-        if parts and (run.text.isspace() or _breaks(parts[-1], run)):
+        space = run.text.isspace()
+        if parts and (space or _breaks(parts[-1], run)):
             words.append(_word(parts, page))
             parts = []
-        if not run.text.isspace():
+        if not space:
             parts.append(run)
     if parts:
         words.append(_word(parts, page))
