@@ -73,6 +73,9 @@ class PipelineContext:
     clock: Callable[[], datetime] = utc_now
     sink_override: Sink | None = None  # a ready sink (tests), instead of the configured one
     parse_pool_override: ParsePool | None = None  # a ready pool (tests), its owner's to close
+    # Held while the generate stage reads what the sink has and writes its plan: two versions
+    # of one document (or two filings of one holder) planned at once would each miss the other.
+    store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _http: Lazy[httpx.Client] = field(init=False, repr=False)
     _sink: Lazy[Sink] = field(init=False, repr=False)
     _company_map: Lazy[LoadedMap] = field(init=False, repr=False)

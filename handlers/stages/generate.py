@@ -158,12 +158,14 @@ def store(ctx: PipelineContext, document: Document, accepted: list[Judged],
         return
     sink = ctx.sink
     try:
-        row = accepted[0].filing.row
-        stored = sink.related(row["symbol"], normalize_holder(row["holder_name"]), document.key)
-        plans, retired = versions.plan([j.filing.row for j in accepted], stored, document)
-        _insert(sink, accepted, plans)
-        _replace(sink, accepted, plans, retired)
-        _replayed(sink, [(j, p) for j, p in zip(accepted, plans, strict=True) if p.mine])
+        with ctx.store_lock:  # the plan is made against what the sink holds: one at a time
+            row = accepted[0].filing.row
+            stored = sink.related(row["symbol"], normalize_holder(row["holder_name"]),
+                                  document.key)
+            plans, retired = versions.plan([j.filing.row for j in accepted], stored, document)
+            _insert(sink, accepted, plans)
+            _replace(sink, accepted, plans, retired)
+            _replayed(sink, [(j, p) for j, p in zip(accepted, plans, strict=True) if p.mine])
     except SinkRefused as error:
         for item in accepted:
             item.outcome, item.error = ERROR, str(error)

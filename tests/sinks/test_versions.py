@@ -6,8 +6,13 @@ writes the same outcome file byte for byte."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
+import pytest
+
+from handlers.domain.filings import versions
 from handlers.stages import generate
 from tests.filings.forms import drop
 from tests.sinks.documents import LK, URL, correction, downloaded, hand_dropped, sale
@@ -145,3 +150,26 @@ def test_the_hand_dropped_copy_after_the_published_form_changes_nothing(
     assert record["filings"][0]["outcome"] == "already_present" and alerts == []
     (row,) = sink.active()
     assert row["source"] == URL and sink.history() == []
+
+
+def test_two_versions_of_one_document_generated_at_once_leave_one_active_row(
+        sink: SinkUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two generate workers on two versions of one document: each plans against what the sink
+    holds, so the second must see the first's row (else both would insert)."""
+    planned = versions.plan
+
+    def slow_plan(*args: Any, **kwargs: Any) -> Any:
+        found = planned(*args, **kwargs)
+        time.sleep(0.3)  # wide open: the other worker reads the sink meanwhile
+        return found
+
+    monkeypatch.setattr(versions, "plan", slow_plan)
+    paths = [drop(sink.ctx.root, f"v{n}.json", hand_dropped(sold=sold))
+             for n, sold in enumerate((920_000_000, 900_000_000))]
+    workers = [threading.Thread(target=generate.handle, args=(p, sink.ctx)) for p in paths]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sink.stored() == 1
+    assert len(sink.history()) == 1
