@@ -6,18 +6,16 @@ mixed rows whose table runs over the page break, it prints in the same run on th
 median (and best) time of our whole parse (`parse_pdf`: reading and parsing included) against
 PyMuPDF's raw `page.get_text()` alone, the two timed in turn, and pdfplumber's
 `extract_text()` alone (the goal: ours no slower than PyMuPDF's extraction). Then the seconds
-per page of OCR: a page rendered by pypdfium2 at 200 and 300 dpi and read by the `tesseract`
-CLI (`-l ind+eng`), render and recognition apart;
-"skipped: tesseract not installed" when the binary is missing.
+per page of OCR as the parse child does it (`handlers/adapters/ocr.py`: render by pypdfium2,
+Tesseract `ind+eng` through tesserocr, models loaded) of a scan of the two-page form at 200 and
+300 dpi.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,13 +23,16 @@ from pathlib import Path
 
 import pdfplumber
 import pymupdf
-import pypdfium2 as pdfium
 
 from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
+from handlers.adapters.ocr import OcrOptions
+from handlers.adapters.pdf_form import read_pages
+from handlers.adapters.pdf_text import ignore_progress
 from handlers.stages.parse import parse_pdf
 from tests.conftest import FIXTURES
 from tests.parse.forms import MIXED_ROWS, form
 from tests.pdfform import FormLayout, build_form_pdf, example_forms
+from tests.pdfscan import scan_pdf
 
 DPIS = (200, 300)
 
@@ -85,30 +86,20 @@ def compare(name: str, path: Path, companies: dict[str, dict[str, object]],
           f"({plumber / ours:5.1f}x ours)")
 
 
-def ocr_page(path: Path, dpi: int, work: Path) -> tuple[float, float, int]:
-    """Seconds to render page 1 at `dpi`, seconds for tesseract to read it, characters read."""
-    start = time.perf_counter()
-    with pdfium.PdfDocument(path) as document:
-        image = document[0].render(scale=dpi / 72).to_pil()
-    image.save(work / "page.png")
-    rendered = time.perf_counter()
-    done = subprocess.run(["tesseract", str(work / "page.png"), "stdout", "-l", "ind+eng"],
-                          capture_output=True, check=True)
-    return rendered - start, time.perf_counter() - rendered, len(done.stdout.strip())
-
-
 def ocr(path: Path, repeat: int, work: Path) -> None:
-    if shutil.which("tesseract") is None:
-        print("OCR: skipped: tesseract not installed")
-        return
-    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True)
-    print(f"OCR of page 1 ({version.stdout.splitlines()[0]}, -l ind+eng), {repeat} runs:")
+    """Seconds per page of the daemon's OCR of a scan of `path`, at each of `DPIS`."""
+    print(f"OCR as the parse child does it (tesserocr, ind+eng, models loaded), {repeat} runs:")
     for dpi in DPIS:
-        runs = [ocr_page(path, dpi, work) for _ in range(repeat)]
-        render = statistics.median(r[0] for r in runs)
-        read = statistics.median(r[1] for r in runs)
-        print(f"  {dpi} dpi: {render + read:5.2f} s per page (render {render:5.3f} s, "
-              f"tesseract {read:5.2f} s), {runs[0][2]} characters")
+        scan = scan_pdf(path, work / f"scan-{dpi}.pdf", dpi=dpi)
+        options = OcrOptions(dpi=dpi)
+        read_pages(scan, ignore_progress, options)  # warm-up: load the language models
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            pages = read_pages(scan, ignore_progress, options)
+            samples.append((time.perf_counter() - start) / len(pages))
+        print(f"  {dpi} dpi: median {statistics.median(samples):5.2f} s per page "
+              f"({len(pages)} pages)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"per form, median of {args.repeat} runs (pdfplumber {max(3, args.repeat // 5)})")
         for name, path in built.items():
             compare(name, path, companies, args.repeat)
-        ocr(built["SRTG"], args.ocr_repeat, Path(tmp))
+        ocr(built["18 rows, 2 pages"], args.ocr_repeat, Path(tmp))
     return 0
 
 
