@@ -44,5 +44,6 @@ def test_a_form_of_another_issuer_than_its_announcement_is_alerted_and_not_store
     assert (alert["category"], alert["holder_name"]) == ("not_inserted", holder(2))
     details = alert["reasons"][0]["details"]  # type: ignore[index]
     assert (details["field"], details["expected"]) == ("symbol", "BYAN.JK")
-    # The page is the reader's provenance (None from a reader that records none).
-    assert "SRTG" in details["text"] and "page" in details
+    # Field, page and text are the reader's provenance: the ticker is printed on page 1.
+    assert "SRTG" in details["text"] and details["page"] == 1
+    assert details["method"] == "text"

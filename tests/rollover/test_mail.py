@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 from handlers.adapters.mail.findings import suggested_action
@@ -15,16 +16,20 @@ from handlers.settings import MailSettings
 from tests.rollover.conftest import WINDOW_START, alert_for
 
 
+def message_of(alert: dict, root: Path) -> EmailMessage:
+    """The window email of one alert."""
+    path = root / "a.json"
+    path.write_text("{}")
+    digest = Digest(MailWindow(aligned_window(WINDOW_START)), [AlertFile(path, alert, 2)])
+    return build_message(digest, MailSettings(to=("ops@example.com",)), root=root,
+                         created_at=datetime(2026, 4, 24, 11, 20, tzinfo=UTC), budget_bytes=100)
+
+
 def test_alert_text_cannot_inject_markup_or_links(tmp_path: Path):
     alert = alert_for("SRTG", "2026-04-24T17:03:00")
     alert["holder_name"] = "<script>alert(1)</script>"
     alert["context"]["doc"]["url"] = "javascript:alert(1)"
-    path = tmp_path / "a.json"
-    path.write_text("{}")
-    digest = Digest(MailWindow(aligned_window(WINDOW_START)), [AlertFile(path, alert, 2)])
-    message = build_message(digest, MailSettings(to=("ops@example.com",)), root=tmp_path,
-                            created_at=datetime(2026, 4, 24, 11, 20, tzinfo=UTC),
-                            budget_bytes=100)
+    message = message_of(alert, tmp_path)
     html = message.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "href=\"javascript" not in html
@@ -60,12 +65,7 @@ def test_an_alert_without_any_address_says_so_instead_of_pointing_at_a_link():
 def test_text_is_escaped_once_in_html_and_left_as_is_in_the_text_part(tmp_path: Path):
     alert = alert_for("SRTG", "2026-04-24T17:03:00")
     alert["holder_name"] = 'PT Kino & Partners <Tbk> "Jaya"'
-    path = tmp_path / "a.json"
-    path.write_text("{}")
-    digest = Digest(MailWindow(aligned_window(WINDOW_START)), [AlertFile(path, alert, 2)])
-    message = build_message(digest, MailSettings(to=("ops@example.com",)), root=tmp_path,
-                            created_at=datetime(2026, 4, 24, 11, 20, tzinfo=UTC),
-                            budget_bytes=100)
+    message = message_of(alert, tmp_path)
     html = message.get_body(("html",)).get_content()
     text = message.get_body(("plain",)).get_content()
     assert 'PT Kino &amp; Partners &lt;Tbk&gt; "Jaya"' in html and "&amp;amp;" not in html
