@@ -16,9 +16,10 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -146,16 +147,28 @@ def container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
         skip_or_fail("booting systemd in a container needs root")
     base = tmp_path_factory.mktemp("nspawn")
     etc_idxd, drop_in, preset = _write_tree(base)
-    log = (base / "nspawn.log").open("wb")
-    process = subprocess.Popen(
-        _nspawn_command(f"idxdtest{os.getpid()}", etc_idxd, drop_in, preset),
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    box = Container(process, etc_idxd)
+    command = _nspawn_command(f"idxdtest{os.getpid()}", etc_idxd, drop_in, preset)
+    with booted(command, base / "nspawn.log", lambda process: Container(process, etc_idxd)) as box:
+        yield box
+
+
+B = TypeVar("B", bound="Container")
+
+
+@contextmanager
+def booted(command: list[str], log_path: Path,
+           make_box: Callable[[subprocess.Popen[bytes]], B]) -> Iterator[B]:
+    """A container started with `command` (its console in `log_path`), once systemd inside is
+    up; powered off afterwards."""
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    box = make_box(process)
     try:
         # Each look runs a process in the container: a few a second are plenty.
         wait_for(lambda: _booted(box), 30, "the container to boot", every_s=0.2)
         if process.poll() is not None:
-            skip_or_fail(f"systemd-nspawn could not boot: {(base / 'nspawn.log').read_text()}")
+            skip_or_fail(f"systemd-nspawn could not boot: {log_path.read_text()}")
         yield box
     finally:
         _power_off(box)

@@ -26,7 +26,7 @@ from tests.parse.forms import form, row
 from tests.pdfform import build_form_pdf
 from tests.sinks.conftest import Cluster
 from tests.support import wait_for
-from tests.systemd.conftest import Container, _booted, _power_off
+from tests.systemd.conftest import Container, booted
 from tests.systemd.install_guide import REPO, guide_blocks, next_release, wheel_version, wheelhouse
 
 pytestmark = [pytest.mark.systemd, pytest.mark.slow]
@@ -58,21 +58,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     dpkg, local = tmp_path / "dpkg", tmp_path / "usr-local"
     shutil.copytree("/var/lib/dpkg", dpkg, symlinks=True)  # apt-get must know /usr's packages
     local.mkdir()
-    log = (tmp_path / "nspawn.log").open("wb")
-    process = subprocess.Popen(
-        ["systemd-nspawn", "-D", "/", "--volatile=yes", "-b", "--register=no", "--keep-unit",
-         "--console=pipe", "-M", f"idxdinstall{os.getpid()}", f"--bind={dpkg}:/var/lib/dpkg",
-         f"--bind={local}:/usr/local"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    box = Server(process, tmp_path)
-    try:
-        wait_for(lambda: _booted(box), 30, "the container to boot", every_s=0.2)
-        if process.poll() is not None:
-            skip_or_fail(f"systemd-nspawn could not boot: {(tmp_path / 'nspawn.log').read_text()}")
+    command = ["systemd-nspawn", "-D", "/", "--volatile=yes", "-b", "--register=no",
+               "--keep-unit", "--console=pipe", "-M", f"idxdinstall{os.getpid()}",
+               f"--bind={dpkg}:/var/lib/dpkg", f"--bind={local}:/usr/local"]
+    with booted(command, tmp_path / "nspawn.log", lambda process: Server(process, tmp_path)) as box:
         yield box
-    finally:
-        _power_off(box)
-        log.close()
 
 
 def build_dist() -> Path:
