@@ -6,29 +6,58 @@ is looked at again when its run ends. Completions come back to the owner's loop 
 `on_done`, so all scheduling state is touched by one thread only. A path in `solo` (one the
 process died on) runs first and alone, nothing else beside it, so that a second death is
 clearly its own.
+
+Under a backlog a worker takes a run of files of one stage (`batch_size`) and handles them one
+after another: one file at a time still runs per worker, but the hand-over to the pool and the
+report back to the loop are paid once per run rather than once per file, which is what bounds
+throughput when handlers are quick. With few files queued every file goes alone, so that no
+file waits behind another while a worker is free. A run stops between files once `stopping`
+is set; the files it did not reach are reported as not run, for the next start's sweep.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.outcomes import Outcome
 from daemon.stages import Stage
 
+MAX_BATCH = 16  # files one worker takes in a row, at most
+BACKLOG_PER_WORKER = 2  # queued files per free worker before any worker takes more than one
+
+
+@dataclass
+class Ran:
+    """What one worker's run of files of `stage` did, in the order they ran."""
+
+    stage: Stage[Any]
+    results: list[tuple[str, Outcome | BaseException]] = field(default_factory=list)
+    unrun: list[str] = field(default_factory=list)  # not reached: the daemon began to stop
+
+
 Work = Callable[[Stage[Any], str], Outcome]
-DoneCallback = Callable[[Stage[Any], str, Outcome | BaseException], None]
+DoneCallback = Callable[[Ran], None]
+
+
+def batch_size(queued: int, free_workers: int) -> int:
+    """How many files of a queue of `queued` the next worker takes: one unless the backlog
+    would keep every free worker busy for several files anyway."""
+    return max(1, min(MAX_BATCH, queued // (BACKLOG_PER_WORKER * max(1, free_workers))))
 
 
 class Dispatcher:
     def __init__(self, stages: list[Stage[Any]], limits: dict[str, int], workers: int, work: Work,
-                 on_done: DoneCallback):
+                 on_done: DoneCallback, stopping: threading.Event | None = None):
         self._stages = stages
         self.limits = limits
         self._workers = workers
         self._work, self._on_done = work, on_done
+        self._stopping = stopping or threading.Event()
         self._queues: dict[str, deque[str]] = {stage.name: deque() for stage in stages}
         self._queued: set[str] = set()
         self._running: dict[str, int] = {stage.name: 0 for stage in stages}
@@ -58,18 +87,20 @@ class Dispatcher:
             started = False
             for stage in self._stages:
                 if self._can_start(stage):
-                    self._start(stage, self._queues[stage.name].popleft())
+                    self._start(stage, self._take(stage))
                     started = True
 
-    def finished(self, stage: Stage[Any], relative_path: str) -> bool:
-        """Book-keeping when a run ends; True if the path changed meanwhile and needs a look."""
-        self._running[stage.name] -= 1
-        self._running_paths.discard(relative_path)
-        self.solo.discard(relative_path)
-        if relative_path in self._recheck:
-            self._recheck.discard(relative_path)
-            return True
-        return False
+    def finished(self, ran: Ran) -> list[str]:
+        """Book-keeping when a run ends; the paths that changed meanwhile and need a look."""
+        self._running[ran.stage.name] -= 1
+        again = []
+        for relative_path in [path for path, _result in ran.results] + ran.unrun:
+            self._running_paths.discard(relative_path)
+            self.solo.discard(relative_path)
+            if relative_path in self._recheck:
+                self._recheck.discard(relative_path)
+                again.append(relative_path)
+        return again
 
     def queued(self) -> dict[str, int]:
         counts = {name: len(queue) for name, queue in self._queues.items()}
@@ -101,21 +132,39 @@ class Dispatcher:
     def _pump_solo(self) -> None:
         """One suspect at a time, once everything else has finished."""
         if self.running_total() == 0 and self._solo_queue:
-            self._start(*self._solo_queue.popleft())
+            stage, relative_path = self._solo_queue.popleft()
+            self._start(stage, [relative_path])
+
+    def _take(self, stage: Stage[Any]) -> list[str]:
+        queue = self._queues[stage.name]
+        free = min(self._workers - self.running_total(),
+                   self.limits.get(stage.name, stage.concurrency) - self._running[stage.name])
+        return [queue.popleft() for _ in range(min(len(queue), batch_size(len(queue), free)))]
 
     def _can_start(self, stage: Stage[Any]) -> bool:
         return (bool(self._queues[stage.name]) and self.running_total() < self._workers
                 and self._running[stage.name] < self.limits.get(stage.name, stage.concurrency))
 
-    def _start(self, stage: Stage[Any], relative_path: str) -> None:
-        self._queued.discard(relative_path)
+    def _start(self, stage: Stage[Any], paths: list[str]) -> None:
+        self._queued.difference_update(paths)
         self._running[stage.name] += 1
-        self._running_paths.add(relative_path)
-        future = self._pool.submit(self._work, stage, relative_path)
-        future.add_done_callback(lambda done: self._report(stage, relative_path, done))
+        self._running_paths.update(paths)
+        future = self._pool.submit(self._run, stage, paths)
+        future.add_done_callback(self._report)
 
-    def _report(self, stage: Stage[Any], relative_path: str, future: Future[Outcome]) -> None:
-        if future.cancelled():
-            return
-        error = future.exception()
-        self._on_done(stage, relative_path, error if error is not None else future.result())
+    def _run(self, stage: Stage[Any], paths: list[str]) -> Ran:
+        """In a worker thread: each file in turn, until the daemon begins to stop."""
+        ran = Ran(stage)
+        for index, relative_path in enumerate(paths):
+            if index and self._stopping.is_set():
+                ran.unrun = paths[index:]
+                break
+            try:
+                ran.results.append((relative_path, self._work(stage, relative_path)))
+            except BaseException as error:  # reported as the file's crash, as it would be alone
+                ran.results.append((relative_path, error))
+        return ran
+
+    def _report(self, future: Future[Ran]) -> None:
+        if not future.cancelled():
+            self._on_done(future.result())

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from daemon.config import EngineSettings, Settings, load_settings
-from daemon.dispatch import Dispatcher
+from daemon.dispatch import Dispatcher, Ran
 from daemon.errors import ConfigError, ExitCode
 from daemon.heartbeat import Heartbeat
 from daemon.holdback import HeldFiles
@@ -106,7 +106,7 @@ class Daemon:
             work = self.metrics.timed(work)
             self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
-                                     work, self._on_done)
+                                     work, self._on_done, self.stopping)
         self.dispatcher.solo = self.ledger.suspects()
         if self.dispatcher.solo:
             log.warning("files.suspected", count=len(self.dispatcher.solo),
@@ -210,7 +210,7 @@ class Daemon:
             log.warning("watch.overflowed", action="rescanning every inbox")
             self.timer.run_soon(RESCAN_JOB, time.monotonic())
         elif kind == "done":
-            self._finished(*payload)
+            self._finished(payload)
         elif kind == "job_done":
             self.jobs.finished(payload)
         elif kind == OPENED:
@@ -226,22 +226,26 @@ class Daemon:
         if stage is not None:
             self.dispatcher.submit(stage, relative)
 
-    def _on_done(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
-        self._hint("done", (stage, relative, result))
+    def _on_done(self, ran: Ran) -> None:
+        self._hint("done", ran)
 
     def result(self) -> DrainResult:
         return DrainResult(dict(self.outcomes))
 
-    def _finished(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
+    def _finished(self, ran: Ran) -> None:
+        for relative, result in ran.results:
+            self._count(ran.stage, relative, result)
+        for relative in self.dispatcher.finished(ran):
+            self.dispatcher.submit(ran.stage, relative)
+
+    def _count(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
         if isinstance(result, BaseException):
             log.error("file.crashed", stage=stage.name, path=relative, error=repr(result))
-        self.outcomes[OutcomeState.CRASHED if isinstance(result, BaseException)
-                      else result.state] += 1
-        if isinstance(result, Outcome):
-            self.held.note(stage, relative, result)
-        if self.dispatcher.finished(stage, relative):
-            self.dispatcher.submit(stage, relative)
-        if self.until_idle and isinstance(result, Outcome):
+            self.outcomes[OutcomeState.CRASHED] += 1
+            return
+        self.outcomes[result.state] += 1
+        self.held.note(stage, relative, result)
+        if self.until_idle:
             # Draining must not race the observer: queue the outputs without their events.
             for output in result.outputs:
                 self._ready(str(self.root / output))
