@@ -51,9 +51,10 @@ class CrashAccounting:
         return {row["path"] for row in rows}
 
     def note_progress(self: _Transactional, row_id: int) -> None:
-        """The running attempt handed off an output: the process was alive and working."""
-        self._writes.run(lambda db: db.execute("UPDATE files SET progressed = 1 WHERE id = ?",
-                                               (row_id,)))
+        """The running attempt handed off an output: the process was alive and working.
+        One statement, committed on its own (SQLite's implicit transaction), between groups."""
+        with self._lock:
+            self._db.execute("UPDATE files SET progressed = 1 WHERE id = ?", (row_id,))
 
     def release_running(self: _Transactional) -> int:
         """Every `running` row back to `pending`, with no crash counted: the daemon is leaving

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +20,8 @@ from typing import Any
 
 TEMP_SUFFIXES = (".tmp", ".part", "~")
 OWN_TEMP_SUFFIX = ".idxd.tmp"  # only files with this suffix are ours to clean up after a crash
-HASH_CHUNK_BYTES = 1 << 20
 _listener = threading.local()  # per worker thread: who hears of this thread's hand-offs
+_temporary_numbers = itertools.count()
 
 
 @contextlib.contextmanager
@@ -46,6 +46,8 @@ def printable_name(name: str) -> str:
     File names arrive as bytes; one that is not UTF-8 or carries control characters cannot be
     stored, logged or shown safely as it is.
     """
+    if name.isascii() and name.isprintable():  # nearly every name: nothing to spell out
+        return name
     text = os.fsencode(name).decode("utf-8", "backslashreplace")
     return "".join(f"\\x{ord(char):02x}" if ord(char) < 32 or ord(char) == 127 else char
                    for char in text)
@@ -66,16 +68,14 @@ def fit_name(name: str, max_bytes: int) -> str:
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary sibling and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name must fit the filesystem's limit even when the final name nearly does.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{fit_name(path.name, 100)}.",
-                                    suffix=OWN_TEMP_SUFFIX)
+    fd, tmp_name = _create_temporary(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            _write_all(fd, data)
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException:
         _remove_quietly(Path(tmp_name))
@@ -86,6 +86,30 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     if durable:
         fsync_directory(path.parent)
     return path
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new temporary sibling of `path`, open for writing, creating its directory if need be.
+
+    The name is unique by process, thread and a counter (`O_EXCL` refuses a leftover of a
+    process that had the same pid), and fits the filesystem's limit even when the final name
+    nearly does."""
+    directory = os.fspath(path.parent)
+    while True:
+        name = (f"{directory}/.{fit_name(path.name, 100)}.{os.getpid()}-"
+                f"{threading.get_native_id()}-{next(_temporary_numbers)}{OWN_TEMP_SUFFIX}")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), name
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def write_json_atomic(path: Path, payload: Any, *, durable: bool = True) -> Path:
@@ -119,11 +143,8 @@ def fsync_directory(directory: Path) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def unique_path(path: Path) -> Path:

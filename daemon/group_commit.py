@@ -27,10 +27,17 @@ Write = Callable[[sqlite3.Connection], T]
 class _Queued(Generic[T]):
     def __init__(self, write: Write[T]):
         self.write = write
-        self.done = threading.Event()
+        # Held from the moment a thread queues behind a commit under way, released when its
+        # write is committed (or it is to lead the next group); a thread that leads at once
+        # needs none.
+        self.wake: threading.Lock | None = None
         self.lead = False  # woken to lead the next group rather than with a result
         self.value: T | None = None
         self.error: BaseException | None = None
+
+    def hold(self) -> None:
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
     def result(self) -> T:
         if self.error is not None:
@@ -52,15 +59,16 @@ class GroupCommit:
         """`write(db)` inside a committed transaction; its result, or its exception."""
         queued = _Queued(write)
         with self._mutex:
+            if self._leading:
+                queued.hold()
             self._queue.append(queued)
-            lead = not self._leading
-            self._leading = True
-        while not lead:
-            queued.done.wait()
+            lead, self._leading = not self._leading, True
+        if not lead:
+            assert queued.wake is not None
+            queued.wake.acquire()  # until the leader releases it
             if not queued.lead:
                 return queued.result()
-            queued.lead, lead = False, True
-            queued.done.clear()
+            queued.wake = None  # released already: it leads the group it is part of
         self._lead_one_group()
         return queued.result()
 
@@ -71,11 +79,11 @@ class GroupCommit:
         with self._mutex:
             if self._queue:  # arrived during the commit: the first of them leads next
                 self._queue[0].lead = True
-                self._queue[0].done.set()
+                _release(self._queue[0])
             else:
                 self._leading = False
         for queued in group:
-            queued.done.set()
+            _release(queued)
 
     def _commit(self, group: list[_Queued[Any]]) -> None:
         alone = len(group) == 1
@@ -107,3 +115,8 @@ class GroupCommit:
                 raise  # SQLite abandoned the whole transaction: the group fails with it
             self._db.execute("ROLLBACK TO one_write")
         self._db.execute("RELEASE one_write")
+
+
+def _release(queued: _Queued[Any]) -> None:
+    if queued.wake is not None:
+        queued.wake.release()

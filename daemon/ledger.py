@@ -275,14 +275,18 @@ def unreadable_sentence(path: Path, error: Exception | str) -> str:
 
 def _claim(db: sqlite3.Connection, stage: str, path: str, sha256: str, size: int, mtime_ns: int,
            now: float) -> Claim | None:
-    row = db.execute("SELECT id, state, attempts, crashes FROM files "
-                     "WHERE stage = ? AND path = ? AND sha256 = ?",
-                     (stage, path, sha256)).fetchone()
-    # Content the file no longer has (a crash left it pending, then the file was
-    # rewritten) will never be processed: retire it, or it would look queued forever.
-    db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND sha256 != ? "
-               "AND state = ?",
-               (FileState.SUPERSEDED, stage, path, sha256, FileState.PENDING))
+    # This content's row, and any row of other content still pending: one query, as a new
+    # path (the usual case) has neither.
+    rows = db.execute("SELECT id, sha256, state, attempts, crashes FROM files "
+                      "WHERE stage = ? AND path = ? AND (sha256 = ? OR state = ?)",
+                      (stage, path, sha256, FileState.PENDING)).fetchall()
+    row = next((found for found in rows if found["sha256"] == sha256), None)
+    if len(rows) > (row is not None):
+        # Content the file no longer has (a crash left it pending, then the file was
+        # rewritten) will never be processed: retire it, or it would look queued forever.
+        db.execute("UPDATE files SET state = ? WHERE stage = ? AND path = ? AND sha256 != ? "
+                   "AND state = ?",
+                   (FileState.SUPERSEDED, stage, path, sha256, FileState.PENDING))
     if row is None:
         cursor = db.execute(
             "INSERT INTO files (stage, path, sha256, size, mtime_ns, state, attempts, "

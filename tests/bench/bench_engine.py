@@ -1,7 +1,8 @@
 """Engine benchmarks, each beside the raw watchdog figure from the same run.
 
 - latency from a file's close to its handler's start (p50, p99);
-- throughput through a three-stage no-op chain with the ledger on (files/s);
+- throughput through a three-stage no-op chain with the ledger on (files/s), the files
+  written by a process of their own (`tests.bench.writer`), as a daemon's inputs are;
 - catch-up of 50,000 files already present at start;
 - idle CPU over 60 s and resident memory.
 
@@ -28,6 +29,7 @@ from watchdog.observers import Observer
 from daemon.config import EngineSettings, Settings
 from daemon.runner import Daemon, run
 from tests.bench import benchapp
+from tests.bench.writer import start_burst
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -122,11 +124,10 @@ def raw_watchdog_burst(count: int) -> float:
         observer = Observer()
         observer.schedule(Record(), directory, event_filter=[FileClosedEvent])
         observer.start()
-        started = time.perf_counter()
-        for index in range(count):
-            Path(directory, f"b-{index}.txt").write_bytes(b"x")
+        writer, started = start_burst(Path(directory), count, "b-", 1)
         wait_until(lambda: len(seen) >= count, 120)
         elapsed = time.perf_counter() - started
+        writer.wait(60)
         observer.stop()
         observer.join()
     return count / elapsed
@@ -137,11 +138,10 @@ def chain_throughput(count: int, durable: bool) -> float:
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         daemon, thread = start_daemon(root, durable_writes=durable)
-        started = time.perf_counter()
-        for index in range(count):
-            Path(root, "in", "a", f"t-{index:05d}.txt").write_bytes(b"x" * 512)
+        writer, started = start_burst(root / "in" / "a", count, "t-")
         wait_until(lambda: len(benchapp.FINISHED) >= count, 600)
         elapsed = time.perf_counter() - started
+        writer.wait(60)
         stop(daemon, thread)
     return count / elapsed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,26 @@ def test_hand_off_writes_whole_files_and_a_crash_leaves_only_our_temp_names(
     (tmp_path / "out" / ".someone-else.tmp").write_bytes(b"theirs")
     assert remove_stale_temp_files(tmp_path) == 1
     assert sorted(os.listdir(tmp_path / "out")) == [".someone-else.tmp", "a.json"]
+
+
+def test_hand_offs_of_one_name_from_many_threads_each_land_whole(tmp_path: Path) -> None:
+    bodies = [bytes([number]) * 65536 for number in range(8)]
+    threads = [threading.Thread(target=lambda body=body: [
+        write_atomic(tmp_path / "out" / "same.pdf", body, durable=False) for _ in range(50)])
+        for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (tmp_path / "out" / "same.pdf").read_bytes() in bodies
+    assert os.listdir(tmp_path / "out") == ["same.pdf"]
+
+
+def test_a_hand_off_the_filesystem_refuses_leaves_no_temporary_file(tmp_path: Path) -> None:
+    (tmp_path / "out" / "a.json").mkdir(parents=True)  # a directory where the file would go
+    with pytest.raises(OSError):
+        write_atomic(tmp_path / "out" / "a.json", b"{}")
+    assert os.listdir(tmp_path / "out") == ["a.json"]
 
 
 def test_network_filesystems_get_the_polling_observer(tmp_path: Path) -> None:
