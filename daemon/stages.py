@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,7 +54,12 @@ class Stage(Generic[ContextT]):
     retry_attempts: Callable[[ContextT], int] | None = None
 
     def accepts(self, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.patterns)
+        return self._names.match(name) is not None
+
+    @functools.cached_property
+    def _names(self) -> re.Pattern[str]:
+        """The patterns as one expression: asked for every file event."""
+        return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in self.patterns))
 
 
 @dataclass(frozen=True)
@@ -136,10 +143,17 @@ class App(Generic[AppSettingsT, ContextT]):
     def stage_for(self, relative_path: str) -> Stage[ContextT] | None:
         """The stage whose inbox holds `relative_path` and whose patterns take its name."""
         parent, _, name = relative_path.rpartition("/")
-        for stage in self.stages:
-            if stage.inbox == parent and stage.accepts(name):
+        for stage in self._stages_by_inbox.get(parent, ()):
+            if stage.accepts(name):
                 return stage
         return None
+
+    @functools.cached_property
+    def _stages_by_inbox(self) -> dict[str, list[Stage[ContextT]]]:
+        by_inbox: dict[str, list[Stage[ContextT]]] = {}
+        for stage in self.stages:
+            by_inbox.setdefault(stage.inbox, []).append(stage)
+        return by_inbox
 
 
 # Options `idxd tail` has of its own (and the CLI's common ones): not a log filter's name.
