@@ -69,9 +69,9 @@ class Settler:
                 candidate.open_count -= 1
 
     def waiting(self, path: str) -> bool:
-        """`path` is being settled here (a sweep must leave it to the settler)."""
-        with self._lock:
-            return path in self._candidates
+        """`path` is being settled here (a sweep must leave it to the settler). Asked for
+        every open the watcher sees: one dict lookup, which needs no lock."""
+        return path in self._candidates
 
     def forget(self, path: str) -> None:
         """`path` became ready by another route (close or rename)."""

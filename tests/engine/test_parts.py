@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import EngineSettings, changed_settings, load_settings
+from daemon.emitter import is_temporary_name_bytes
 from daemon.errors import ConfigError
 from daemon.files import is_temporary_name, remove_stale_temp_files, write_atomic
 from daemon.ledger import FileState, Ledger
@@ -97,6 +98,7 @@ def test_a_reader_that_closes_without_writing_leaves_the_stable_rule(tmp_path: P
     ("a.json", False), ("LK-24042026-7431-00.pdf", False)])
 def test_temporary_names(name: str, temporary: bool) -> None:
     assert is_temporary_name(name) is temporary
+    assert is_temporary_name_bytes(os.fsencode(name)) is temporary  # as the watcher asks
 
 
 def test_hand_off_writes_whole_files_and_a_crash_leaves_only_our_temp_names(
