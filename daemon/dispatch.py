@@ -65,6 +65,7 @@ class Dispatcher:
         self._recheck: set[str] = set()
         self.solo: set[str] = set()
         self._solo_queue: deque[tuple[Stage[Any], str]] = deque()
+        self._turn = 0  # the stage whose turn it is to start a run
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idxd-worker")
 
     def submit(self, stage: Stage[Any], relative_path: str) -> None:
@@ -78,17 +79,21 @@ class Dispatcher:
                 self._queues[stage.name].append(relative_path)
 
     def pump(self) -> None:
-        """Start as much queued work as the limits allow, taking stages in turn."""
+        """Start as much queued work as the limits allow, taking stages in turn: the turn
+        goes on from where the last pump left it, so that a stage whose limit allows every
+        worker cannot keep them all while the stages after it wait."""
         if self._solo_queue or self._running_paths & self.solo:
             self._pump_solo()
             return
-        started = True
-        while started and self.running_total() < self._workers:
-            started = False
-            for stage in self._stages:
-                if self._can_start(stage):
-                    self._start(stage, self._take(stage))
-                    started = True
+        idle_turns = 0  # stages asked in a row that could start nothing
+        while idle_turns < len(self._stages) and self.running_total() < self._workers:
+            stage = self._stages[self._turn]
+            self._turn = (self._turn + 1) % len(self._stages)
+            if self._can_start(stage):
+                self._start(stage, self._take(stage))
+                idle_turns = 0
+            else:
+                idle_turns += 1
 
     def finished(self, ran: Ran) -> list[str]:
         """Book-keeping when a run ends; the paths that changed meanwhile and need a look."""

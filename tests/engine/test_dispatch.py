@@ -110,3 +110,28 @@ def test_batch_size_grows_with_the_backlog_per_free_worker() -> None:
     assert batch_size(8, 2) == 2
     assert batch_size(1000, 4) == MAX_BATCH
     assert batch_size(5, 0) == 2
+
+
+def test_a_stage_allowed_every_worker_does_not_keep_them_from_the_next_stage() -> None:
+    later = Stage("b", "in/b", ("*.txt",), lambda path, ctx: [], concurrency=1)
+    release = {path: threading.Event() for path in ("in/a/1.txt", "in/a/2.txt")}
+    started: list[str] = []
+
+    def work(stage: Stage[Any], path: str) -> Outcome:
+        started.append(path)
+        if path in release:
+            release[path].wait(10)
+        return Outcome(OutcomeState.DONE)
+
+    reports: queue.SimpleQueue[Ran] = queue.SimpleQueue()
+    dispatch = Dispatcher([STAGE, later], {"a": 2, "b": 1}, 2, work, reports.put)
+    for number in range(1, 5):
+        dispatch.submit(STAGE, f"in/a/{number}.txt")
+    dispatch.pump()  # both workers on the first stage
+    dispatch.submit(later, "in/b/1.txt")
+    release["in/a/1.txt"].set()
+    dispatch.finished(reports.get(timeout=10))
+    dispatch.pump()  # the freed worker: the waiting stage's turn, not a third file of "a"
+    assert reports.get(timeout=10).stage is later
+    assert started[:3] == ["in/a/1.txt", "in/a/2.txt", "in/b/1.txt"]
+    release["in/a/2.txt"].set()
