@@ -12,6 +12,7 @@ every other pipeline setting applies on SIGHUP.
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -424,3 +425,24 @@ def _check_sink(sink: SinkSettings) -> None:
                           "environment.")
     if sink.kind == "postgres" and not sink.database_url:
         raise ConfigError("The postgres sink needs DATABASE_URL (or [sink] database_url).")
+    if sink.kind == "postgres" and sink.database_url:
+        _check_database_url(sink.database_url)
+
+
+def _check_database_url(dsn: str) -> None:
+    """A connection string libpq cannot read would fail every insert the same way: refuse it
+    at start with what is wrong, never with the string itself (it carries the password)."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        options = conninfo_to_dict(dsn)
+    except ProgrammingError as error:
+        problem = re.sub(r'"[^"]*"', "…", str(error).strip())  # quoted parts echo the string
+        raise ConfigError(f"DATABASE_URL is not a PostgreSQL connection string libpq can read "
+                          f"({problem}); write it as postgresql://user:password@host:5432/"
+                          "database, with special characters percent-encoded.") from None
+    ports = str(options.get("port", "")).split(",")
+    if any(port and not port.isdigit() for port in ports):
+        raise ConfigError("DATABASE_URL names a port that is not a number; write it as "
+                          "postgresql://user:password@host:5432/database.")

@@ -120,3 +120,19 @@ def test_restart_only_settings_come_from_the_declarations(tmp_path: Path) -> Non
     assert plan.settings.app.http.proxy is None  # the open client keeps the old one
     assert plan.settings.app.filings.sink.kind == "sqlite"
     assert plan.settings.app.rollover.period_s == 3600
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://idxd:s3cr3t pass@db/idxd",  # an unencoded space in the password
+    "postgresql://idxd:s3cr3t%zz@db/idxd",  # a bad percent escape
+    "host=db password=s3cr3t idxd",  # a word without "="
+    "postgresql://idxd:s3cr3t@db:fivefourthreetwo/idxd",  # a port that is not a number
+])
+def test_a_database_url_libpq_cannot_read_stops_the_start_without_echoing_it(
+        tmp_path: Path, dsn: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(pipeline_config(tmp_path), env={"SINK": "postgres", "DATABASE_URL": dsn})
+    message = str(refused.value)
+    assert message.startswith("DATABASE_URL ")
+    assert "postgresql://user:password@host:5432/database" in message
+    assert "s3cr3t" not in message
