@@ -28,6 +28,7 @@ from handlers.adapters.host_health import STATE_PREFIX as HEALTH_PREFIX
 from handlers.adapters.host_health import source_hosts
 from handlers.context import PipelineContext
 from handlers.domain.alerts import build_alert, write_alert
+from handlers.jobs.backfill_state import CANCEL_KEY as BACKFILL_CANCEL
 from handlers.jobs.backfill_state import REQUEST_KEY as BACKFILL_REQUEST
 from handlers.jobs.backfill_state import STATE_KEY as BACKFILL_KEY
 from handlers.jobs.backfill_state import status_fact as backfill_fact
@@ -56,7 +57,8 @@ def status_extras(settings: Settings[PipelineSettings],
 
 def backfill(get_state: GetState) -> dict[str, dict[str, Any]]:
     """The backfill's progress, once one was asked for."""
-    fact = backfill_fact(get_state(BACKFILL_KEY), get_state(BACKFILL_REQUEST), datetime.now(UTC))
+    fact = backfill_fact(get_state(BACKFILL_KEY), get_state(BACKFILL_REQUEST), datetime.now(UTC),
+                         get_state(BACKFILL_CANCEL))
     return {"backfill": fact} if fact else {}
 
 

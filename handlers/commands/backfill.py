@@ -7,6 +7,8 @@ With no daemon running, the command runs the pipeline itself, every stage with t
 as its only timer job (no live ingest, no rollover), until the backfill has finished and its
 summary email is out. Either way a stopped or killed backfill resumes where it was, and a range
 already done is not fetched again. The progress (days, forms, ETA) is drawn on a terminal.
+`--cancel` stops the reading of the running (or requested) backfill: the days handed over
+already go through the stages and into their summary email.
 """
 
 from __future__ import annotations
@@ -23,15 +25,22 @@ from typing import TextIO
 
 from daemon.cli_help import describe
 from daemon.config import Settings
-from daemon.errors import ExitCode
+from daemon.errors import AlreadyRunning, ExitCode
 from daemon.ledger import Ledger
-from daemon.lock import holder_pid
+from daemon.lock import RootLock, holder_pid
 from daemon.runner import Daemon, run
 from daemon.stages import Command, load_app
 from handlers.domain.windows import parse_day, to_wib
 from handlers.jobs import backfill_state as store
-from handlers.jobs.backfill import BACKFILL_JOB
-from handlers.jobs.backfill_state import FINISHED, RUNNING, Follower, Progress, Request
+from handlers.jobs.backfill import BACKFILL_JOB, finish_if_done
+from handlers.jobs.backfill_state import (
+    CANCELLED,
+    FINISHED,
+    RUNNING,
+    Follower,
+    Progress,
+    Request,
+)
 from handlers.jobs.backfill_summary import SENT, SUMMARY_PREFIX
 from handlers.settings import PipelineSettings
 
@@ -47,12 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
              "A stopped or killed backfill resumes where it was.",
              ["idxd backfill --from 2025-01-01 --to 2025-12-31",
               "idxd backfill --from 2026-11-01 --detach",
-              "idxd backfill --from 2025-01-01 --to 2025-01-31 --again"],
-             {0: "the backfill finished (or, with --detach, the request was recorded)",
+              "idxd backfill --from 2025-01-01 --to 2025-01-31 --again",
+              "idxd backfill --cancel"],
+             {0: "the backfill finished (or, with --detach, the request was recorded; with "
+                 "--cancel, the cancellation)",
               1: "the backfill could not finish; the reason is on stderr",
               2: "a bad range (today or the future, --from after --to) or configuration"})
-    parser.add_argument("--from", dest="first", required=True, type=_day,
-                        help="the oldest day to read (YYYY-MM-DD)")
+    parser.add_argument("--from", dest="first", type=_day,
+                        help="the oldest day to read (YYYY-MM-DD); required but with --cancel")
     parser.add_argument("--to", dest="last", type=_day,
                         help="the newest day to read (default: yesterday in WIB)")
     parser.add_argument("--again", action="store_true",
@@ -61,6 +72,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detach", action="store_true",
                         help="record the request and return: the daemon carries it out, now "
                              "or when it next starts")
+    parser.add_argument("--cancel", action="store_true",
+                        help="stop the running or requested backfill: no more days are read, "
+                             "the ones handed over finish; the same range asked for again "
+                             "goes on from where it stopped")
 
 
 def _day(text: str) -> date:
@@ -73,6 +88,11 @@ def _day(text: str) -> date:
 def run_command(args: argparse.Namespace, settings: Settings[PipelineSettings]) -> int:
     root = Path(os.path.abspath(settings.engine.root))
     settings = replace(settings, engine=replace(settings.engine, root=root))
+    if args.cancel:
+        return cancel(root)
+    if args.first is None:
+        print("idxd backfill: --from DATE is required (or --cancel)", file=sys.stderr)
+        return ExitCode.BAD_CONFIG
     yesterday = to_wib(datetime.now(UTC)).date() - timedelta(days=1)
     first, last = args.first, args.last or yesterday
     problem = check_range(first, last, yesterday)
@@ -115,9 +135,58 @@ def submit(root: Path, first: date, last: date, *, again: bool = False) -> Reque
             print(f"idxd backfill: {ident} is done already ({progress.days_done} days, "
                   f"{progress.forms} forms); --again reads it once more", file=sys.stderr)
             return ExitCode.OK
-        return store.write_request(ledger, first, last, datetime.now(UTC))
+        return store.write_request(ledger, first, last, datetime.now(UTC), again=again)
     finally:
         ledger.close()
+
+
+def cancel(root: Path) -> int:
+    """Record the cancellation; with no daemon on the root, apply it to the state at once
+    (holding the root's lock, so that no daemon starting meanwhile writes the state too)."""
+    lock = RootLock(root)
+    try:
+        lock.acquire()
+    except AlreadyRunning:
+        return _cancel_recorded(root, daemon=True)
+    try:
+        return _cancel_recorded(root, daemon=False)
+    finally:
+        lock.release()
+
+
+def _cancel_recorded(root: Path, *, daemon: bool) -> int:
+    ledger, now = Ledger.open(root), datetime.now(UTC)
+    try:
+        progress, request = store.load(ledger), store.read_request(ledger)
+        running = progress is not None and progress.state == RUNNING \
+            and not progress.cancelled_at
+        requested = request is not None and (progress is None
+                                             or store.asked_again(request, progress))
+        if not (running or requested):
+            print("idxd backfill: no backfill is running or requested; nothing to cancel",
+                  file=sys.stderr)
+            return ExitCode.OK
+        store.write_cancel(ledger, now)
+        if running and not daemon:
+            assert progress is not None
+            progress.cancel(now)
+            finish_if_done(progress, now)
+            store.save(ledger, progress, now)
+    finally:
+        ledger.close()
+    what = progress.id if running and progress else "the requested backfill"
+    handed = len(progress.in_flight) if running and progress else 0
+    if daemon:
+        print(f"idxd backfill: {what} cancelled; the running daemon reads no more days and "
+              f"finishes the {handed} batch file(s) handed over; `idxd status` shows it",
+              file=sys.stderr)
+    elif handed:
+        print(f"idxd backfill: {what} cancelled; the {handed} batch file(s) handed over "
+              "finish, and go into their summary email, when the daemon next starts",
+              file=sys.stderr)
+    else:
+        print(f"idxd backfill: {what} cancelled", file=sys.stderr)
+    return ExitCode.OK
 
 
 def run_here(settings: Settings[PipelineSettings], follower: Follower) -> int:
@@ -194,6 +263,12 @@ def outcome(root: Path, ident: str) -> int:
     """0 once the backfill finished and every summary is delivered; else 1, saying why."""
     progress, states = _read_with_summaries(root)
     unsent = [name for name, state in states.items() if state != SENT]
+    if progress is not None and progress.id == ident and progress.state == CANCELLED:
+        left = (f"the same command goes on from {progress.next_day}" if progress.next_day
+                else "every day had been read")
+        print(f"idxd backfill: {ident} cancelled after {progress.days_done} of "
+              f"{progress.days_total} days ({progress.forms} forms); {left}", file=sys.stderr)
+        return ExitCode.FAILURE
     if progress is None or progress.id != ident or progress.state != FINISHED:
         day = progress.next_day if progress else None
         print(f"idxd backfill: stopped before the end (next day {day}); the same command "

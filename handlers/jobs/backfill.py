@@ -9,7 +9,10 @@ and generate stages do the rest. A step never sleeps: the rate is a moment befor
 next request does not go out, kept in the state with everything else, so the timer thread the
 live ingest shares is never held for long, and a restart keeps the pace. Each attachment handed
 over counts as one request against the rate too. A refusing or resting source pauses the
-backfill; it goes on by itself once the source answers again.
+backfill; it goes on by itself once the source answers again. A cancellation (`idxd backfill
+--cancel`) stops the reading: the days handed over already go through the stages and into
+their summary email, and the run ends `cancelled`; the same range asked for again goes on from
+where it stopped.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from handlers.domain.announcements import Record, batch_payload, select_in_windo
 from handlers.domain.windows import Window, whole_days
 from handlers.jobs import backfill_gate as gate
 from handlers.jobs import backfill_state as store
-from handlers.jobs.backfill_state import FINISHED, RUNNING, Chunk, Progress
+from handlers.jobs.backfill_state import CANCELLED, FINISHED, RUNNING, Chunk, Progress
 from handlers.jobs.backfill_summary import close_ready, retry_unsent
 from handlers.jobs.ingest import alert_refusal
 from handlers.settings import PipelineSettings
@@ -62,15 +65,31 @@ def run_timer(ctx: PipelineContext, now: datetime) -> None:
 
 
 def take_request(ctx: PipelineContext, now: datetime) -> Progress | None:
-    """The current backfill; a new request starts once no other one is running."""
+    """The current backfill; a new request starts once no other one is running, and a
+    cancellation stops the one running."""
     progress = store.load(ctx.ledger)
     request = store.read_request(ctx.ledger)
+    cancelled = store.read_cancel(ctx.ledger)
+    if request is not None and cancelled >= request.requested_at:
+        request = None  # cancelled before it was taken up
+    if progress is not None and progress.state == RUNNING and not progress.cancelled_at \
+            and cancelled > progress.requested_at:
+        cancel(ctx, progress, now)
     if request is None or (progress is not None and not store.asked_again(request, progress)):
         return progress
     if progress is not None and progress.state == RUNNING:
         if request.id == progress.id:  # asked again while it runs (a restart): it answers that
             progress.requested_at = request.requested_at
+            if progress.cancelling:
+                progress.resume(request.requested_at)
         return progress  # another range waits its turn
+    if progress is not None and progress.state == CANCELLED and request.id == progress.id \
+            and not request.again:
+        progress.resume(request.requested_at)
+        store.save(ctx.ledger, progress, now)
+        log.info("backfill.resumed", backfill=progress.id, day=progress.next_day,
+                 reason="asked for again after its cancellation")
+        return progress
     progress = Progress.start(request.first, request.last, now, request.requested_at)
     store.save(ctx.ledger, progress, now)
     log.info("backfill.started", backfill=progress.id, days=progress.days_total,
@@ -78,9 +97,17 @@ def take_request(ctx: PipelineContext, now: datetime) -> Progress | None:
     return progress
 
 
+def cancel(ctx: PipelineContext, progress: Progress, now: datetime) -> None:
+    progress.cancel(now)
+    store.save(ctx.ledger, progress, now)
+    log.warning("backfill.cancelled", backfill=progress.id, days_done=progress.days_done,
+                days_total=progress.days_total, next_day=progress.next_day,
+                in_pipeline=len(progress.in_flight))
+
+
 def step(ctx: PipelineContext, progress: Progress, now: datetime, failed: set[str]) -> bool:
     """One request or one hand-over; False when the tick should end here."""
-    if progress.day is None or time.time() < progress.not_before:
+    if progress.cancelled_at or progress.day is None or time.time() < progress.not_before:
         return False
     live = gate.live_work(ctx.ledger, ctx.root)
     if live:  # routine, every live batch: shown by status, not logged as a pause
@@ -200,10 +227,14 @@ def _write_if_changed(ctx: PipelineContext, path: Path, payload: dict[str, Any])
 
 
 def finish_if_done(progress: Progress, now: datetime) -> None:
-    if progress.day is None and not progress.in_flight and not progress.sealed \
-            and progress.state == RUNNING:
-        progress.state, progress.finished_at, progress.paused = FINISHED, now.isoformat(), None
-        log.info("backfill.finished", backfill=progress.id, days=progress.days_done,
+    """The run ends once no day is left to read (or it was cancelled) and every day handed
+    over is through the pipeline and in a summary."""
+    if (progress.day is None or progress.cancelled_at) and not progress.in_flight \
+            and not progress.sealed and progress.state == RUNNING:
+        progress.state = CANCELLED if progress.cancelled_at else FINISHED
+        progress.finished_at, progress.paused = now.isoformat(), None
+        log.info("backfill.finished", backfill=progress.id, state=progress.state,
+                 days=progress.days_done,
                  trading_days=progress.trading_days, forms=progress.forms,
                  requests=progress.requests, summaries=progress.summaries)
 

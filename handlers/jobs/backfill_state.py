@@ -1,12 +1,13 @@
 """A backfill's durable state: what was asked, how far it got, what it still waits for.
 
-`idxd backfill` writes a request (`backfill.request` in the ledger's key-value table); the
-backfill timer job takes it up and from then on owns `backfill.state`, the one record of the
-run: the days asked for, the newest day not handed to the pipeline yet and the listing pages
-read of it so far, the batch files still in the pipeline, the days gathered for the next
-summary email, and the earliest moment the next request to the exchange may go out. It is
-rewritten after every request and every hand-over, so a stopped or killed process resumes where
-it was and asks the exchange for nothing it had already been given.
+`idxd backfill` writes a request (`backfill.request` in the ledger's key-value table), and
+`idxd backfill --cancel` a cancellation (`backfill.cancel`); the backfill timer job takes them
+up and from then on owns `backfill.state`, the one record of the run: the days asked for, the
+newest day not handed to the pipeline yet and the listing pages read of it so far, the batch
+files still in the pipeline, the days gathered for the next summary email, and the earliest
+moment the next request to the exchange may go out. It is rewritten after every request and
+every hand-over, so a stopped or killed process resumes where it was and asks the exchange for
+nothing it had already been given.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from daemon.ledger import Ledger
 
 REQUEST_KEY = "backfill.request"
 STATE_KEY = "backfill.state"
+CANCEL_KEY = "backfill.cancel"
 RUNNING, FINISHED, CANCELLED = "running", "finished", "cancelled"
 
 
@@ -73,6 +75,7 @@ class Progress:
     failures: int = 0  # transient failures in a row
     paused: str | None = None  # why the last tick did not go on, in words
     requested_at: str = ""  # the latest request this run answers (a resume asks again)
+    cancelled_at: str | None = None  # no day is read after this; what was handed over ends
     started_at: str | None = None
     updated_at: str | None = None
     finished_at: str | None = None
@@ -90,6 +93,24 @@ class Progress:
     @property
     def day(self) -> date | None:
         return date.fromisoformat(self.next_day) if self.next_day else None
+
+    @property
+    def cancelling(self) -> bool:
+        """Cancelled, with batches or summaries of the days handed over still to finish."""
+        return self.state == RUNNING and self.cancelled_at is not None
+
+    def cancel(self, now: datetime) -> None:
+        """Read no more days; the days handed over already go on to their summary. Where it
+        stopped (the day, the pages of it read) is kept, for a request of the same range."""
+        self.cancelled_at, self.paused = now.isoformat(), None
+        if self.chunk is not None and self.chunk.days:
+            self.sealed.append(self.chunk)
+        self.chunk = None
+
+    def resume(self, requested_at: str) -> None:
+        """A cancelled run asked for again: it goes on from where it stopped."""
+        self.state, self.cancelled_at, self.finished_at = RUNNING, None, None
+        self.requested_at = requested_at
 
     def advance(self) -> None:
         """next_day is handed over: the one before it is next, or none is left."""
@@ -126,17 +147,20 @@ class Request:
     first: date
     last: date
     requested_at: str
+    again: bool = False  # read the range anew, not on from where a cancelled run stopped
 
     @property
     def id(self) -> str:
         return request_id(self.first, self.last)
 
 
-def write_request(ledger: Ledger, first: date, last: date, now: datetime) -> Request:
+def write_request(ledger: Ledger, first: date, last: date, now: datetime, *,
+                  again: bool = False) -> Request:
     """What `idxd backfill` asks the timer job for."""
-    request = Request(first, last, now.isoformat())
+    request = Request(first, last, now.isoformat(), again)
     ledger.set_state(REQUEST_KEY, {"id": request.id, "from": first.isoformat(),
-                                   "to": last.isoformat(), "requested_at": request.requested_at})
+                                   "to": last.isoformat(), "requested_at": request.requested_at,
+                                   "again": again})
     return request
 
 
@@ -146,9 +170,21 @@ def read_request(ledger: Ledger) -> Request | None:
         return None
     try:
         return Request(date.fromisoformat(str(data["from"])), date.fromisoformat(str(data["to"])),
-                       str(data["requested_at"]))
+                       str(data["requested_at"]), bool(data.get("again")))
     except (KeyError, ValueError):
         return None
+
+
+def write_cancel(ledger: Ledger, now: datetime) -> str:
+    """What `idxd backfill --cancel` asks the timer job for: every request up to now is off."""
+    ledger.set_state(CANCEL_KEY, {"requested_at": now.isoformat()})
+    return now.isoformat()
+
+
+def read_cancel(ledger: Ledger) -> str:
+    """When the latest cancellation was asked for ("" when none ever was)."""
+    data = ledger.get_state(CANCEL_KEY)
+    return str(data.get("requested_at") or "") if isinstance(data, dict) else ""
 
 
 def asked_again(request: Request, progress: Progress) -> bool:
@@ -184,18 +220,23 @@ def eta_s(progress: Progress, now: datetime) -> float | None:
     return round(max(0.0, elapsed_s) / progress.days_done * left, 1)
 
 
-def status_fact(data: Any, request: Any, now: datetime) -> dict[str, Any] | None:
-    """The `backfill` line of `idxd status`, from the stored state and request (None: no
-    backfill was ever asked for)."""
+def status_fact(data: Any, request: Any, now: datetime, cancel: Any = None
+                ) -> dict[str, Any] | None:
+    """The `backfill` line of `idxd status`, from the stored state, request and cancellation
+    (None: no backfill was ever asked for)."""
     asked = request if isinstance(request, dict) and request.get("id") else None
     if asked and (not isinstance(data, dict) or data.get("id") != asked["id"]):
-        return {"at": asked.get("requested_at"), "state": "requested",
+        cancelled = isinstance(cancel, dict) and \
+            str(cancel.get("requested_at") or "") >= str(asked.get("requested_at") or "")
+        return {"at": asked.get("requested_at"),
+                "state": "cancelled" if cancelled else "requested",
                 "range": f"{asked.get('from')}..{asked.get('to')}"}
     if not isinstance(data, dict) or not data.get("id"):
         return None
     progress = Progress.from_json(data)
     paused = progress.state == RUNNING and progress.paused
-    return {"at": progress.updated_at, "state": "paused" if paused else progress.state,
+    state = "cancelling" if progress.cancelling else "paused" if paused else progress.state
+    return {"at": progress.updated_at, "state": state,
             "range": f"{progress.first}..{progress.last}",
             "days": f"{progress.days_done}/{progress.days_total}",
             "next_day": progress.next_day, "forms": progress.forms,

@@ -7,9 +7,11 @@ every day was listed, nothing was fetched again beyond what a kill interrupted, 
 email holds every alert. The same history backfilled by a running daemon (the request path
 systemd uses) ends the same way, while a live announcement published meanwhile overtakes the
 backfill's waiting work; a daemon SIGKILLed during a detached request resumes it when it
-starts again. A host that answers 403 for a while pauses the backfill, which then
-resumes and finishes, with a summary email every 15 days; a form the file host does not serve
-yet (a 404 within `[download] missing_horizon_s`) does not hold the next days back.
+starts again; a cancelled backfill finishes what it handed over, with its summary, and the same
+range asked for again goes on from where it stopped. A host that answers 403 for a while
+pauses the backfill, which then resumes and finishes, with a summary email every 15 days; a
+form the file host does not serve yet (a 404 within `[download] missing_horizon_s`) does not
+hold the next days back.
 """
 
 from __future__ import annotations
@@ -222,3 +224,38 @@ def test_a_daemon_killed_during_a_detached_backfill_resumes_it_at_its_next_start
         finally:
             daemon.close()
     assert end_state_problems(root, history, exchange, mailbox, kills=1) == []
+
+
+def test_a_cancelled_backfill_finishes_what_it_handed_over_and_asked_again_goes_on_from_there(
+        tmp_path: Path, exchange: Exchange, forms_cache: Path) -> None:
+    history = History(date(2025, 4, 1), date(2025, 5, 31), offset=15_000)
+    root, mailbox = tmp_path / "root", Mailbox()
+    history.publish(exchange, forms_cache)
+    # A polite rate (about five days a second) leaves the cancellation time to arrive.
+    config = backfill_config(tmp_path / "idxd.toml", root, exchange,
+                             backfill={"requests_per_minute": 1200})
+    with smtp_server(mailbox) as port:
+        env = smtp_env(port)
+        daemon = DaemonProcess(config, tmp_path / "daemon.log", env)
+        try:
+            daemon.wait_started()
+            assert run_idxd(config, env, *backfill_args(history), "--detach").wait(30) == 0
+            wait_for(lambda: days_done(root) >= 10, 60, "backfill progress", every_s=0.005)
+            assert run_idxd(config, env, "backfill", "--cancel").wait(30) == 0
+            wait_for(lambda: progress(root).get("state") == "cancelled", 60, "the cancellation")
+            stopped_at = progress(root)
+            time.sleep(1.5)  # several ticks: no day is read after the cancellation
+            assert days_done(root) == stopped_at["days_done"] < 61
+            assert status(config)["backfill"]["state"] == "cancelled"
+            [first_summary] = stopped_at["summaries"]
+            assert daemon.has("backfill.cancelled")
+            assert run_idxd(config, env, *backfill_args(history), "--detach").wait(30) == 0
+            wait_for(lambda: progress(root).get("state") == "finished", 90, "the end",
+                     alive=daemon.process)
+            assert daemon.stop() == 0
+        finally:
+            daemon.close()
+    assert progress(root)["summaries"][0] == first_summary
+    # Every day listed once, every form fetched once, each filing stored once, two summaries
+    # (the days read before the cancellation, the rest) holding every alert between them.
+    assert end_state_problems(root, history, exchange, mailbox, summaries=2) == []

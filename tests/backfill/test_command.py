@@ -93,3 +93,38 @@ def test_following_a_request_waits_for_its_own_run() -> None:
     quick = Progress.start(request.first, request.last, asked + timedelta(seconds=1))
     quick.state = FINISHED
     assert Follower(request).ended(quick), "a run started after the request, seen only ended"
+
+
+def test_cancel_with_no_backfill_says_there_is_nothing_to_cancel(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert backfill(tmp_path, "--cancel") == 0
+    assert "nothing to cancel" in capsys.readouterr().err
+    assert backfill(tmp_path) == 2  # neither a range nor --cancel
+    assert "--from DATE is required" in capsys.readouterr().err
+
+
+def test_a_request_cancelled_before_the_daemon_took_it_up_shows_cancelled(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert backfill(tmp_path, "--from", "2025-01-01", "--to", "2025-03-31", "--detach") == 0
+    assert backfill(tmp_path, "--cancel") == 0
+    assert "the requested backfill cancelled" in capsys.readouterr().err
+    shown = status(tmp_path, capsys)
+    assert (shown["state"], shown["range"]) == ("cancelled", "2025-01-01..2025-03-31")
+
+
+def test_without_a_daemon_a_cancelled_run_ends_once_what_it_handed_over_is_through(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    running = Progress.start(date(2025, 1, 1), date(2025, 12, 31), datetime.now(UTC))
+    running.in_flight = ["data/announcements/backfill-20251231-01.json"]
+    stored(tmp_path, running)
+    assert backfill(tmp_path, "--cancel") == 0
+    assert "the 1 batch file(s) handed over finish" in capsys.readouterr().err
+    assert status(tmp_path, capsys)["state"] == "cancelling"
+
+    idle = Progress.start(date(2024, 1, 1), date(2024, 12, 31), datetime.now(UTC))
+    stored(tmp_path, idle)
+    assert backfill(tmp_path, "--cancel") == 0
+    shown = status(tmp_path, capsys)
+    assert (shown["state"], shown["next_day"]) == ("cancelled", "2024-12-31")
+    assert backfill(tmp_path, "--cancel") == 0
+    assert "nothing to cancel" in capsys.readouterr().err
