@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from daemon.config import Declared, declarations
+from daemon.declare import Declared, declarations
 
 
 @dataclass(frozen=True)

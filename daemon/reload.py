@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, is_dataclass, replace
 from typing import Any
 
-from daemon.config import Settings, changed_settings, declarations
+from daemon.config import Settings, changed_settings
+from daemon.declare import declarations
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
-from daemon.config import SPEC
+from daemon.declare import SPEC
 
 MASK = "***"
 # Shorter values would mask ordinary words; no real password or key is that short.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
-from daemon.config import (
+from daemon.declare import (
     AT_LEAST_ZERO,
     POSITIVE,
     Bound,

@@ -10,8 +10,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from daemon.config import EngineSettings, declarations, load_settings
+from daemon.config import EngineSettings, load_settings
 from daemon.config_example import markdown_table
+from daemon.declare import declarations
 from handlers.settings import PipelineSettings
 
 REPO = Path(__file__).resolve().parents[2]

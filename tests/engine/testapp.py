@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from daemon.config import read_declared, setting
+from daemon.declare import read_declared, setting
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic
 from daemon.stages import App, Failure, Stage, TimerJob

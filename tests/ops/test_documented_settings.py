@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from daemon.config import CONFIG_ENV, Declared, EngineSettings, declarations, load_settings
+from daemon.config import EngineSettings, load_settings
+from daemon.declare import CONFIG_ENV, Declared, declarations
 from handlers.settings import PipelineSettings
 
 REPO = Path(__file__).resolve().parents[2]
