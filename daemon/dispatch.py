@@ -60,7 +60,8 @@ class Dispatcher:
         self._stopping = stopping or threading.Event()
         self._queues: dict[str, deque[str]] = {stage.name: deque() for stage in stages}
         self._queued: set[str] = set()
-        self._running: dict[str, int] = {stage.name: 0 for stage in stages}
+        self._running: dict[str, int] = {stage.name: 0 for stage in stages}  # runs under way
+        self._held_by_runs = {stage.name: 0 for stage in stages}  # files those runs hold
         self._running_paths: set[str] = set()
         self._recheck: set[str] = set()
         self.solo: set[str] = set()
@@ -98,6 +99,7 @@ class Dispatcher:
     def finished(self, ran: Ran) -> list[str]:
         """Book-keeping when a run ends; the paths that changed meanwhile and need a look."""
         self._running[ran.stage.name] -= 1
+        self._held_by_runs[ran.stage.name] -= len(ran.results) + len(ran.unrun)
         again = []
         for relative_path in [path for path, _result in ran.results] + ran.unrun:
             self._running_paths.discard(relative_path)
@@ -108,7 +110,10 @@ class Dispatcher:
         return again
 
     def queued(self) -> dict[str, int]:
-        counts = {name: len(queue) for name, queue in self._queues.items()}
+        """Files waiting per stage: in its queue, or in a worker's run behind the file that
+        worker is handling."""
+        counts = {name: len(queue) + self._held_by_runs[name] - self._running[name]
+                  for name, queue in self._queues.items()}
         for stage, _path in self._solo_queue:
             counts[stage.name] += 1
         return counts
@@ -153,6 +158,7 @@ class Dispatcher:
     def _start(self, stage: Stage[Any], paths: list[str]) -> None:
         self._queued.difference_update(paths)
         self._running[stage.name] += 1
+        self._held_by_runs[stage.name] += len(paths)
         self._running_paths.update(paths)
         future = self._pool.submit(self._run, stage, paths)
         future.add_done_callback(self._report)

@@ -70,6 +70,23 @@ def test_a_crash_in_one_file_of_a_run_is_that_file_s_alone() -> None:
     assert len(results) == 99 and all(isinstance(r, Outcome) for r in results.values())
 
 
+def test_files_a_run_holds_count_as_queued_until_handled() -> None:
+    release = threading.Event()
+
+    def work(stage: Stage[Any], path: str) -> Outcome:
+        release.wait(10)
+        return Outcome(OutcomeState.DONE)
+
+    dispatch, reports = dispatcher(work)
+    for number in range(100):
+        dispatch.submit(STAGE, f"in/a/f-{number:03d}.txt")
+    dispatch.pump()
+    assert dispatch.running() == {"a": 2} and dispatch.queued() == {"a": 98}
+    release.set()
+    drain(dispatch, reports)
+    assert dispatch.queued() == {"a": 0} and dispatch.running() == {"a": 0}
+
+
 def test_a_run_stops_between_files_once_the_daemon_is_stopping(tmp_path: Path) -> None:
     stopping = threading.Event()
 
@@ -81,8 +98,8 @@ def test_a_run_stops_between_files_once_the_daemon_is_stopping(tmp_path: Path) -
     for number in range(100):
         dispatch.submit(STAGE, f"in/a/f-{number:03d}.txt")
     dispatch.pump()
-    taken = 100 - sum(dispatch.queued().values())
     runs = [reports.get(timeout=10) for _ in range(dispatch.running_total())]
+    taken = sum(len(ran.results) + len(ran.unrun) for ran in runs)
     assert all(len(ran.results) == 1 for ran in runs)
     assert sum(len(ran.unrun) for ran in runs) == taken - len(runs) > 0
     for ran in runs:
