@@ -4,7 +4,8 @@ Each handler copies its input to the next inbox. What a file says decides what t
 stage does with it: `transient:N` fails N times with TransientError, `reject` is bad input,
 `crash` raises an unexpected error, `batch` must end with a line `end` or it is rejected as
 incomplete (as a half-written announcement batch is), `die` kills the whole process (SIGKILL,
-as the kernel's OOM killer or a native crash would), `slow:S` takes S seconds.
+as the kernel's OOM killer or a native crash would), `slow:S` takes S seconds, `log:N` logs N
+lines at once (as a catch-up of thousands of files does).
 Every run is also appended to `runs.log` (stage, name, sha256) so tests can count how often a
 handler ran.
 """
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+import structlog
 
 from daemon.declare import read_declared, setting
 from daemon.errors import RejectedInput, TransientError
@@ -56,6 +59,7 @@ def load_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> TestSe
 
 # How many stage-a handlers run at once, and the most seen (for the concurrency-limit test).
 ACTIVITY = {"active": 0, "peak": 0}
+log = structlog.get_logger()
 _activity_lock = threading.Lock()
 
 
@@ -106,6 +110,9 @@ def handle_a(path: Path, ctx: TestContext) -> list[Path]:
     if text == "die":
         _record_run(ctx.root, "a", path)
         os.kill(os.getpid(), signal.SIGKILL)
+    if text.startswith("log:"):
+        for number in range(int(text.split(":")[1])):
+            log.info("test.line", number=number)
     if text.startswith("slow:"):
         _enter()
         try:

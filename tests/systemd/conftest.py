@@ -5,7 +5,9 @@ Python installation behind the virtual environment, the unit under test, our sys
 and a test `/etc/idxd` bound in. The unit file is the shipped one, unchanged; a drop-in only
 points `ExecStart` at this checkout's venv, runs the engine's test application (fast, offline,
 with a reload hook that shows a setting took effect) and shortens the watchdog and restart
-delays so a test sees them in seconds. Files are read and written through `/proc/PID/root`.
+delays so a test sees them in seconds. journald keeps a small rate limit (500 lines in 30 s,
+scaled up by its free space as on any server) that the unit must lift for itself. Files are
+read and written through `/proc/PID/root`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ BindReadOnlyPaths={python_home} {repo}
 WatchdogSec={watchdog}s
 RestartSec=1s
 TimeoutStopSec=20s
+"""
+
+JOURNALD = """[Journal]
+RateLimitIntervalSec=30s
+RateLimitBurst=500
 """
 
 CONFIG = """[daemon]
@@ -105,8 +112,9 @@ class Container:
 
 def _write_tree(base: Path) -> tuple[Path, Path, Path]:
     etc_idxd, drop_in, preset = base / "etc-idxd", base / "idxd.service.d", base / "preset"
-    for directory in (etc_idxd, drop_in, preset):
+    for directory in (etc_idxd, drop_in, preset, base / "journald.conf.d"):
         directory.mkdir(mode=0o755)
+    (base / "journald.conf.d" / "test.conf").write_text(JOURNALD)
     (etc_idxd / "idxd.env").write_text("IDXD_CONFIG=/etc/idxd/idxd.toml\n")
     (etc_idxd / "idxd.toml").write_text(CONFIG.format(label="first"))
     (drop_in / "test.conf").write_text(DROP_IN.format(
@@ -124,7 +132,8 @@ def _nspawn_command(machine: str, etc_idxd: Path, drop_in: Path, preset: Path) -
              str(UNIT): "/etc/systemd/system/idxd.service",
              str(drop_in): "/etc/systemd/system/idxd.service.d",
              str(SYSUSERS): "/etc/sysusers.d/idxd.conf",
-             str(preset): "/etc/systemd/system-preset", str(etc_idxd): "/etc/idxd"}
+             str(preset): "/etc/systemd/system-preset", str(etc_idxd): "/etc/idxd",
+             str(drop_in.parent / "journald.conf.d"): "/etc/systemd/journald.conf.d"}
     return ["systemd-nspawn", "-D", "/", "--volatile=yes", "-b", "--register=no",
             "--keep-unit", "--console=pipe", "-M", machine,
             *(f"--bind-ro={source}:{target}" for source, target in binds.items())]

@@ -43,6 +43,17 @@ def test_a_dropped_file_is_processed_and_logged_as_json(container: Container) ->
     assert processed[0]["level"] == "info" and "sha256" in processed[0]
 
 
+def test_a_burst_of_log_lines_reaches_the_journal_whole(container: Container) -> None:
+    """journald drops what a service logs beyond 10,000 lines in 30 s unless the unit lifts
+    the limit; a catch-up of thousands of files logs more than that."""
+    box = started(container)
+    box.drop("in/a", "burst.txt", "log:12000")
+    wait_for(lambda: events(box, "file.processed", stage="a", path="in/a/burst.txt"), 30,
+             "the burst to be logged")
+    lines = events(box, "test.line")
+    assert [line["number"] for line in lines] == list(range(12000))
+
+
 def test_reload_applies_the_new_settings(container: Container) -> None:
     box = started(container)
     box.set_label("after-reload")
