@@ -10,14 +10,17 @@ clearly its own.
 Under a backlog a worker takes a run of files of one stage (`batch_size`) and handles them one
 after another: one file at a time still runs per worker, but the hand-over to the pool and the
 report back to the loop are paid once per run rather than once per file, which is what bounds
-throughput when handlers are quick. With few files queued every file goes alone, so that no
-file waits behind another while a worker is free. A run stops between files once `stopping`
-is set; the files it did not reach are reported as not run, for the next start's sweep.
+throughput when handlers are quick. A run is kept to about `RUN_S` of the stage's recent time
+per file, so only quick stages take runs at all (a download or a parse goes alone), and with
+few files queued every file goes alone: no file waits behind another while a worker is free.
+A run stops between files once `stopping` is set; the files it did not reach are reported as
+not run, for the next start's sweep.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +32,8 @@ from daemon.stages import Stage
 
 MAX_BATCH = 16  # files one worker takes in a row, at most
 BACKLOG_PER_WORKER = 2  # queued files per free worker before any worker takes more than one
+RUN_S = 0.005  # about how long a run may last, from the stage's recent time per file
+RECENT = 0.2  # the weight of the newest run in a stage's time per file
 
 
 @dataclass
@@ -38,16 +43,22 @@ class Ran:
     stage: Stage[Any]
     results: list[tuple[str, Outcome | BaseException]] = field(default_factory=list)
     unrun: list[str] = field(default_factory=list)  # not reached: the daemon began to stop
+    seconds: float = 0.0  # how long the files that ran took, together
 
 
 Work = Callable[[Stage[Any], str], Outcome]
 DoneCallback = Callable[[Ran], None]
 
 
-def batch_size(queued: int, free_workers: int) -> int:
+def batch_size(queued: int, free_workers: int, seconds_per_file: float | None) -> int:
     """How many files of a queue of `queued` the next worker takes: one unless the backlog
-    would keep every free worker busy for several files anyway."""
-    return max(1, min(MAX_BATCH, queued // (BACKLOG_PER_WORKER * max(1, free_workers))))
+    would keep every free worker busy for several files anyway, and only as many as take
+    about `RUN_S` together (one while the stage's time per file is not known yet)."""
+    if seconds_per_file is None:
+        return 1
+    quick = int(RUN_S / max(seconds_per_file, 1e-6))
+    backlog = queued // (BACKLOG_PER_WORKER * max(1, free_workers))
+    return max(1, min(MAX_BATCH, backlog, quick))
 
 
 class Dispatcher:
@@ -62,6 +73,7 @@ class Dispatcher:
         self._queued: set[str] = set()
         self._running: dict[str, int] = {stage.name: 0 for stage in stages}  # runs under way
         self._held_by_runs = {stage.name: 0 for stage in stages}  # files those runs hold
+        self._seconds_per_file: dict[str, float] = {}  # recent, per stage
         self._running_paths: set[str] = set()
         self._recheck: set[str] = set()
         self.solo: set[str] = set()
@@ -100,6 +112,7 @@ class Dispatcher:
         """Book-keeping when a run ends; the paths that changed meanwhile and need a look."""
         self._running[ran.stage.name] -= 1
         self._held_by_runs[ran.stage.name] -= len(ran.results) + len(ran.unrun)
+        self._note_time(ran)
         again = []
         for relative_path in [path for path, _result in ran.results] + ran.unrun:
             self._running_paths.discard(relative_path)
@@ -149,7 +162,16 @@ class Dispatcher:
         queue = self._queues[stage.name]
         free = min(self._workers - self.running_total(),
                    self.limits.get(stage.name, stage.concurrency) - self._running[stage.name])
-        return [queue.popleft() for _ in range(min(len(queue), batch_size(len(queue), free)))]
+        size = batch_size(len(queue), free, self._seconds_per_file.get(stage.name))
+        return [queue.popleft() for _ in range(min(len(queue), size))]
+
+    def _note_time(self, ran: Ran) -> None:
+        if not ran.results:
+            return
+        newest = ran.seconds / len(ran.results)
+        known = self._seconds_per_file.get(ran.stage.name)
+        self._seconds_per_file[ran.stage.name] = newest if known is None else \
+            (1 - RECENT) * known + RECENT * newest
 
     def _can_start(self, stage: Stage[Any]) -> bool:
         return (bool(self._queues[stage.name]) and self.running_total() < self._workers
@@ -165,7 +187,7 @@ class Dispatcher:
 
     def _run(self, stage: Stage[Any], paths: list[str]) -> Ran:
         """In a worker thread: each file in turn, until the daemon begins to stop."""
-        ran = Ran(stage)
+        ran, started = Ran(stage), time.monotonic()
         for index, relative_path in enumerate(paths):
             if index and self._stopping.is_set():
                 ran.unrun = paths[index:]
@@ -174,6 +196,7 @@ class Dispatcher:
                 ran.results.append((relative_path, self._work(stage, relative_path)))
             except BaseException as error:  # reported as the file's crash, as it would be alone
                 ran.results.append((relative_path, error))
+        ran.seconds = time.monotonic() - started
         return ran
 
     def _report(self, future: Future[Ran]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from pathlib import Path
+import time
 from typing import Any
 
-from daemon.dispatch import MAX_BATCH, Dispatcher, Ran, batch_size
+from daemon.dispatch import MAX_BATCH, RUN_S, Dispatcher, Ran, batch_size
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.stages import Stage
 
@@ -74,29 +74,41 @@ def test_files_a_run_holds_count_as_queued_until_handled() -> None:
     release = threading.Event()
 
     def work(stage: Stage[Any], path: str) -> Outcome:
-        release.wait(10)
+        if "/held-" in path:
+            release.wait(10)
         return Outcome(OutcomeState.DONE)
 
     dispatch, reports = dispatcher(work)
+    for number in range(4):  # the stage is seen to be quick: runs of several files
+        dispatch.submit(STAGE, f"in/a/warm-{number}.txt")
+    drain(dispatch, reports)
     for number in range(100):
-        dispatch.submit(STAGE, f"in/a/f-{number:03d}.txt")
+        dispatch.submit(STAGE, f"in/a/held-{number:03d}.txt")
     dispatch.pump()
     assert dispatch.running() == {"a": 2} and dispatch.queued() == {"a": 98}
     release.set()
+    first_runs = [reports.get(timeout=10) for _ in range(2)]
+    assert min(len(ran.results) for ran in first_runs) > 1  # those 98 were partly in runs
+    for ran in first_runs:
+        dispatch.finished(ran)
     drain(dispatch, reports)
     assert dispatch.queued() == {"a": 0} and dispatch.running() == {"a": 0}
 
 
-def test_a_run_stops_between_files_once_the_daemon_is_stopping(tmp_path: Path) -> None:
+def test_a_run_stops_between_files_once_the_daemon_is_stopping() -> None:
     stopping = threading.Event()
 
     def work(stage: Stage[Any], path: str) -> Outcome:
-        stopping.set()  # the stop arrives while the first file of each run is handled
+        if "/stop-" in path:
+            stopping.set()  # the stop arrives while the first file of each run is handled
         return Outcome(OutcomeState.DONE)
 
     dispatch, reports = dispatcher(work, stopping)
+    for number in range(4):  # the stage is seen to be quick
+        dispatch.submit(STAGE, f"in/a/warm-{number}.txt")
+    drain(dispatch, reports)
     for number in range(100):
-        dispatch.submit(STAGE, f"in/a/f-{number:03d}.txt")
+        dispatch.submit(STAGE, f"in/a/stop-{number:03d}.txt")
     dispatch.pump()
     runs = [reports.get(timeout=10) for _ in range(dispatch.running_total())]
     taken = sum(len(ran.results) + len(ran.unrun) for ran in runs)
@@ -122,11 +134,26 @@ def test_a_file_changed_during_its_run_is_looked_at_again() -> None:
     assert dispatch.finished(reports.get(timeout=10)) == ["in/a/x.txt"]
 
 
-def test_batch_size_grows_with_the_backlog_per_free_worker() -> None:
-    assert batch_size(3, 2) == 1
-    assert batch_size(8, 2) == 2
-    assert batch_size(1000, 4) == MAX_BATCH
-    assert batch_size(5, 0) == 2
+def test_a_stage_whose_files_take_a_while_never_holds_one_behind_another() -> None:
+    def slow(stage: Stage[Any], path: str) -> Outcome:
+        time.sleep(0.02)  # a download, a parse: far longer than a run may last
+        return Outcome(OutcomeState.DONE)
+
+    dispatch, reports = dispatcher(slow)
+    for number in range(20):
+        dispatch.submit(STAGE, f"in/a/f-{number:03d}.txt")
+    assert {len(ran.results) for ran in drain(dispatch, reports)} == {1}
+
+
+def test_batch_size_grows_with_the_backlog_per_free_worker_for_quick_stages() -> None:
+    quick = 0.0001  # seconds per file
+    assert batch_size(3, 2, quick) == 1
+    assert batch_size(8, 2, quick) == 2
+    assert batch_size(1000, 4, quick) == MAX_BATCH
+    assert batch_size(5, 0, quick) == 2
+    assert batch_size(1000, 1, None) == 1  # the stage's time is not known yet
+    assert batch_size(1000, 1, RUN_S / 4) == 4  # about RUN_S of work
+    assert batch_size(1000, 1, 0.5) == 1
 
 
 def test_a_stage_allowed_every_worker_does_not_keep_them_from_the_next_stage() -> None:
