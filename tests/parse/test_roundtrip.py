@@ -74,6 +74,36 @@ def test_a_long_table_over_three_pages_keeps_every_row(companies: dict[str, dict
     assert [r.amount for r in parsed.rows] == list(range(1_000, 1_040))
 
 
+@pytest.mark.parametrize("word", ["kepemilikan", "saham", "transaksi", "Status"])
+def test_a_purpose_cut_by_a_page_break_ends_in_a_word_of_the_header_it_follows(
+        companies: dict[str, dict[str, Any]], pdf_dir: Path, word: str) -> None:
+    """The cut row's rest is the first line under the next page's repeated header, and is a
+    header word: it belongs to the purpose, not to the header."""
+    rows = (row("buy", "Pembelian", amount=1, price=None, day="2000-01-01",
+                purpose=f"Investasi Investasi Investasi Investasi {word}"),
+            row("buy", "Pembelian", amount=1, price=None, day="2000-01-01", purpose="Investasi"))
+    layout = FormLayout(font="Times-Roman", size=7.0, rows_per_page=1, split_row=True,
+                        percent_space=False, date_style="inline", amount_decimals=False,
+                        control="Ya")
+    drawn = form(rows, symbol="SRTG.JK", company_name="Oliver Tbk", holder="Oliver",
+                 before=80_000_000_000, pct_before="0.000", pct_after="0.000")
+    parsed = round_trip(drawn, pdf_dir / "cut.pdf", layout, companies)
+    assert parsed.rows[0].purpose.endswith(f" {word}")
+
+
+def test_an_amount_drawn_wider_than_its_cell_is_read_apart_from_the_share_class(
+        companies: dict[str, dict[str, Any]], pdf_dir: Path) -> None:
+    """Ten billion shares with decimals, widely spaced at 9 pt, reach into the next cell with
+    no gap: "10.000.000.000,00Saham"."""
+    rows = tuple(row("buy", "Pembelian", amount=amount, price=None, day="2000-01-01",
+                     purpose="Investasi") for amount in (1, 1, 10**10))
+    layout = FormLayout(size=9.0, kerning=0.1, percent_space=False, control="Ya")
+    drawn = form(rows, symbol="SRTG.JK", company_name="Oliver Tbk", holder="Oliver",
+                 before=80_000_000_000, pct_before="0.000", pct_after="0.000")
+    parsed = round_trip(drawn, pdf_dir / "wide.pdf", layout, companies)
+    assert (parsed.rows[2].amount, parsed.rows[2].share_class) == (10**10, "Saham Biasa")
+
+
 def test_a_correction_is_flagged_not_typed(companies: dict[str, dict[str, Any]],
                                            pdf_dir: Path) -> None:
     rows = (row("sell", "Koreksi atas laporan", purpose="Divestasi"),)

@@ -40,6 +40,7 @@ CLOSING = re.compile(r"^(saya bertanggung|i shall be|keterangan\b|remarks?\b|pem
                      r"informasi\b|jika\b|nama pemegang\b|ksei shall|ksei tidak)",
                      re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z]+|\d+")
+_NUMBER_THEN_LETTERS = re.compile(r"^(\d[\d.,]*\d)([^\W\d_].*)$")
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,24 @@ def _add_line(rows: list[GridRow], cells: dict[str, list[Word]]) -> None:
 
 def _cells(line: Line, columns: list[Column]) -> dict[str, list[Word]]:
     cells: dict[str, list[Word]] = {}
-    for word in line.words:
-        cells.setdefault(_column_of(word, columns), []).append(word)
+    for whole in line.words:
+        for word in _split_at_column(whole, columns):
+            cells.setdefault(_column_of(word, columns), []).append(word)
     return cells
+
+
+def _split_at_column(word: Word, columns: list[Column]) -> tuple[Word, ...]:
+    """A number drawn wider than its cell runs into the next cell's text with no gap between
+    them ("10.000.000.000,00Saham"): a word across a column's edge that turns from a number
+    to letters is two words, parted where it turns (its characters counted as equally wide)."""
+    turn = _NUMBER_THEN_LETTERS.match(word.text)
+    if turn is None:
+        return (word,)
+    slack = 0.5 * word.size
+    if not any(word.x0 < column.left - slack < word.x1 for column in columns):
+        return (word,)
+    at = word.x0 + (word.x1 - word.x0) * len(turn.group(1)) / len(word.text)
+    return (word._replace(text=turn.group(1), x1=at), word._replace(text=turn.group(2), x0=at))
 
 
 def _column_of(word: Word, columns: list[Column]) -> str:
@@ -135,7 +151,7 @@ def _header(lines: Sequence[Line], index: int) -> tuple[list[Column], int] | Non
         return None
     band = [first]
     end = index + 1
-    while end < len(lines) and _continues_header(band[-1], lines[end]):
+    while end < len(lines) and _continues_header(band, lines[end]):
         band.append(lines[end])
         end += 1
     columns = _columns(band)
@@ -144,9 +160,32 @@ def _header(lines: Sequence[Line], index: int) -> tuple[list[Column], int] | Non
     return columns, end
 
 
-def _continues_header(upper: Line, lower: Line) -> bool:
-    near = upper.page == lower.page and lower.top - upper.bottom < 1.5 * upper.size
-    return near and _mostly_header(_line_tokens(lower))
+def _continues_header(band: list[Line], lower: Line) -> bool:
+    """`lower` is one more line of the header: just below it, of header words, each naming
+    the column it stands in. Once the band has two lines its own spacing is the measure: the
+    first row sits further down (the cells' padding), and may hold nothing but header words
+    (the rest of a purpose cut by the page break above a repeated header)."""
+    upper = band[-1]
+    if upper.page != lower.page:
+        return False
+    gaps = [below.top - above.bottom for above, below in itertools.pairwise(band)]
+    limit = max(gaps) + 0.25 * upper.size if gaps else 1.5 * upper.size
+    return lower.top - upper.bottom < limit and _mostly_header(_line_tokens(lower)) and \
+        _names_its_own_columns(band, lower)
+
+
+def _names_its_own_columns(band: list[Line], lower: Line) -> bool:
+    """Each word of `lower` that names a column stands under a word of the band naming the
+    same one (or under none): "Kepemilikan" under "Status" goes on the header, while a
+    purpose's next line "kepemilikan", under "Tujuan" just below a repeated header, does not."""
+    named = [(word, name) for line in band for word in line.words
+             if (name := _column_name(_TOKEN.findall(word.text.lower()))) is not None]
+    for word in lower.words:
+        name = _column_name(_TOKEN.findall(word.text.lower()))
+        above = {other_name for other, other_name in named if _distance(word, other) == 0}
+        if name is not None and above and name not in above:
+            return False
+    return True
 
 
 def _mostly_header(tokens: list[str], share: float = 0.8) -> bool:
