@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import RejectedInput
-from daemon.files import write_json_atomic
 from daemon.scrub import scrub_data
 from handlers import paths
+from handlers.adapters.json_files import write_json
 from handlers.domain.filings.rows import publish_time
 from handlers.domain.windows import to_wib
 
@@ -197,7 +197,7 @@ def write_alert(root: Path, alert: Mapping[str, Any], *, durable: bool = True) -
     clean = scrub_data(dict(alert))
     path = root / paths.ALERTS / alert_file_name(clean)
     if not path.exists():
-        write_json_atomic(path, clean, durable=durable)
+        write_json(path, clean, durable=durable)
     return path
 
 

@@ -39,5 +39,8 @@ CREATE TABLE IF NOT EXISTS idx_filings (
     document_key TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_filings_symbol_timestamp ON idx_filings (symbol, "timestamp");
+-- The generate stage finds a holder's filings in an issuer by a LIKE on the name: with the
+-- name in the index SQLite reads it there, not from every row of the issuer.
+CREATE INDEX IF NOT EXISTS idx_filings_symbol_holder ON idx_filings (symbol, holder_name);
 -- document_key is added to an older file by the sink itself (SQLite has no ADD COLUMN IF NOT
 -- EXISTS), before this index is made.

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from daemon.errors import RejectedInput
-from daemon.files import copy_atomic
+from daemon.files import write_atomic
 from handlers import paths
 from handlers.context import PipelineContext
 from handlers.domain.alerts import alert_instant
@@ -26,24 +26,25 @@ log = structlog.get_logger()
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
-    alert = read_alert(path)
+    data = path.read_bytes()  # read once: parsed here, copied as it is below
+    alert = read_alert(path.name, data)
     bucket = paths.BUCKETS.get(str(alert.get("category")))
     if bucket is None:
         raise RejectedInput("alert_invalid", f"{path.name} has no known category",
                             {"category": alert.get("category")})
     window = aligned_window(alert_instant(alert, path), email_period_s(ctx))
-    target = copy_atomic(path, ctx.root / bucket / window.stub / path.name, durable=ctx.durable)
+    target = write_atomic(ctx.root / bucket / window.stub / path.name, data, durable=ctx.durable)
     log.info("alert.bucketized", path=path.name, bucket=bucket, window=window.stub)
     return [target]
 
 
-def read_alert(path: Path) -> dict[str, Any]:
+def read_alert(name: str, data: bytes) -> dict[str, Any]:
     try:
-        alert = json.loads(path.read_text(encoding="utf-8"))
+        alert = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as error:
-        raise RejectedInput("alert_invalid", f"{path.name} is not JSON: {error}") from error
+        raise RejectedInput("alert_invalid", f"{name} is not JSON: {error}") from error
     if not isinstance(alert, dict):
-        raise RejectedInput("alert_invalid", f"{path.name} is not one alert object")
+        raise RejectedInput("alert_invalid", f"{name} is not one alert object")
     return alert
 
 

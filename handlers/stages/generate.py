@@ -26,9 +26,8 @@ from typing import Any
 import structlog
 
 from daemon.errors import RejectedInput
-from daemon.files import write_json_atomic
-from daemon.scrub import scrub_data
 from handlers import paths
+from handlers.adapters.json_files import write_json, write_scrubbed_json
 from handlers.adapters.sinks import Sink, SinkRefused
 from handlers.context import PipelineContext
 from handlers.domain.filings import restate, versions
@@ -88,9 +87,9 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
               judged[0])
         alert_paths = [p for j in judged for p in alerts_for(ctx, form, j, settings)]
     # A database's refusal is kept in the record, and it may quote a secret.
-    output = write_json_atomic(ctx.root / paths.FILINGS / path.name,
-                               scrub_data(_record(path, form, document, judged, alert_paths)),
-                               durable=ctx.durable)
+    output = write_scrubbed_json(ctx.root / paths.FILINGS / path.name,
+                                 _record(path, form, document, judged, alert_paths),
+                                 durable=ctx.durable)
     for item in judged:
         log.info("filing.recorded", symbol=item.filing.row["symbol"], outcome=item.outcome,
                  dedup_key=item.filing.row["dedup_key"][:12],
@@ -239,7 +238,7 @@ def _no_chain(path: Path, ctx: PipelineContext, form: ParsedForm,
               "provenance": form.provenance, "filings": [],
               "rejected": {"code": reasons[0]["code"], "details": reasons[0]["details"]},
               "reasons": reasons, "alerts": [alert.name]}
-    output = write_json_atomic(ctx.root / paths.FILINGS / path.name, record, durable=ctx.durable)
+    output = write_json(ctx.root / paths.FILINGS / path.name, record, durable=ctx.durable)
     log.warning("filing.rejected", code=reasons[0]["code"])
     return [output, alert]
 

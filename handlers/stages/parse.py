@@ -24,8 +24,9 @@ import structlog
 from rapidfuzz import fuzz, process
 
 from daemon.errors import RejectedInput
-from daemon.files import fit_name, sha256_file, write_json_atomic
+from daemon.files import fit_name, sha256_file
 from handlers import paths
+from handlers.adapters.json_files import write_json
 from handlers.adapters.pdf_form import read_pdf
 from handlers.context import PipelineContext
 from handlers.domain.filings.identity import is_correction
@@ -48,7 +49,7 @@ def handle(path: Path, ctx: PipelineContext) -> list[Path]:
         log.warning("form.rejected", path=str(path), code=error.code, reason=error.message)
         raise
     target = ctx.root / paths.PARSED / parsed_name(path)
-    write_json_atomic(target, form.to_json(), durable=ctx.durable)
+    write_json(target, form.to_json(), durable=ctx.durable)
     log.info("form.parsed", path=str(path), symbol=form.symbol, rows=len(form.rows),
              flags=list(form.flags))
     return [target]

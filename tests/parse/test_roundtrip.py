@@ -194,3 +194,14 @@ def test_a_table_too_long_for_one_page_breaks_by_itself(companies: dict[str, dic
     rows = tuple(row(amount=1 + index, purpose=" ".join(["Divestasi"] * 12)) for index in range(30))
     parsed = round_trip(form(rows), pdf_dir / "auto.pdf", FormLayout(), companies)
     assert parsed.document["pages"] >= 3
+
+
+def test_every_field_of_a_row_is_in_the_record_and_back() -> None:
+    written = TransactionRow("sell", "Penjualan", "Saham Biasa", 920_000_000, Decimal("1770.00"),
+                             "2026-04-24", "Divestasi", "Langsung")
+    record = written.to_json()
+    assert list(record) == [f.name for f in dataclasses.fields(TransactionRow)]
+    assert record["price"] == "1770.00"
+    assert TransactionRow.from_json(record) == written
+    unpriced = dataclasses.replace(written, price=None)
+    assert TransactionRow.from_json(unpriced.to_json()) == unpriced

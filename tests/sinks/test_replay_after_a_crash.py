@@ -22,7 +22,7 @@ def test_a_replay_after_a_crash_between_insert_and_outcome_stores_one_row(
     ctx = sink.ctx
     path = drop(ctx.root, "srtg.json", from_example(examples()[0]))
     with monkeypatch.context() as patch:
-        patch.setattr(generate, "write_json_atomic", _crash)
+        patch.setattr(generate, "write_scrubbed_json", _crash)
         with pytest.raises(OSError):
             generate.handle(path, ctx)  # inserted, then the crash: no outcome, no ledger entry
     assert sink.stored() == 1  # the insert happened, the outcome was never written

@@ -12,7 +12,7 @@ stays `insider`. Every word matches whole, never inside another word ("Septian" 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -56,9 +56,10 @@ class HolderType:
     evidence: str | None = None  # the word, category or company that decided it
 
 
-def classify(name: str, companies: Iterable[str] = (), category: str | None = None
-             ) -> HolderType:
-    """The holder type of `name`; `companies` are normalized company-map names."""
+def classify(name: str, companies: frozenset[str] = frozenset(),
+             category: str | None = None) -> HolderType:
+    """The holder type of `name`; `companies` are the normalized company-map names, as
+    `company_names` gives them once per map (a set: no copy of ~900 names per filing)."""
     printed = " ".join((category or "").lower().split())
     if printed in CATEGORIES:
         return HolderType(CATEGORIES[printed], "category", category)
@@ -66,7 +67,7 @@ def classify(name: str, companies: Iterable[str] = (), category: str | None = No
     if word:
         return HolderType(INSTITUTION, "legal_form", word)
     normalized = normalize_holder(name)
-    if normalized and normalized in set(companies):
+    if normalized and normalized in companies:
         return HolderType(INSTITUTION, "company_map", normalized)
     word = first_match(name, CORPORATE_WORDS)
     if word:
