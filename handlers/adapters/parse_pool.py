@@ -258,14 +258,9 @@ class ParsePool:
         death = child.reap()
         if self._closed or self._stopping.is_set():
             return Interrupted()  # ended by the daemon's own stop, not by the file
-        limit = "memory" if reported_memory or self._ran_out(child, death) else "crash"
+        ran_into_cap = ran_out(death, child.inherited_rss_bytes, self.limits.memory_bytes)
+        limit = "memory" if reported_memory or ran_into_cap else "crash"
         return self._refusal(path, limit, progress, death)
-
-    def _ran_out(self, child: Child, death: Death) -> bool:
-        """Killed by a signal after growing to a good share of the cap: the peak must be the
-        child's own, above the high-water mark it inherited from a large daemon."""
-        return death.exit_code < 0 and death.peak_rss_bytes > child.inherited_rss_bytes and \
-            death.peak_rss_bytes >= MEMORY_SHARE * self.limits.memory_bytes
 
     def _refusal(self, path: Path, limit: str, progress: Progress, death: Death
                  ) -> RejectedInput:
@@ -287,6 +282,16 @@ class ParsePool:
             self._children.clear()
         for child in children:
             child.close()
+
+
+def ran_out(death: Death, inherited_rss_bytes: int, memory_bytes: int) -> bool:
+    """The child was killed by a signal after growing to a good share of its cap. The peak
+    wait4 reports is the child's own when above the high-water mark it inherited from a large
+    parent; when that mark was as high, a SIGABRT (how PDFium answers an allocation the cap
+    refuses) still tells, where any other signal is a crash."""
+    if death.exit_code >= 0 or death.peak_rss_bytes < MEMORY_SHARE * memory_bytes:
+        return False
+    return death.peak_rss_bytes > inherited_rss_bytes or death.exit_code == -signal.SIGABRT
 
 
 def _outcome(event: dict[str, Any], path: Path) -> FormFields:

@@ -19,7 +19,7 @@ from daemon.outcomes import OutcomeState
 from daemon.retry import Interrupted
 from daemon.worker import FileProcessor
 from handlers.adapters.ocr import OcrOptions
-from handlers.adapters.parse_pool import MIB, Limits, ParsePool
+from handlers.adapters.parse_pool import MIB, Death, Limits, ParsePool, ran_out
 from handlers.app import APP
 from handlers.context import PipelineContext
 from tests.parse.forms import MIXED_ROWS, form
@@ -232,3 +232,17 @@ def test_a_crash_is_not_taken_for_memory_when_the_daemon_itself_is_large(
     assert (error.details["limit"], error.details["signal"]) == ("crash", "SIGKILL")
     assert error.details["peak_rss_mb"] >= 256  # what wait4 says: the inherited mark
     del ballast
+
+
+def test_a_child_killed_near_its_cap_ran_out_of_memory_even_after_a_large_parent() -> None:
+    mib, cap = MIB, 384 * MIB
+    assert ran_out(Death(1, -signal.SIGABRT, 377 * mib), inherited_rss_bytes=40 * mib,
+                   memory_bytes=cap)
+    # Forked from a parent already that large: the peak is the parent's as much as its own.
+    assert ran_out(Death(1, -signal.SIGABRT, 420 * mib), inherited_rss_bytes=420 * mib,
+                   memory_bytes=cap)
+    assert not ran_out(Death(1, -signal.SIGSEGV, 420 * mib), inherited_rss_bytes=420 * mib,
+                       memory_bytes=cap)
+    assert not ran_out(Death(1, -signal.SIGABRT, 60 * mib), inherited_rss_bytes=40 * mib,
+                       memory_bytes=cap)
+    assert not ran_out(Death(1, 1, 377 * mib), inherited_rss_bytes=40 * mib, memory_bytes=cap)
