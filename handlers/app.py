@@ -14,7 +14,7 @@ from handlers.commands.demo import DEMO_COMMAND
 from handlers.commands.ingest import INGEST_COMMAND
 from handlers.commands.once import ONCE_COMMAND
 from handlers.commands.window import WINDOW_COMMAND
-from handlers.context import PipelineContext, open_context
+from handlers.context import PipelineContext, open_daemon_context
 from handlers.hooks import report_failure, status_extras
 from handlers.jobs.backfill import BACKFILL_JOB
 from handlers.jobs.company_refresh import COMPANY_MAP_JOB
@@ -46,7 +46,7 @@ APP: App[PipelineSettings, PipelineContext] = App(
     name="idxd",
     stages=STAGES,
     load_settings=load_pipeline_settings,
-    open_context=open_context,
+    open_context=open_daemon_context,
     timer_jobs=TIMER_JOBS,
     report_failure=report_failure,
     commands=COMMANDS,

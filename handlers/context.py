@@ -180,6 +180,17 @@ def open_context(settings: Settings[PipelineSettings],
     return PipelineContext(settings=settings, stopping=stopping or threading.Event())
 
 
+def open_daemon_context(settings: Settings[PipelineSettings],
+                        stopping: StopEvent | None = None) -> PipelineContext:
+    """The running daemon's context, its ledger connection opened at start, beside the
+    engine's: opened later by a first job, after the file was deleted or replaced under the
+    daemon, it would make a new ledger at the path, over the old one's WAL, and fail there
+    before the engine's own watch could stop the daemon with the reason."""
+    ctx = open_context(settings, stopping)
+    ctx.ledger.has_files()
+    return ctx
+
+
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     log.warning("request.retrying", attempt=state.attempt_number, error=str(error),

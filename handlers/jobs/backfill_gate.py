@@ -68,11 +68,14 @@ class Walk:
 
 
 def lineage_ended(walk: Walk, batch: str) -> bool:
-    """The batch, each form it brought, its parsed record and its filing's alerts have ended.
-    Each stage names its outputs from its input, so they are found on disk (indexed ledger
+    """The batch, the alerts its download raised, each form it brought, its parsed record and
+    its filing's alerts have ended. Each stage names its outputs from its input, so they are
+    found on disk; the download's alerts are the batch's recorded outputs (indexed ledger
     look-ups only, however long the ledger)."""
     path = walk.root / batch
     if not walk.ended(path):
+        return False
+    if not all(walk.ended(walk.root / alert) for alert in _alerts_recorded(walk.ledger, batch)):
         return False
     for pdf in forms_of(walk.root, path):
         parsed = walk.root / paths.PARSED / parsed_name(pdf)
@@ -83,6 +86,14 @@ def lineage_ended(walk: Walk, batch: str) -> bool:
         if not all(walk.ended(alert) for alert in alerts):
             return False
     return True
+
+
+def _alerts_recorded(ledger: Ledger, batch: str) -> list[str]:
+    """The alerts among the outputs of the batch's finished download (a gone form, a refused
+    or a non-IDX document): bucketized like any alert, after the batch itself is done."""
+    done = [row for row in ledger.rows_for(batch) if row["state"] == FileState.DONE]
+    outputs = done[-1]["outputs"] if done else []
+    return [output for output in outputs if output.startswith(f"{paths.ALERTS.as_posix()}/")]
 
 
 def forms_of(root: Path, batch: Path) -> list[Path]:

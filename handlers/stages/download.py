@@ -83,12 +83,12 @@ def download_announcement(ctx: PipelineContext, record: dict[str, Any], stub: st
         except (Interrupted, TransientError):
             raise
         except Exception as error:  # one attachment's trouble is its own
-            alert_unexpected(ctx, record, attachment, error)
+            outputs.append(alert_unexpected(ctx, record, attachment, error))
             pending.append(str(attachment.get("url")))
     # For a person, once everything is here: the alert then carries the spreadsheets' text.
     no_form = not any(names.kind_of(a) == names.IDX_FORMAT for a in attachments)
     if no_form and len(pending) == waiting_before:
-        alert_non_idx(ctx, record, attachments, spreadsheet_texts(outputs))
+        outputs.append(alert_non_idx(ctx, record, attachments, spreadsheet_texts(outputs)))
     return outputs
 
 
@@ -105,11 +105,10 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     try:
         body = fetch_watched(ctx, attachment["url"], check_body)
     except Refused as error:
-        alert(ctx, error.code, record, attachment, pdf, reason=error.reason, error=str(error))
-        return []
+        return [alert(ctx, error.code, record, attachment, pdf, reason=error.reason,
+                      error=str(error))]
     except Missing as error:
-        _missing(ctx, record, attachment, pdf, error, pending)
-        return []
+        return _missing(ctx, record, attachment, pdf, error, pending)
     except Unavailable as error:
         log.warning("download.unavailable", url=attachment["url"], error=str(error))
         pending.append(pdf.name)
@@ -156,20 +155,21 @@ def _given_up(ctx: PipelineContext, record: Mapping[str, Any],
 
 
 def _missing(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str, Any],
-             pdf: Path, error: Missing, pending: list[str]) -> None:
-    """A 404/410 is retried until it has persisted for the horizon, then alerted once."""
+             pdf: Path, error: Missing, pending: list[str]) -> list[Path]:
+    """A 404/410 is retried until it has persisted for the horizon, then alerted once (the
+    alert returned, as the batch's output)."""
     key = _missing_key(record, attachment)
     first_at = (ctx.ledger.get_state(key) or {}).get("first_at") or ctx.now().isoformat()
     age_s = (ctx.now() - datetime.fromisoformat(first_at)).total_seconds()
     gave_up = age_s >= ctx.config.download.missing_horizon_s
     ctx.ledger.set_state(key, {"first_at": first_at, "status": error.status, "gave_up": gave_up})
     if gave_up:
-        alert(ctx, "download_failed", record, attachment, pdf, reason="http_status",
-              status=error.status, missing_for_s=round(age_s))
-    else:
-        log.warning("download.missing", url=attachment["url"], status=error.status,
-                    missing_for_s=round(age_s))
-        pending.append(pdf.name)
+        return [alert(ctx, "download_failed", record, attachment, pdf, reason="http_status",
+                      status=error.status, missing_for_s=round(age_s))]
+    log.warning("download.missing", url=attachment["url"], status=error.status,
+                missing_for_s=round(age_s))
+    pending.append(pdf.name)
+    return []
 
 
 def sidecar_payload(record: Mapping[str, Any], attachment: Mapping[str, Any], stub: str | None,
@@ -211,7 +211,7 @@ def alert(ctx: PipelineContext, code: str, record: Mapping[str, Any], attachment
 
 
 def alert_unexpected(ctx: PipelineContext, record: Mapping[str, Any],
-                     attachment: Mapping[str, Any], error: Exception) -> None:
+                     attachment: Mapping[str, Any], error: Exception) -> Path:
     log.exception("download.unexpected_error", url=attachment.get("url"))
     doc = {"filename": str(attachment.get("original_name") or attachment.get("url")),
            "url": attachment.get("url")}
@@ -219,7 +219,7 @@ def alert_unexpected(ctx: PipelineContext, record: Mapping[str, Any],
                         announcement=announcement_summary(record),
                         details={"reason": "unexpected_error",
                                  "error": f"{type(error).__name__}: {error}"})
-    write_alert(ctx.root, built, durable=ctx.durable)
+    return write_alert(ctx.root, built, durable=ctx.durable)
 
 
 def spreadsheet_texts(outputs: list[Path]) -> list[dict[str, str]]:
@@ -229,7 +229,7 @@ def spreadsheet_texts(outputs: list[Path]) -> list[dict[str, str]]:
 
 def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any],
                   attachments: list[dict[str, Any]],
-                  spreadsheets: list[dict[str, str]]) -> None:
+                  spreadsheets: list[dict[str, str]]) -> Path:
     links = [a.get("url") for a in attachments]
     doc = {"filename": f"{names.safe_part(str(record.get('ticker') or ''), 12)}_"
                        f"{names.attachment_key(record, {})[:10]}", "links": links}
@@ -238,7 +238,7 @@ def alert_non_idx(ctx: PipelineContext, record: Mapping[str, Any],
         details["spreadsheets"] = spreadsheets
     built = build_alert(code="non_idx_document", timestamp=ctx.now().isoformat(), doc=doc,
                         announcement=announcement_summary(record), details=details)
-    write_alert(ctx.root, built, durable=ctx.durable)
+    return write_alert(ctx.root, built, durable=ctx.durable)
 
 
 def retry_attempts(ctx: PipelineContext) -> int:
