@@ -207,6 +207,14 @@ class Ledger(CrashAccounting):
                                     "ORDER BY id", (path, path)).fetchall()
         return [_row_dict(row) for row in rows]
 
+    def finished_outputs(self, path: str) -> list[str]:
+        """What the latest run of `path` that ended done handed on (by the path's index, so
+        a look-up costs the same however long the ledger)."""
+        with self._lock:
+            row = self._db.execute("SELECT outputs FROM files WHERE path = ? AND state = ? "
+                                   "ORDER BY id DESC LIMIT 1", (path, FileState.DONE)).fetchone()
+        return list(json.loads(row["outputs"])) if row is not None else []
+
     def rows_in_state(self, state: FileState) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM files WHERE state = ? ORDER BY id",

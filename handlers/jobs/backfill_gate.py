@@ -91,9 +91,8 @@ def lineage_ended(walk: Walk, batch: str) -> bool:
 def _alerts_recorded(ledger: Ledger, batch: str) -> list[str]:
     """The alerts among the outputs of the batch's finished download (a gone form, a refused
     or a non-IDX document): bucketized like any alert, after the batch itself is done."""
-    done = [row for row in ledger.rows_for(batch) if row["state"] == FileState.DONE]
-    outputs = done[-1]["outputs"] if done else []
-    return [output for output in outputs if output.startswith(f"{paths.ALERTS.as_posix()}/")]
+    alerts = f"{paths.ALERTS.as_posix()}/"
+    return [output for output in ledger.finished_outputs(batch) if output.startswith(alerts)]
 
 
 def forms_of(root: Path, batch: Path) -> list[Path]:
