@@ -99,8 +99,9 @@ def download_attachment(ctx: PipelineContext, record: dict[str, Any], attachment
     sidecar = paths.sidecar_of(pdf)
     if pdf.is_file():
         return [sidecar, pdf]
-    if _given_up(ctx, record, attachment):
-        return []
+    given_up = _given_up(ctx, record, attachment)
+    if given_up is not None:
+        return given_up
     check_body = check_spreadsheet if names.is_spreadsheet(attachment) else check_pdf
     try:
         body = fetch_watched(ctx, attachment["url"], check_body)
@@ -149,9 +150,13 @@ def _missing_key(record: Mapping[str, Any], attachment: Mapping[str, Any]) -> st
 
 
 def _given_up(ctx: PipelineContext, record: Mapping[str, Any],
-              attachment: Mapping[str, Any]) -> bool:
+              attachment: Mapping[str, Any]) -> list[Path] | None:
+    """The alert of an attachment given up on before (None: not given up), so that a batch
+    retried for its other attachments still names it among its outputs."""
     state = ctx.ledger.get_state(_missing_key(record, attachment)) or {}
-    return bool(state.get("gave_up"))
+    if not state.get("gave_up"):
+        return None
+    return [ctx.root / state["alert"]] if state.get("alert") else []
 
 
 def _missing(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str, Any],
@@ -162,10 +167,13 @@ def _missing(ctx: PipelineContext, record: dict[str, Any], attachment: dict[str,
     first_at = (ctx.ledger.get_state(key) or {}).get("first_at") or ctx.now().isoformat()
     age_s = (ctx.now() - datetime.fromisoformat(first_at)).total_seconds()
     gave_up = age_s >= ctx.config.download.missing_horizon_s
-    ctx.ledger.set_state(key, {"first_at": first_at, "status": error.status, "gave_up": gave_up})
+    state = {"first_at": first_at, "status": error.status, "gave_up": gave_up}
     if gave_up:
-        return [alert(ctx, "download_failed", record, attachment, pdf, reason="http_status",
-                      status=error.status, missing_for_s=round(age_s))]
+        raised = alert(ctx, "download_failed", record, attachment, pdf, reason="http_status",
+                       status=error.status, missing_for_s=round(age_s))
+        ctx.ledger.set_state(key, {**state, "alert": raised.relative_to(ctx.root).as_posix()})
+        return [raised]
+    ctx.ledger.set_state(key, state)
     log.warning("download.missing", url=attachment["url"], status=error.status,
                 missing_for_s=round(age_s))
     pending.append(pdf.name)
