@@ -12,18 +12,22 @@ names are dropped before anything is built, and a rename is paired by its cookie
 
 A rename is "ready" when its source was seen leaving one of the watched inboxes (a hand-off's
 temporary name, a file moved between inboxes); moved in from elsewhere it is only "settle",
-as watchdog reports such a move as a creation.
+as watchdog reports such a move as a creation. A hand-off whose temporary name says the
+dispatcher of this very process routes it (`daemon.files.ROUTED_SUFFIX`) is no hint at all:
+its next stage has it already.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from watchdog.observers.api import BaseObserver, EventEmitter, EventQueue, ObservedWatch
 from watchdog.observers.inotify_c import (
+    DEFAULT_EVENT_BUFFER_SIZE,
     CallbackId,
     InotifyConstants,
     InotifyEvent,
@@ -32,7 +36,7 @@ from watchdog.observers.inotify_c import (
     WatchDescriptor,
 )
 
-from daemon.files import TEMP_SUFFIXES
+from daemon.files import ROUTED_SUFFIX, TEMP_SUFFIXES
 
 Sink = Callable[[str, str], None]  # (kind, absolute path)
 C = InotifyConstants
@@ -41,9 +45,13 @@ MASK = Mask(C.IN_CLOSE_WRITE | C.IN_CLOSE_NOWRITE | C.IN_OPEN | C.IN_MOVED_FROM 
 MOVES_REMEMBERED = 4096  # renames whose destination has not been read yet (kernel: adjacent)
 SETTLING_REMEMBERED = 65536  # arrivals not yet closed by their writer, per inbox
 OPEN_BITS = C.IN_OPEN | C.IN_CLOSE_NOWRITE  # what only a file being settled needs
+BUSY_EVENTS = 8  # events in one read that say a stream is under way
+GATHER_S = 0.003  # how long the reader then lets events gather before its next read
 
 
 TEMP_SUFFIXES_BYTES = tuple(suffix.encode() for suffix in TEMP_SUFFIXES)
+ROUTED_SUFFIX_BYTES = ROUTED_SUFFIX.encode()
+FOREIGN, WATCHED, ROUTED = 0, 1, 2  # where a rename came from
 
 
 def is_temporary_name_bytes(name: bytes) -> bool:
@@ -51,24 +59,31 @@ def is_temporary_name_bytes(name: bytes) -> bool:
     return name.startswith(b".") or name.endswith(TEMP_SUFFIXES_BYTES)
 
 
+def is_routed_name(name: bytes, pid: int) -> bool:
+    """The temporary name of a hand-off that process `pid` routes itself: it ends in
+    `.<pid>-<thread>-<counter>` and `ROUTED_SUFFIX` (`daemon.files`)."""
+    if not name.endswith(ROUTED_SUFFIX_BYTES):
+        return False
+    unique = name[:-len(ROUTED_SUFFIX_BYTES)].rpartition(b".")[2]
+    return unique.partition(b"-")[0] == str(pid).encode()
+
+
 class MovePairs:
     """Cookies of renames out of a watched inbox, to tell their arrival from a foreign one.
     Touched only by the one reader thread of the observer, so it needs no lock."""
 
     def __init__(self) -> None:
-        self._cookies: OrderedDict[int, None] = OrderedDict()
+        self._cookies: OrderedDict[int, int] = OrderedDict()
 
-    def left(self, cookie: int) -> None:
-        self._cookies[cookie] = None
+    def left(self, cookie: int, routed: bool) -> None:
+        self._cookies[cookie] = ROUTED if routed else WATCHED
         if len(self._cookies) > MOVES_REMEMBERED:
             self._cookies.popitem(last=False)
 
-    def arrived(self, cookie: int) -> bool:
-        """The rename's source was a watched inbox."""
-        if cookie not in self._cookies:
-            return False
-        del self._cookies[cookie]
-        return True
+    def arrived(self, cookie: int) -> int:
+        """Where the rename's source was: `WATCHED` (a watched inbox), `ROUTED` (a hand-off
+        routed by this process) or `FOREIGN`."""
+        return self._cookies.pop(cookie, FOREIGN)
 
 
 class InboxCallback:
@@ -84,6 +99,7 @@ class InboxCallback:
         self._prefix = directory.rstrip("/") + "/"
         self._sink, self._moves, self._kinds, self._overflow = sink, moves, kinds, overflow
         self._tracked = tracked
+        self._pid = os.getpid()
         self._settling: OrderedDict[str, None] = OrderedDict()  # arrived, no close seen
 
     def on_event(self, event: InotifyEvent) -> None:
@@ -91,13 +107,17 @@ class InboxCallback:
         if mask & C.IN_ISDIR or not event.name:
             return
         if mask & C.IN_MOVED_FROM:
-            self._moves.left(event.cookie)
+            self._moves.left(event.cookie, is_routed_name(event.name, self._pid))
             return
         if is_temporary_name_bytes(event.name):  # a third of all events: before decoding
             return
         path, bit = self._prefix + os.fsdecode(event.name), mask & MASK
         if bit & C.IN_MOVED_TO:
-            bit = C.IN_MOVED_TO if self._moves.arrived(event.cookie) else C.IN_CREATE
+            source = self._moves.arrived(event.cookie)
+            if source == ROUTED:  # its next stage has it already
+                self._settling.pop(path, None)
+                return
+            bit = C.IN_MOVED_TO if source == WATCHED else C.IN_CREATE
         if bit & OPEN_BITS and path not in self._settling and not self._tracked(path):
             return
         if bit == C.IN_CREATE:
@@ -144,6 +164,26 @@ class InboxEmitter(EventEmitter):
             self._wd = None
 
 
+class GatheringInotifyFD(InotifyFD):
+    """watchdog's reader, which under a stream of events lets them gather for `GATHER_S`
+    before each read. Read as they come, a backlog's events wake the reader nearly one by one,
+    and each wake takes the interpreter from a worker; gathered, one read takes dozens. A read
+    of a few events (a file now and then) is followed by the next at once: no delay when quiet.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._busy = False
+
+    def read_events(self, *, event_buffer_size: int = DEFAULT_EVENT_BUFFER_SIZE
+                    ) -> list[InotifyEvent]:
+        if self._busy:
+            time.sleep(GATHER_S)
+        events = super().read_events(event_buffer_size=event_buffer_size)
+        self._busy = len(events) >= BUSY_EVENTS
+        return events
+
+
 class HintObserver(BaseObserver):
     """watchdog's observer over inbox emitters; `kinds` maps an inotify bit to a hint kind
     (IN_MOVED_TO for a rename from a watched inbox, IN_CREATE for any other arrival), and
@@ -151,7 +191,7 @@ class HintObserver(BaseObserver):
 
     def __init__(self, sink: Sink, kinds: dict[int, str], overflow: str,
                  tracked: Callable[[str], bool]):
-        self._inotify_fd = InotifyFD()
+        self._inotify_fd = GatheringInotifyFD()
         self._inotify_fd.start()
         moves = MovePairs()
         super().__init__(InboxEmitter, inotify_fd=self._inotify_fd, callback=lambda path:

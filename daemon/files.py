@@ -4,6 +4,9 @@ Every output is written under a temporary name in its target directory, fsynced,
 into place, so a watcher never sees a half-written file and a crash leaves either the old file
 or the new one, never a torn one. A worker may ask to hear of each hand-off its thread makes
 (`reporting_hand_offs`): that is how the ledger knows a handler was still producing output.
+The dispatcher takes each hand-off of a run to its next stage itself (`routing_hand_offs`);
+such a hand-off's temporary name says so (`ROUTED_SUFFIX`, with the process's id), so that the
+watcher does not report its arrival a second time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 TEMP_SUFFIXES = (".tmp", ".part", "~")
 OWN_TEMP_SUFFIX = ".idxd.tmp"  # only files with this suffix are ours to clean up after a crash
+ROUTED_SUFFIX = ".routed" + OWN_TEMP_SUFFIX  # a hand-off the dispatcher routes itself
 _listener = threading.local()  # per worker thread: who hears of this thread's hand-offs
 _temporary_numbers = itertools.count()
 
@@ -33,6 +37,18 @@ def reporting_hand_offs(callback: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _listener.callback = previous
+
+
+@contextlib.contextmanager
+def routing_hand_offs(route: Callable[[Path], None]) -> Iterator[None]:
+    """Give `route` the path of each hand-off this thread completes inside the block, and name
+    its temporary file so that a watcher can tell it is taken care of."""
+    previous = getattr(_listener, "route", None)
+    _listener.route = route
+    try:
+        yield
+    finally:
+        _listener.route = previous
 
 
 def is_temporary_name(name: str) -> bool:
@@ -68,7 +84,8 @@ def fit_name(name: str, max_bytes: int) -> str:
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     """Write `data` to `path` through a temporary sibling and an atomic rename."""
-    fd, tmp_name = _create_temporary(path)
+    route = getattr(_listener, "route", None)
+    fd, tmp_name = _create_temporary(path, ROUTED_SUFFIX if route else OWN_TEMP_SUFFIX)
     try:
         try:
             _write_all(fd, data)
@@ -80,6 +97,8 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     except BaseException:
         _remove_quietly(Path(tmp_name))
         raise
+    if route is not None:
+        route(path)
     callback = getattr(_listener, "callback", None)
     if callback is not None:
         callback()
@@ -88,7 +107,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
     return path
 
 
-def _create_temporary(path: Path) -> tuple[int, str]:
+def _create_temporary(path: Path, suffix: str) -> tuple[int, str]:
     """A new temporary sibling of `path`, open for writing, creating its directory if need be.
 
     The name is unique by process, thread and a counter (`O_EXCL` refuses a leftover of a
@@ -97,7 +116,7 @@ def _create_temporary(path: Path) -> tuple[int, str]:
     directory = os.fspath(path.parent)
     while True:
         name = (f"{directory}/.{fit_name(path.name, 100)}.{os.getpid()}-"
-                f"{threading.get_native_id()}-{next(_temporary_numbers)}{OWN_TEMP_SUFFIX}")
+                f"{threading.get_native_id()}-{next(_temporary_numbers)}{suffix}")
         try:
             return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), name
         except FileExistsError:

@@ -2,9 +2,12 @@
 
 `Daemon.start` opens the state (`daemon.startup`, waiting for space if the disk is full), sweeps
 every inbox, starts the observer, tells systemd READY=1; `Daemon.loop` then turns hints into
-ready files, dispatches them, ticks the timer and beats the watchdog. Signal handlers only set
-flags; the loop acts on them. A write that fails for want of space holds new files back
-(`daemon.holdback`) until a probe finds room. Draining and closing are `daemon.runner`'s.
+ready files for the workers (`daemon.dispatch`), counts what their runs did, ticks the timer and
+beats the watchdog. The workers take their runs and queue what those hand off by themselves;
+they wake the loop only when it must act at once (a crash, a full disk, nothing left to do).
+Signal handlers only set flags; the loop acts on them. A write that fails for want of space
+holds new files back (`daemon.holdback`) until a probe finds room. Draining and closing are
+`daemon.runner`'s.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import queue
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -87,6 +91,7 @@ class Daemon:
         self.notifier = Notifier(env)
         self.space = SpaceGate()
         self.held = HeldFiles(self.root, self.space, until_idle)  # files a full disk stopped
+        self._completed: deque[Ran] = deque()  # runs the workers ended, not counted yet
         self._signals_seen = 0
 
     # --- start-up -----------------------------------------------------------------------
@@ -94,6 +99,8 @@ class Daemon:
     def start(self) -> bool:
         """Open everything and start watching; False if a stop came while waiting for space."""
         self.inboxes = {stage.name: self.root / stage.inbox for stage in self.app.stages}
+        self._real_inboxes = {os.path.realpath(self.root / stage.inbox): stage.inbox
+                              for stage in self.app.stages}
         if not self.until_space("start", self._open_state):
             return False
         self.ledger, self.ctx = self.opened.ledger, self.opened.ctx
@@ -106,7 +113,8 @@ class Daemon:
             work = self.metrics.timed(work)
             self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
-                                     work, self._on_done, self.stopping)
+                                     work, self._on_done, self.stopping, route=self._route,
+                                     paused=lambda: self.space.full)
         self.dispatcher.solo = self.ledger.suspects()
         if self.dispatcher.solo:
             log.warning("files.suspected", count=len(self.dispatcher.solo),
@@ -161,6 +169,7 @@ class Daemon:
     def loop(self) -> None:
         while not self.stopping.is_set():
             self.take_hints(self._wait_s())
+            self.count_completed()
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 self.reload()
@@ -176,8 +185,9 @@ class Daemon:
 
     def idle(self) -> bool:
         """Nothing queued, running, settling or announced: the chain has drained."""
-        return (self.dispatcher.idle() and not len(self.settler) and self.hints.empty()
-                and not self.jobs.running and not self.held and not self.space.full)
+        return (self.dispatcher.idle() and not self._completed and not len(self.settler)
+                and self.hints.empty() and not self.jobs.running and not self.held
+                and not self.space.full)
 
     def _wait_s(self) -> float:
         now = time.monotonic()
@@ -210,7 +220,7 @@ class Daemon:
             log.warning("watch.overflowed", action="rescanning every inbox")
             self.timer.run_soon(RESCAN_JOB, time.monotonic())
         elif kind == "done":
-            self._finished(payload)
+            self.count_completed()
         elif kind == "job_done":
             self.jobs.finished(payload)
         elif kind == OPENED:
@@ -226,17 +236,31 @@ class Daemon:
         if stage is not None:
             self.dispatcher.submit(stage, relative)
 
-    def _on_done(self, ran: Ran) -> None:
-        self._hint("done", ran)
+    def _on_done(self, ran: Ran, idle: bool) -> None:
+        """In a worker, inside the dispatcher's lock: keep the run for the loop to count, and
+        wake the loop when it must act now (a crash, a full disk, a drain that may be over)."""
+        self._completed.append(ran)
+        if idle or any(isinstance(result, BaseException) or result.no_space
+                       for _path, result in ran.results):
+            self._hint("done", None)
+
+    def _route(self, path: Path) -> tuple[Stage[Any], str] | None:
+        """The stage whose inbox takes a file a run handed off, and its root-relative path."""
+        relative = self._relative(os.fspath(path))
+        if not relative:  # written by another spelling of the root (a symlink)
+            inbox = self._real_inboxes.get(os.path.realpath(path.parent))
+            relative = f"{inbox}/{path.name}" if inbox is not None else ""
+        stage = self.app.stage_for(relative) if relative else None
+        return None if stage is None else (stage, relative)
 
     def result(self) -> DrainResult:
         return DrainResult(dict(self.outcomes))
 
-    def _finished(self, ran: Ran) -> None:
-        for relative, result in ran.results:
-            self._count(ran.stage, relative, result)
-        for relative in self.dispatcher.finished(ran):
-            self.dispatcher.submit(ran.stage, relative)
+    def count_completed(self) -> None:
+        while self._completed:
+            ran = self._completed.popleft()
+            for relative, result in ran.results:
+                self._count(ran.stage, relative, result)
 
     def _count(self, stage: Stage[Any], relative: str, result: Outcome | BaseException) -> None:
         if isinstance(result, BaseException):
@@ -245,10 +269,6 @@ class Daemon:
             return
         self.outcomes[result.state] += 1
         self.held.note(stage, relative, result)
-        if self.until_idle:
-            # Draining must not race the observer: queue the outputs without their events.
-            for output in result.outputs:
-                self._ready(str(self.root / output))
 
     def _run_due_jobs(self) -> None:
         for name in self.timer.due(time.monotonic()):

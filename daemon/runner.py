@@ -45,6 +45,7 @@ def drain(daemon: Daemon) -> bool:
                                             or daemon.jobs.running):
         daemon.take_hints(min(MAX_WAIT_S, deadline - time.monotonic()))
         daemon.dispatcher.drop_queued()
+    daemon.count_completed()
     complete = not daemon.dispatcher.running_total() and not daemon.jobs.running
     return complete
 

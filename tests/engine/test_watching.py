@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.files import ROUTED_SUFFIX
+from daemon.outcomes import OutcomeState
 from tests.engine.conftest import drop, runs, settled, wait_for
 
 
@@ -175,3 +177,39 @@ def test_the_polling_observer_sees_files_once_they_are_stable(start_daemon, root
     wait_for(lambda: (root / "out" / "polled.txt").exists())
     assert (root / "out" / "polled.txt").read_text() == "first half second half"
     assert len(runs(root, "a")) == 1
+
+
+def test_a_stage_s_hand_off_is_taken_by_the_next_stage_once_and_never_again_from_its_event(
+        start_daemon, root: Path) -> None:
+    daemon = start_daemon(workers=4)
+    names = [f"handed-{number:03d}.txt" for number in range(60)]
+    for name in names:
+        drop(root, "in/a", name, name)
+    wait_for(lambda: all(settled(daemon, *chain(name)) for name in names), timeout_s=60,
+             what="every file through the chain")
+    time.sleep(0.3)  # the watcher's events for the hand-offs have long arrived
+    daemon.count_completed()
+    assert daemon.outcomes[OutcomeState.DONE] == 3 * len(names)
+    assert daemon.outcomes[OutcomeState.SKIPPED] == 0  # no stage looked at a file twice
+    assert len(runs(root)) == 3 * len(names)
+
+
+def test_a_rename_that_only_looks_like_another_process_s_hand_off_is_seen(
+        start_daemon, root: Path) -> None:
+    start_daemon()
+    inbox = root / "in" / "b"
+    inbox.mkdir(parents=True, exist_ok=True)
+    temp = inbox / f".other.txt.{os.getpid() + 1}-7-0{ROUTED_SUFFIX}"
+    temp.write_text("from elsewhere")
+    os.replace(temp, inbox / "other.txt")
+    wait_for(lambda: (root / "out" / "other.txt").exists(), what="the file through b and c")
+
+
+def test_a_hand_off_written_by_another_spelling_of_the_root_is_routed(
+        start_daemon, root: Path, tmp_path: Path) -> None:
+    daemon = start_daemon()
+    alias = tmp_path / "alias"
+    alias.symlink_to(root)
+    routed = daemon._route(alias / "in" / "b" / "x.txt")
+    assert routed is not None and (routed[0].name, routed[1]) == ("b", "in/b/x.txt")
+    assert daemon._route(tmp_path / "elsewhere.txt") is None
