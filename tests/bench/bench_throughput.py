@@ -1,9 +1,12 @@
 """Throughput of both cores, side by side with the raw reference of the same run.
 
-- landed form -> row: distinct KSEI forms renamed into `downloads/idx-format/` of a running
-  daemon (the real IDX stages, SQLite sink, no network), until every filing is a row; beside
-  it the whole parse of the same forms one at a time in this process (what reading and parsing
-  alone cost);
+- landed form -> row: distinct KSEI forms landed in `downloads/idx-format/` of a running
+  daemon as the download stage lands them (its announcement sidecar, then the PDF), through
+  the real IDX stages (SQLite sink, no network) until every filing is a row; beside it the
+  whole parse of the same forms one at a time in this process (what reading and parsing alone
+  cost). The same forms hand-dropped (a PDF alone, on tmpfs) are a row of their own: without
+  an announcement each filing has no publish time and raises a review alert, one more file
+  through two more stages;
 - the engine's three-stage no-op chain (`benchapp`), ledger on, no fsync; beside it the raw
   watchdog close events per second of the same burst size.
 
@@ -26,23 +29,29 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from daemon.config import EngineSettings, Settings
-from daemon.files import write_atomic
+from daemon.files import write_atomic, write_json_atomic
 from daemon.runner import Daemon, run
 from handlers import paths
 from handlers.adapters.company_map import BUNDLED_DIR, MAP_NAME
 from handlers.app import APP
+from handlers.domain.windows import WIB
 from handlers.settings import load_pipeline_settings
+from handlers.stages.download import sidecar_payload
 from handlers.stages.parse import parse_pdf
 from tests.bench import bench_engine
+from tests.bench.writer import start_hand_offs, temporary_name
 from tests.e2e.scenario import form_pdf
 
 PIPELINE = {"ingest": {"enabled": False}, "rollover": {"enabled": False},
             "sink": {"kind": "sqlite"}}
 FORMS_TARGET, FILES_TARGET = 300, 1000
+T = TypeVar("T")
 TMPFS = "/dev/shm"
 
 
@@ -87,22 +96,68 @@ def wait_rows(sink: Path, count: int, timeout_s: float = 600) -> None:
         time.sleep(0.02)
 
 
-def landed_to_row(forms: list[bytes]) -> float:
-    """Forms per second from the first form landed to the last row stored."""
+def published_at() -> str:
+    """The day after the bundled company map's last SRTG close, 10:00 WIB: the forms read as
+    that day's announcements (as in a backfill), with the map's price fresh for them."""
+    companies = json.loads((BUNDLED_DIR / MAP_NAME).read_text(encoding="utf-8"))
+    closed = date.fromisoformat(companies["SRTG.JK"]["latest_close_date"])
+    return datetime.combine(closed + timedelta(days=1), dt_time(10), WIB).isoformat()
+
+
+def stage(inbox: Path, number: int, body: bytes, published: str | None) -> list[str]:
+    """Files of one landed form, each written under its temporary name, in the order they
+    land: as the download stage lands it (the announcement's sidecar, published at
+    `published`, then the PDF), or with `published` None as an operator's hand-drop (the PDF
+    alone)."""
+    pdf = inbox / f"form-{number:05d}.pdf"
+    names = []
+    if published is not None:
+        record = {"id": f"bench-{number}", "announcement_no": f"{number:05d}/BEI/12-2026",
+                  "title": "Laporan Kepemilikan Saham PT Saratoga Investama Sedaya Tbk",
+                  "ticker": "SRTG", "published_at": published, "is_correction": False}
+        attachment = {"url": f"https://www.idx.co.id/StaticData/bench/{pdf.name}",
+                      "original_name": pdf.name, "is_main": True}
+        meta = sidecar_payload(record, attachment, None, "bench", pdf, body)
+        sidecar = paths.sidecar_of(pdf)
+        write_json_atomic(inbox / temporary_name(sidecar.name), meta, durable=False)
+        names.append(sidecar.name)
+    write_atomic(inbox / temporary_name(pdf.name), body, durable=False)
+    return [*names, pdf.name]
+
+
+def landed_to_row(forms: list[bytes], downloaded: bool = True) -> tuple[float, float]:
+    """Forms per second from the first form landed to the last row stored, and the CPU
+    milliseconds per form the daemon's process spent meanwhile. The forms are made beforehand
+    under temporary names and renamed to their own by a process of their own
+    (`tests.bench.writer`), as the download stage hands them off."""
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         daemon, thread = start_pipeline(root)
         inbox, sink = root / paths.IDX_FORMS, root / "state" / "filings.sqlite3"
-        started = time.perf_counter()
-        for number, body in enumerate(forms):
-            write_atomic(inbox / f"form-{number:05d}.pdf", body, durable=False)
+        published = published_at() if downloaded else None
+        names = [name for number, body in enumerate(forms)
+                 for name in stage(inbox, number, body, published)]
+        cpu_started = time.process_time()
+        writer, started = start_hand_offs(inbox, names)
         wait_rows(sink, len(forms))
         elapsed = time.perf_counter() - started
+        cpu_ms = (time.process_time() - cpu_started) * 1000 / len(forms)
+        writer.wait(60)
         stored = row_count(sink)
         bench_engine.stop(daemon, thread)
     if stored < len(forms):
         print(f"  (only {stored} of {len(forms)} rows stored)")
-    return len(forms) / elapsed
+    return len(forms) / elapsed, cpu_ms
+
+
+def with_cpu(measure: Callable[[], float], count: int) -> Callable[[], tuple[float, float]]:
+    """`measure`'s rate, and the CPU milliseconds per item this process spent on it."""
+    def measured() -> tuple[float, float]:
+        started = time.process_time()
+        rate = measure()
+        return rate, (time.process_time() - started) * 1000 / count
+
+    return measured
 
 
 def parse_alone(forms: list[bytes]) -> float:
@@ -118,9 +173,9 @@ def parse_alone(forms: list[bytes]) -> float:
         return len(files) / (time.perf_counter() - started)
 
 
-def on(directory: str | None, measure: Callable[[], float]) -> Callable[[], float]:
+def on(directory: str | None, measure: Callable[[], T]) -> Callable[[], T]:
     """`measure` with its temporary directories in `directory` (None: the system's default)."""
-    def measured() -> float:
+    def measured() -> T:
         previous = tempfile.tempdir
         tempfile.tempdir = directory
         try:
@@ -131,16 +186,16 @@ def on(directory: str | None, measure: Callable[[], float]) -> Callable[[], floa
     return measured
 
 
-def alternate(runs: int, ours: Callable[[], float], raw: Callable[[], float], count: int
+def alternate(runs: int, ours: Callable[[], tuple[float, float]], raw: Callable[[], float]
               ) -> tuple[list[float], list[float], list[float]]:
     """Rates of `ours` and `raw`, alternating, and the CPU milliseconds per item `ours` took
     in this process (the daemon's whole interpreter: less sensitive to a shared machine)."""
     mine, theirs, cpu_ms = [], [], []
     for _ in range(runs):
         theirs.append(raw())
-        started = time.process_time()
-        mine.append(ours())
-        cpu_ms.append((time.process_time() - started) * 1000 / count)
+        rate, cpu = ours()
+        mine.append(rate)
+        cpu_ms.append(cpu)
     return mine, theirs, cpu_ms
 
 
@@ -173,10 +228,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for label, directory in places:
         figures[f"landed {label}"] = alternate(
             args.runs, on(directory, lambda: landed_to_row(forms)),
-            on(directory, lambda: parse_alone(forms)), len(forms))
+            on(directory, lambda: parse_alone(forms)))
+        if label == "tmpfs":
+            figures["hand-dropped tmpfs"] = alternate(
+                args.runs, on(directory, lambda: landed_to_row(forms, downloaded=False)),
+                on(directory, lambda: parse_alone(forms)))
         figures[f"chain {label}"] = alternate(
-            args.runs, on(directory, lambda: bench_engine.chain_throughput(args.files, False)),
-            on(directory, lambda: bench_engine.raw_watchdog_burst(args.files)), args.files)
+            args.runs, on(directory, with_cpu(
+                lambda: bench_engine.chain_throughput(args.files, False), args.files)),
+            on(directory, lambda: bench_engine.raw_watchdog_burst(args.files)))
     print(f"\nside by side (best and median of {args.runs} runs; temporary files in "
           "tmpfs and on disk):")
     for label, _directory in places:
@@ -184,6 +244,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         chain, events, chain_cpu = figures[f"chain {label}"]
         print(row(f"landed form -> row, {label}", "forms/s", landed,
                   "parse alone, one process", parsed, FORMS_TARGET, landed_cpu))
+        if f"hand-dropped {label}" in figures:
+            dropped, parsed, dropped_cpu = figures[f"hand-dropped {label}"]
+            print(row(f"hand-dropped form, {label}", "forms/s", dropped,
+                      "parse alone, one process", parsed, FORMS_TARGET, dropped_cpu))
         print(row(f"3-stage no-op chain, {label}", "files/s", chain,
                   "raw watchdog close events", events, FILES_TARGET, chain_cpu))
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
