@@ -144,6 +144,11 @@ class Dispatcher:
                 counts[stage.name] += 1
         return counts
 
+    def has_queued(self) -> bool:
+        """Any file waits for a worker. Read without the lock: a moment's staleness is fine
+        for what asks (the watcher, deciding whether to let events gather)."""
+        return bool(self._queued)
+
     def running(self) -> dict[str, int]:
         with self._lock:
             return dict(self._running)

@@ -45,8 +45,7 @@ MASK = Mask(C.IN_CLOSE_WRITE | C.IN_CLOSE_NOWRITE | C.IN_OPEN | C.IN_MOVED_FROM 
 MOVES_REMEMBERED = 4096  # renames whose destination has not been read yet (kernel: adjacent)
 SETTLING_REMEMBERED = 65536  # arrivals not yet closed by their writer, per inbox
 OPEN_BITS = C.IN_OPEN | C.IN_CLOSE_NOWRITE  # what only a file being settled needs
-BUSY_EVENTS = 8  # events in one read that say a stream is under way
-GATHER_S = 0.003  # how long the reader then lets events gather before its next read
+GATHER_S = 0.003  # how long the reader lets events gather while the workers have a backlog
 
 
 TEMP_SUFFIXES_BYTES = tuple(suffix.encode() for suffix in TEMP_SUFFIXES)
@@ -165,33 +164,32 @@ class InboxEmitter(EventEmitter):
 
 
 class GatheringInotifyFD(InotifyFD):
-    """watchdog's reader, which under a stream of events lets them gather for `GATHER_S`
-    before each read. Read as they come, a backlog's events wake the reader nearly one by one,
-    and each wake takes the interpreter from a worker; gathered, one read takes dozens. A read
-    of a few events (a file now and then) is followed by the next at once: no delay when quiet.
-    """
+    """watchdog's reader, which lets events gather for `GATHER_S` before each read while
+    `backlog()` says the workers have files queued: an event read sooner would only wait in
+    that queue. Read as they come, a backlog's events wake the reader nearly one by one, and
+    each wake takes the interpreter from a worker; gathered, one read takes dozens. With
+    nothing queued, each event is read at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, backlog: Callable[[], bool]) -> None:
         super().__init__()
-        self._busy = False
+        self._backlog = backlog
 
     def read_events(self, *, event_buffer_size: int = DEFAULT_EVENT_BUFFER_SIZE
                     ) -> list[InotifyEvent]:
-        if self._busy:
+        if self._backlog():
             time.sleep(GATHER_S)
-        events = super().read_events(event_buffer_size=event_buffer_size)
-        self._busy = len(events) >= BUSY_EVENTS
-        return events
+        return super().read_events(event_buffer_size=event_buffer_size)
 
 
 class HintObserver(BaseObserver):
     """watchdog's observer over inbox emitters; `kinds` maps an inotify bit to a hint kind
     (IN_MOVED_TO for a rename from a watched inbox, IN_CREATE for any other arrival), and
-    `tracked` says whether the settler watches a path."""
+    `tracked` says whether the settler watches a path and `backlog` whether the workers have
+    files queued."""
 
     def __init__(self, sink: Sink, kinds: dict[int, str], overflow: str,
-                 tracked: Callable[[str], bool]):
-        self._inotify_fd = GatheringInotifyFD()
+                 tracked: Callable[[str], bool], backlog: Callable[[], bool] = lambda: False):
+        self._inotify_fd = GatheringInotifyFD(backlog)
         self._inotify_fd.start()
         moves = MovePairs()
         super().__init__(InboxEmitter, inotify_fd=self._inotify_fd, callback=lambda path:

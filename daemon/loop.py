@@ -152,7 +152,8 @@ class Daemon:
         self.overflow = OverflowDetector(self._hint)
         self.overflow.install()
         self.observer = start_observer(self.observer_kind, list(self.inboxes.values()),
-                                       self._hint, engine.poll_interval_s, self.settler.waiting)
+                                       self._hint, engine.poll_interval_s, self.settler.waiting,
+                                       self.dispatcher.has_queued)
 
     def _schedule_jobs(self) -> None:
         now = time.monotonic()

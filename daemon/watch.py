@@ -104,7 +104,8 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str:
 
 
 def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: float,
-                   tracked: Callable[[str], bool]) -> BaseObserver:
+                   tracked: Callable[[str], bool], backlog: Callable[[], bool] = lambda: False
+                   ) -> BaseObserver:
     """Under inotify the hint observer (`daemon.emitter`): events become hints in watchdog's
     reader thread, and opens only for files being settled (`tracked`: the settler watches it).
     The polling observer goes through watchdog's events and dispatcher."""
@@ -115,7 +116,7 @@ def start_observer(kind: str, inboxes: list[Path], sink: Sink, poll_interval_s: 
         for inbox in inboxes:
             observer.schedule(handler, str(inbox), recursive=False, event_filter=POLLING_EVENTS)
     else:
-        observer = HintObserver(sink, INOTIFY_HINTS, OVERFLOW, tracked)
+        observer = HintObserver(sink, INOTIFY_HINTS, OVERFLOW, tracked, backlog)
         for inbox in inboxes:
             observer.schedule(FileSystemEventHandler(), str(inbox), recursive=False)
     observer.daemon = True
