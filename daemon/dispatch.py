@@ -24,14 +24,13 @@ with few files queued every file goes alone: no file waits behind another while 
 free. A run stops between files once `stopping` is set; the files it did not reach are
 reported as not run, for the next start's sweep.
 
-Quick stages (their files lately took less than `QUICK_S` each, and the worker's thread was on
-a CPU for most of that time; or not measured yet) run one run at a time, all of them together.
-Such work holds the interpreter throughout, so a second thread of it gains nothing in one
-process and costs much: the two hand the interpreter lock to each other at every system call,
-each time with a switch of threads (measured: one worker moved the no-op chain twice as fast
-as four). Slow stages, and quick ones that mostly wait (a download, a parse: on the network, on
-a child process), keep the other workers. A quick run that lasts beyond `QUICK_HOLD_S` (a
-retry's wait, a database lock) stops holding the others back.
+Quick stages (their files lately took less than `QUICK_S` each, or not measured yet) run one
+run at a time, all of them together. Such work holds the interpreter throughout, so a second
+thread of it gains nothing in one process and costs much: the two hand the interpreter lock to
+each other at every system call, each time with a switch of threads (measured: one worker
+moved the no-op chain twice as fast as four). Slow stages (a download, a parse: waiting on the
+network or a child process) keep the other workers. A quick run that lasts beyond
+`QUICK_HOLD_S` (a retry's wait, a database lock) stops holding the others back.
 """
 
 from __future__ import annotations
@@ -52,8 +51,7 @@ MAX_BATCH = 16  # files one worker takes in a row, at most
 BACKLOG_PER_WORKER = 2  # queued files per free worker before any worker takes more than one
 RUN_S = 0.005  # about how long a run may last, from the stage's recent time per file
 RECENT = 0.2  # the weight of the newest run in a stage's time per file
-QUICK_S = RUN_S  # a stage whose files lately took less than this each is quick...
-CPU_BOUND_SHARE = 0.5  # ...if its thread was on a CPU for at least this share of that time
+QUICK_S = RUN_S  # a stage whose files lately took less than this each is quick
 QUICK_HOLD_S = 0.02  # how long a quick run keeps the other quick runs waiting, at most
 
 
@@ -65,7 +63,6 @@ class Ran:
     results: list[tuple[str, Outcome | BaseException]] = field(default_factory=list)
     unrun: list[str] = field(default_factory=list)  # not reached: the daemon began to stop
     seconds: float = 0.0  # how long the files that ran took, together
-    cpu_seconds: float = 0.0  # how much of it the worker's thread spent on a CPU
     handed_off: list[Path] = field(default_factory=list)  # every file its handlers wrote
     quick_since: float | None = None  # when it started, if its stage was quick
 
@@ -109,7 +106,6 @@ class Dispatcher:
         self._running: dict[str, int] = {stage.name: 0 for stage in stages}  # runs under way
         self._held_by_runs = {stage.name: 0 for stage in stages}  # files those runs hold
         self._seconds_per_file: dict[str, float] = {}  # recent, per stage
-        self._cpu_share: dict[str, float] = {}  # of that time, on a CPU: recent, per stage
         self._running_paths: set[str] = set()
         self._recheck: set[str] = set()
         self.solo: set[str] = set()
@@ -211,7 +207,7 @@ class Dispatcher:
 
     def _run(self, ran: Ran, paths: list[str]) -> None:
         """Each file in turn, until the daemon begins to stop."""
-        stage, started, cpu_started = ran.stage, time.monotonic(), time.thread_time()
+        stage, started = ran.stage, time.monotonic()
         with routing_hand_offs(ran.handed_off.append):
             for index, relative_path in enumerate(paths):
                 if index and self._stopping.is_set():
@@ -222,7 +218,6 @@ class Dispatcher:
                 except BaseException as error:  # reported as the file's crash, as alone
                     ran.results.append((relative_path, error))
         ran.seconds = time.monotonic() - started
-        ran.cpu_seconds = time.thread_time() - cpu_started
 
     # --- under the lock -------------------------------------------------------------------
 
@@ -282,9 +277,7 @@ class Dispatcher:
         """Quick, or not known yet: a stage's first run goes alone among the quick ones, so
         its time is measured without the others' contention."""
         seconds = self._seconds_per_file.get(stage.name)
-        if seconds is None:
-            return True
-        return seconds < QUICK_S and self._cpu_share[stage.name] >= CPU_BOUND_SHARE
+        return seconds is None or seconds < QUICK_S
 
     def _quick_wait_s(self) -> float:
         """How long until a quick run may start: 0 unless one started under `QUICK_HOLD_S`
@@ -335,13 +328,7 @@ class Dispatcher:
     def _note_time(self, ran: Ran) -> None:
         if not ran.results:
             return
-        name = ran.stage.name
-        self._seconds_per_file[name] = _recent(self._seconds_per_file.get(name),
-                                               ran.seconds / len(ran.results))
-        share = min(1.0, ran.cpu_seconds / ran.seconds) if ran.seconds > 0 else 1.0
-        self._cpu_share[name] = _recent(self._cpu_share.get(name), share)
-
-
-def _recent(known: float | None, newest: float) -> float:
-    """A stage's figure with its newest run weighed in."""
-    return newest if known is None else (1 - RECENT) * known + RECENT * newest
+        newest = ran.seconds / len(ran.results)
+        known = self._seconds_per_file.get(ran.stage.name)
+        self._seconds_per_file[ran.stage.name] = newest if known is None else \
+            (1 - RECENT) * known + RECENT * newest
