@@ -29,8 +29,9 @@ run at a time, all of them together. Such work holds the interpreter throughout,
 thread of it gains nothing in one process and costs much: the two hand the interpreter lock to
 each other at every system call, each time with a switch of threads (measured: one worker
 moved the no-op chain twice as fast as four). Slow stages (a download, a parse: waiting on the
-network or a child process) keep the other workers. A quick run that lasts beyond
-`QUICK_HOLD_S` (a retry's wait, a database lock) stops holding the others back.
+network or a child process) keep the other workers. A quick run whose file under way has
+taken longer than `QUICK_HOLD_S` (a retry's wait, a database lock) stops holding the others
+back; a long run of quick files, on a slow or busy host, does not.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ BACKLOG_PER_WORKER = 2  # queued files per free worker before any worker takes m
 RUN_S = 0.005  # about how long a run may last, from the stage's recent time per file
 RECENT = 0.2  # the weight of the newest run in a stage's time per file
 QUICK_S = RUN_S  # a stage whose files lately took less than this each is quick
-QUICK_HOLD_S = 0.02  # how long a quick run keeps the other quick runs waiting, at most
+QUICK_HOLD_S = 0.02  # how long one file of a quick run keeps the other quick runs waiting
 
 
 @dataclass(eq=False)  # each run is itself: the quick runs under way are told apart by identity
@@ -65,6 +66,7 @@ class Ran:
     seconds: float = 0.0  # how long the files that ran took, together
     handed_off: list[Path] = field(default_factory=list)  # every file its handlers wrote
     quick_since: float | None = None  # when it started, if its stage was quick
+    file_since: float = 0.0  # when its file under way started
 
 
 Work = Callable[[Stage[Any], str], Outcome]
@@ -213,6 +215,7 @@ class Dispatcher:
                 if index and self._stopping.is_set():
                     ran.unrun = paths[index:]
                     break
+                ran.file_since = time.monotonic()  # read by the other workers: the hold
                 try:
                     ran.results.append((relative_path, self._work(stage, relative_path)))
                 except BaseException as error:  # reported as the file's crash, as alone
@@ -280,10 +283,10 @@ class Dispatcher:
         return seconds is None or seconds < QUICK_S
 
     def _quick_wait_s(self) -> float:
-        """How long until a quick run may start: 0 unless one started under `QUICK_HOLD_S`
-        ago is still under way."""
-        holding = [ran.quick_since or 0.0 for ran in self._quick_runs
-                   if self._is_quick(ran.stage)]  # not a stage found slow since it began
+        """How long until a quick run may start: 0 unless a quick run under way has been on
+        its file under way for less than `QUICK_HOLD_S` (a stage found slow since its run
+        began holds none)."""
+        holding = [ran.file_since for ran in self._quick_runs if self._is_quick(ran.stage)]
         if not holding:
             return 0.0
         return max(0.0, max(holding) + QUICK_HOLD_S - time.monotonic())
@@ -302,7 +305,7 @@ class Dispatcher:
         self._running_paths.update(paths)
         ran = Ran(stage)
         if self._is_quick(stage):
-            ran.quick_since = time.monotonic()
+            ran.quick_since = ran.file_since = time.monotonic()
             self._quick_runs.append(ran)
         return ran, paths
 

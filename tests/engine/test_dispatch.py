@@ -206,12 +206,17 @@ def concurrency_meter() -> tuple[Any, list[int]]:
     """A work function that notes how many files run at once, and the highest count."""
     lock, now, highest = threading.Lock(), [0], [0]
 
-    def measured(pause_s: float) -> Any:
+    def measured(pause_s: float, working: bool = False) -> Any:
         def work(stage: Stage[Any], path: str) -> Outcome:
             with lock:
                 now[0] += 1
                 highest[0] = max(highest[0], now[0])
-            time.sleep(pause_s)
+            if working:  # on the CPU throughout, as quick work in the interpreter is
+                until = time.thread_time() + pause_s
+                while time.thread_time() < until:
+                    pass
+            else:
+                time.sleep(pause_s)
             with lock:
                 now[0] -= 1
             return Outcome(OutcomeState.DONE)
@@ -238,6 +243,20 @@ def test_quick_stages_run_one_run_at_a_time_and_slow_ones_on_every_worker(
         dispatch.submit(STAGE if number % 2 else LATER, f"in/{'ab'[number % 2]}/{number}.txt")
     drain(dispatch, reports)
     assert slow_highest[0] == 4  # each stage at its limit of two
+
+
+def test_a_long_run_of_quick_files_keeps_holding_the_others_back(
+        made: list[Dispatcher], monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a slow host: each file well within the hold, a run of them far beyond it.
+    monkeypatch.setattr("daemon.dispatch.RUN_S", 1.0)
+    monkeypatch.setattr("daemon.dispatch.MAX_BATCH", 64)  # runs of 64 ms and more
+    measured, highest = concurrency_meter()
+    dispatch, reports = dispatcher(made, measured(0.001), stages=(STAGE, LATER), workers=4)
+    for number in range(400):
+        dispatch.submit(STAGE if number % 2 else LATER, f"in/{'ab'[number % 2]}/{number}.txt")
+    runs = drain(dispatch, reports)
+    assert max(ran.seconds for ran in runs) > 2 * QUICK_HOLD_S
+    assert highest[0] == 1
 
 
 def test_a_quick_run_that_stalls_stops_holding_the_others_back(made: list[Dispatcher]) -> None:
