@@ -51,6 +51,25 @@ def routing_hand_offs(route: Callable[[Path], None]) -> Iterator[None]:
         _listener.route = previous
 
 
+@contextlib.contextmanager
+def handling_input(path: Path, sha256: str) -> Iterator[None]:
+    """Inside the block, `input_sha256(path)` in this thread is `sha256`: the engine hashed
+    the file before its handler is given it, and the handler need not read it again for that."""
+    previous = getattr(_listener, "input", None)
+    _listener.input = (os.fspath(path), sha256)
+    try:
+        yield
+    finally:
+        _listener.input = previous
+
+
+def input_sha256(path: Path) -> str | None:
+    """The sha256 of `path` as the engine claimed it in the ledger, if `path` is the input this
+    thread's handler was given; else None (a caller outside a stage run hashes it itself)."""
+    given = getattr(_listener, "input", None)
+    return given[1] if given is not None and given[0] == os.fspath(path) else None
+
+
 def is_temporary_name(name: str) -> bool:
     """Names a writer uses while a file is incomplete: never processed."""
     return name.startswith(".") or name.endswith(TEMP_SUFFIXES)

@@ -31,7 +31,7 @@ from tenacity import RetryCallState
 
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
-from daemon.files import printable_name, reporting_hand_offs, sha256_file
+from daemon.files import handling_input, printable_name, reporting_hand_offs, sha256_file
 from daemon.ledger import Claim, FileState, Ledger
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
@@ -93,7 +93,8 @@ class FileProcessor:
             if claim is None:
                 log.debug("file.skipped", reason="already processed")
                 return Outcome(OutcomeState.SKIPPED)
-            return self._run(stage, path, shown, sha256, claim, info.st_mode)
+            with handling_input(path, sha256):
+                return self._run(stage, path, shown, sha256, claim, info.st_mode)
 
     def _run(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str, claim: Claim,
              mode: int) -> Outcome:

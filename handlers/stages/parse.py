@@ -24,7 +24,7 @@ import structlog
 from rapidfuzz import fuzz, process
 
 from daemon.errors import RejectedInput
-from daemon.files import fit_name, sha256_file
+from daemon.files import fit_name, input_sha256, sha256_file
 from handlers import paths
 from handlers.adapters.json_files import write_json
 from handlers.adapters.pdf_form import read_pdf
@@ -78,7 +78,8 @@ def parse_pdf(path: Path, announcement: dict[str, Any] | None,
         raise RejectedInput("table_empty", "the transaction table has a header but no rows",
                             fields.provenance.get("table", {}))
     return ParsedForm(
-        document={"filename": path.name, "sha256": sha256_file(path), "pages": fields.pages},
+        document={"filename": path.name, "sha256": input_sha256(path) or sha256_file(path),
+                  "pages": fields.pages},
         announcement=announcement, symbol=symbol, company_name=fields.company_name,
         holder_name=fields.holder_name, holding_before=fields.holding_before,
         holding_after=fields.holding_after, percentage_before=fields.percentage_before,

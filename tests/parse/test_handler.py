@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from daemon.errors import RejectedInput
-from daemon.files import write_json_atomic
+from daemon.files import handling_input, write_json_atomic
 from daemon.stages import Failure
 from handlers.context import PipelineContext
 from handlers.domain.ksei.records import SCHEMA, ParsedForm
@@ -44,6 +45,20 @@ def inbox_pdf(ctx: PipelineContext, parsed: ParsedForm, *, sidecar: dict[str, An
     return path
 
 
+def test_the_record_takes_the_digest_the_engine_claimed_rather_than_hashing_again(
+        ctx: PipelineContext, examples: dict[str, ParsedForm]) -> None:
+    pdf = inbox_pdf(ctx, examples["SRTG.JK"], sidecar=SIDECAR)
+    claimed = "c" * 64  # what the engine hashed before the handler was given the file
+    with handling_input(pdf, claimed):
+        (output,) = handle(pdf, ctx)
+    record = json.loads(output.read_text(encoding="utf-8"))
+    assert record["document"]["sha256"] == claimed
+    with handling_input(pdf.with_name("another.pdf"), claimed):  # not this file's digest
+        (output,) = handle(pdf, ctx)
+    record = json.loads(output.read_text(encoding="utf-8"))
+    assert record["document"]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+
+
 def test_writes_the_parsed_record_with_its_announcement(
         ctx: PipelineContext, examples: dict[str, ParsedForm]) -> None:
     pdf = inbox_pdf(ctx, examples["SRTG.JK"], sidecar=SIDECAR)
@@ -53,7 +68,7 @@ def test_writes_the_parsed_record_with_its_announcement(
     assert record["schema"] == SCHEMA
     assert record["announcement"] == SIDECAR
     assert record["document"]["filename"] == PDF_NAME and record["document"]["pages"] == 1
-    assert len(record["document"]["sha256"]) == 64
+    assert record["document"]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
     assert (record["symbol"], record["holder_name"]) == ("SRTG.JK", "Unitras Pertama")
     assert (record["percentage_before"], record["percentage_after"]) == ("31.623", "24.841")
     assert record["rows"] == [{"type": "sell", "raw_type": "Penjualan",
