@@ -28,39 +28,32 @@ _listener = threading.local()  # per worker thread: who hears of this thread's h
 _temporary_numbers = itertools.count()
 
 
-@contextlib.contextmanager
-def reporting_hand_offs(callback: Callable[[], None]) -> Iterator[None]:
+def reporting_hand_offs(callback: Callable[[], None]) -> contextlib.AbstractContextManager[None]:
     """Call `callback` after each hand-off this thread completes, inside the block."""
-    previous = getattr(_listener, "callback", None)
-    _listener.callback = callback
-    try:
-        yield
-    finally:
-        _listener.callback = previous
+    return _for_this_thread("callback", callback)
 
 
-@contextlib.contextmanager
-def routing_hand_offs(route: Callable[[Path], None]) -> Iterator[None]:
+def routing_hand_offs(route: Callable[[Path], None]) -> contextlib.AbstractContextManager[None]:
     """Give `route` the path of each hand-off this thread completes inside the block, and name
     its temporary file so that a watcher can tell it is taken care of."""
-    previous = getattr(_listener, "route", None)
-    _listener.route = route
-    try:
-        yield
-    finally:
-        _listener.route = previous
+    return _for_this_thread("route", route)
+
+
+def handling_input(path: Path, sha256: str) -> contextlib.AbstractContextManager[None]:
+    """Inside the block, `input_sha256(path)` in this thread is `sha256`: the engine hashed
+    the file before its handler is given it, and the handler need not read it again for that."""
+    return _for_this_thread("input", (os.fspath(path), sha256))
 
 
 @contextlib.contextmanager
-def handling_input(path: Path, sha256: str) -> Iterator[None]:
-    """Inside the block, `input_sha256(path)` in this thread is `sha256`: the engine hashed
-    the file before its handler is given it, and the handler need not read it again for that."""
-    previous = getattr(_listener, "input", None)
-    _listener.input = (os.fspath(path), sha256)
+def _for_this_thread(name: str, value: Any) -> Iterator[None]:
+    """`value` as this thread's `name` inside the block, the one before it after."""
+    previous = getattr(_listener, name, None)
+    setattr(_listener, name, value)
     try:
         yield
     finally:
-        _listener.input = previous
+        setattr(_listener, name, previous)
 
 
 def input_sha256(path: Path) -> str | None:
