@@ -65,7 +65,7 @@ class Ran:
     unrun: list[str] = field(default_factory=list)  # not reached: the daemon began to stop
     seconds: float = 0.0  # how long the files that ran took, together
     handed_off: list[Path] = field(default_factory=list)  # every file its handlers wrote
-    quick_since: float | None = None  # when it started, if its stage was quick
+    quick: bool = False  # its stage was quick when it started: it holds the other quick runs
     file_since: float = 0.0  # when its file under way started
 
 
@@ -244,7 +244,7 @@ class Dispatcher:
         """The next run to start, booked as running, or None when nothing may start. Stages
         take turns: the turn goes on from where the last take left it, so that a stage whose
         limit allows every worker cannot keep them all while the stages after it wait."""
-        if self._closed or self._stopping.is_set() or self._paused():
+        if self._held_back():
             return None
         if self._solo_mode():  # one suspect at a time, once everything else has finished
             if self._running_total() or not self._solo_queue:
@@ -258,8 +258,13 @@ class Dispatcher:
                 return self._book(stage, self._take(stage))
         return None
 
+    def _held_back(self) -> bool:
+        """Nothing may start: closed, stopping, or paused (a full disk)."""
+        return self._closed or self._stopping.is_set() or self._paused()
+
     def _startable(self) -> bool:
-        if self._closed or self._stopping.is_set() or self._paused():
+        """`_take_run` would find a run, without taking it."""
+        if self._held_back():
             return False
         if self._solo_mode():
             return not self._running_total() and bool(self._solo_queue)
@@ -305,7 +310,7 @@ class Dispatcher:
         self._running_paths.update(paths)
         ran = Ran(stage)
         if self._is_quick(stage):
-            ran.quick_since = ran.file_since = time.monotonic()
+            ran.quick, ran.file_since = True, time.monotonic()
             self._quick_runs.append(ran)
         return ran, paths
 
@@ -314,7 +319,7 @@ class Dispatcher:
         queued again, and what it handed off is queued for the stages that take it."""
         self._running[ran.stage.name] -= 1
         self._held_by_runs[ran.stage.name] -= len(ran.results) + len(ran.unrun)
-        if ran.quick_since is not None:
+        if ran.quick:
             self._quick_runs.remove(ran)
         self._note_time(ran)
         for relative_path in [path for path, _result in ran.results] + ran.unrun:

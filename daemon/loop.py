@@ -113,7 +113,7 @@ class Daemon:
             work = self.metrics.timed(work)
             self.processor.on_retry = self.metrics.retried
         self.dispatcher = Dispatcher(list(self.app.stages), self._limits(engine), engine.workers,
-                                     work, self._on_done, self.stopping, route=self._route,
+                                     work, self._on_done, self.stopping, route=self._stage_of,
                                      paused=lambda: self.space.full)
         self.dispatcher.solo = self.ledger.suspects()
         if self.dispatcher.solo:
@@ -232,10 +232,9 @@ class Daemon:
             self.settler.observe(payload)
 
     def _ready(self, absolute_path: str) -> None:
-        relative = self._relative(absolute_path)
-        stage = self.app.stage_for(relative) if relative else None
-        if stage is not None:
-            self.dispatcher.submit(stage, relative)
+        found = self._stage_of(absolute_path)
+        if found is not None:
+            self.dispatcher.submit(*found)
 
     def _on_done(self, ran: Ran, idle: bool) -> None:
         """In a worker, inside the dispatcher's lock: keep the run for the loop to count, and
@@ -245,12 +244,15 @@ class Daemon:
                        for _path, result in ran.results):
             self._hint("done", None)
 
-    def _route(self, path: Path) -> tuple[Stage[Any], str] | None:
-        """The stage whose inbox takes a file a run handed off, and its root-relative path."""
-        relative = self._relative(os.fspath(path))
+    def _stage_of(self, path: str | Path) -> tuple[Stage[Any], str] | None:
+        """The stage whose inbox takes the file at `path` (one the watcher saw, or one a run
+        handed off), and its root-relative path; None for a file no stage takes."""
+        text = os.fspath(path)
+        relative = self._relative(text)
         if not relative:  # written by another spelling of the root (a symlink)
-            inbox = self._real_inboxes.get(os.path.realpath(path.parent))
-            relative = f"{inbox}/{path.name}" if inbox is not None else ""
+            directory, _, name = text.rpartition("/")
+            inbox = self._real_inboxes.get(os.path.realpath(directory))
+            relative = f"{inbox}/{name}" if inbox is not None else ""
         stage = self.app.stage_for(relative) if relative else None
         return None if stage is None else (stage, relative)
 

@@ -210,6 +210,6 @@ def test_a_hand_off_written_by_another_spelling_of_the_root_is_routed(
     daemon = start_daemon()
     alias = tmp_path / "alias"
     alias.symlink_to(root)
-    routed = daemon._route(alias / "in" / "b" / "x.txt")
+    routed = daemon._stage_of(alias / "in" / "b" / "x.txt")
     assert routed is not None and (routed[0].name, routed[1]) == ("b", "in/b/x.txt")
-    assert daemon._route(tmp_path / "elsewhere.txt") is None
+    assert daemon._stage_of(tmp_path / "elsewhere.txt") is None
