@@ -14,19 +14,18 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import structlog
-
 from daemon.config import Settings
 from daemon.dispatch import Dispatcher
 from daemon.guard import watch_ledger
 from daemon.ledger import Ledger
+from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.settle import Settler
 from daemon.space import is_disk_full
 from daemon.stages import App
 from daemon.systemd import Notifier
 
-log = structlog.get_logger()
+log = get_logger()
 STATUS_EVERY_S = 5.0
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import structlog
 
+from daemon.logs import get_logger
 from daemon.retry import Interrupted
 from daemon.stages import TimerJob
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class JobRunner:

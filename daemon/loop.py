@@ -24,15 +24,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import structlog
-
 from daemon.config import EngineSettings, Settings, load_settings
 from daemon.dispatch import Dispatcher, Ran
 from daemon.errors import ConfigError, ExitCode
 from daemon.heartbeat import Heartbeat
 from daemon.holdback import HeldFiles
 from daemon.jobs import JobRunner
-from daemon.logs import set_level
+from daemon.logs import get_logger, set_level
 from daemon.metrics import open_metrics
 from daemon.outcomes import SUCCESSES, Outcome, OutcomeState
 from daemon.reload import ReloadPlan, plan_reload
@@ -54,7 +52,7 @@ from daemon.watch import (
 )
 from daemon.worker import FileProcessor
 
-log = structlog.get_logger()
+log = get_logger()
 MAX_WAIT_S = 0.25  # how long the loop sleeps at most, so signal flags are seen promptly
 RESCAN_JOB = "rescan"
 

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.files import (
     copy_atomic,
     fit_name,
@@ -28,6 +26,7 @@ from daemon.files import (
     unique_path,
     write_json_atomic,
 )
+from daemon.logs import get_logger
 from daemon.scrub import scrub_data
 
 QUARANTINE_DIR = "quarantine"
@@ -35,7 +34,7 @@ ERROR_SUFFIX = ".error.json"
 NAME_MAX_BYTES = 255
 # A rename cannot do it: another filesystem, or an inbox we may read but not change.
 COPY_ERRNOS = frozenset({errno.EXDEV, errno.EROFS, errno.EACCES, errno.EPERM})
-log = structlog.get_logger()
+log = get_logger()
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-
 from daemon.config import Settings
 from daemon.errors import ExitCode
 from daemon.ledger import LedgerUnusable
 from daemon.lock import RootLock
-from daemon.logs import configure_logging
+from daemon.logs import configure_logging, get_logger
 from daemon.loop import MAX_WAIT_S, Daemon, DrainResult
 from daemon.progress import ProgressBar
 from daemon.space import describe, is_disk_full
 from daemon.stages import App, load_app
 
 __all__ = ["Daemon", "DrainResult", "run", "run_until_idle"]
-log = structlog.get_logger()
+log = get_logger()
 
 
 def drain(daemon: Daemon) -> bool:

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
-import structlog
-
 from daemon.files import write_atomic
+from daemon.logs import get_logger
 
-log = structlog.get_logger()
+log = get_logger()
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 # Errors of the machine, not of the input: worth retrying, never a reason to quarantine.
 RESOURCE_ERRNOS = DISK_FULL_ERRNOS | {errno.EROFS, errno.EIO, errno.EMFILE, errno.ENFILE,

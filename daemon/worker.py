@@ -25,21 +25,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
-from structlog.contextvars import bound_contextvars
+from structlog.contextvars import bind_contextvars, reset_contextvars
 from tenacity import RetryCallState
 
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import handling_input, printable_name, reporting_hand_offs, sha256_file
 from daemon.ledger import Claim, FileState, Ledger
+from daemon.logs import get_logger
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.quarantine import ErrorRecord, quarantine_file, utc_iso
 from daemon.retry import Interrupted, build_retrying
 from daemon.space import describe, is_disk_full, is_resource_error
 from daemon.stages import App, Failure, Stage
 
-log = structlog.get_logger()
+log = get_logger()
 NOT_REGULAR = "-"  # the sha256 recorded for something that is not a regular file
 RETRIES_EXHAUSTED = "retries_exhausted"
 CRASHED_PROCESS = "crashed_process"
@@ -88,13 +88,18 @@ class FileProcessor:
             return Outcome(OutcomeState.GONE)
         sha256 = sha256_file(path) if stat.S_ISREG(info.st_mode) else NOT_REGULAR
         shown = printable_name(relative_path)  # what the ledger and the logs can hold
-        with bound_contextvars(stage=stage.name, path=shown, sha256=sha256[:16]):
+        # Bound and reset by token: structlog's `bound_contextvars` copies the whole context
+        # to restore it, a few µs in every stage run.
+        bound = bind_contextvars(stage=stage.name, path=shown, sha256=sha256[:16])
+        try:
             claim = self.ledger.claim(stage.name, shown, sha256, info.st_size, info.st_mtime_ns)
             if claim is None:
                 log.debug("file.skipped", reason="already processed")
                 return Outcome(OutcomeState.SKIPPED)
             with handling_input(path, sha256):
                 return self._run(stage, path, shown, sha256, claim, info.st_mode)
+        finally:
+            reset_contextvars(**bound)
 
     def _run(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str, claim: Claim,
              mode: int) -> Outcome:

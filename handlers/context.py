@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import httpx
-import structlog
 from tenacity import RetryCallState, Retrying
 
 from daemon.config import Settings
 from daemon.ledger import Ledger
+from daemon.logs import get_logger
 from daemon.retry import StopEvent, build_retrying, interruptible_wait
 from handlers.adapters.company_map import LoadedMap, load_local
 from handlers.adapters.host_health import HostHealth
@@ -32,7 +32,7 @@ from handlers.adapters.sinks import Sink, open_sink
 from handlers.settings import PipelineSettings
 
 T = TypeVar("T")
-log = structlog.get_logger()
+log = get_logger()
 
 
 def utc_now() -> datetime:

@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import structlog
 
+from daemon.logs import get_logger
 from handlers.adapters.company_map import FIELDS, CompanyMap
 from handlers.settings import CompanyMapSettings
 
 COLUMNS = "symbol," + ",".join(FIELDS)
-log = structlog.get_logger()
+log = get_logger()
 
 
 class SourceUnavailable(Exception):

@@ -18,12 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import structlog
-
+from daemon.logs import get_logger
 from handlers.adapters.answers import Unavailable
 
 STATE_PREFIX = "source.health."  # + host
-log = structlog.get_logger()
+log = get_logger()
 
 GetState = Callable[[str], Any]
 SetState = Callable[[str, Any], None]

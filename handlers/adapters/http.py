@@ -12,12 +12,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
-import structlog
 
+from daemon.logs import get_logger
 from handlers.adapters.impersonate import ImpersonatingTransport
 from handlers.settings import HttpSettings
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def browser_headers(settings: HttpSettings) -> dict[str, str]:

@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import structlog
 from tenacity import Retrying
 
 from daemon.errors import TransientError
+from daemon.logs import get_logger
 from handlers.adapters.answers import Unavailable, is_transient_status
 from handlers.adapters.host_health import HostHealth
 from handlers.domain.windows import WIB, Window, to_wib
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from handlers.settings import IngestSettings
 
 Pause = Callable[[float], None]
-log = structlog.get_logger()
+log = get_logger()
 
 
 class ExchangeRefused(Exception):

@@ -26,15 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 import handlers
 from daemon.errors import RejectedInput, TransientError
+from daemon.logs import get_logger
 from daemon.retry import Interrupted, StopEvent
 from handlers.adapters.ocr import OcrOptions
 from handlers.domain.ksei.form import FormFields
 
-log = structlog.get_logger()
+log = get_logger()
 CHILD_MODULE = "handlers.adapters.parse_child"
 MIB = 1024 * 1024
 START_TIMEOUT_S = 30.0  # a fresh interpreter importing PDFium: well under a second here

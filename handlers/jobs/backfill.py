@@ -23,10 +23,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.errors import TransientError
 from daemon.files import write_atomic
+from daemon.logs import get_logger
 from daemon.stages import TimerJob
 from handlers import paths
 from handlers.adapters import idx_api
@@ -44,7 +43,7 @@ from handlers.settings import PipelineSettings
 LIVE_FIRST = "live work first"
 SLICE_S = 0.5  # the longest a tick keeps the timer thread, the live ingest's too
 MAX_BACKOFF_S = 60.0
-log = structlog.get_logger()
+log = get_logger()
 
 
 def run_timer(ctx: PipelineContext, now: datetime) -> None:

@@ -19,8 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from daemon.logs import get_logger
 from handlers.adapters.artifacts import build_zip
 from handlers.adapters.mail.message import AlertFile, Digest, build_message
 from handlers.adapters.mail.smtp import MailUnavailable, deliver, outbox_path, write_outbox
@@ -32,7 +31,7 @@ from handlers.jobs.backfill_state import Chunk, Progress
 
 SUMMARY_PREFIX = "backfill.summary."
 SENDING, SENT, WAITING = "sending", "sent", "waiting"
-log = structlog.get_logger()
+log = get_logger()
 
 
 def close_ready(ctx: PipelineContext, progress: Progress, now: datetime) -> None:

@@ -17,9 +17,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from daemon.files import copy_atomic
+from daemon.logs import get_logger
 from daemon.stages import TimerJob
 from handlers.adapters import company_map as cmap
 from handlers.adapters.company_source import SourceUnavailable, count_rows, fetch_rows
@@ -28,7 +27,7 @@ from handlers.settings import PipelineSettings
 
 ATTEMPT_KEY = "company_map.last_attempt"
 SCRIPT_TIMEOUT_S = 300
-log = structlog.get_logger()
+log = get_logger()
 
 
 def refresh(ctx: PipelineContext, now: datetime, subcommand: str = "refresh") -> cmap.LoadedMap:

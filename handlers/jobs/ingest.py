@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import structlog
 
 from daemon.errors import TransientError
 from daemon.files import write_atomic
+from daemon.logs import get_logger
 from daemon.stages import TimerJob
 from handlers import paths
 from handlers.adapters import idx_api
@@ -32,7 +32,7 @@ from handlers.domain.announcements import batch_payload, select_in_window
 from handlers.jobs.ingest_state import load_last_end, record_attempt, save_last_end
 from handlers.settings import IngestSettings, PipelineSettings
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def ingest_window(ctx: PipelineContext, window: windows.Window) -> tuple[Path, int]:

@@ -16,16 +16,15 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import structlog
-
 from daemon.files import write_json_atomic
+from daemon.logs import get_logger
 from handlers import paths
 from handlers.context import PipelineContext
 from handlers.domain.windows import parse_instant, to_wib
 
 STATE_KEY = "ingest.last_end"
 HEALTH_KEY = "ingest.health"
-log = structlog.get_logger()
+log = get_logger()
 
 
 def load_last_end(ctx: PipelineContext) -> datetime | None:

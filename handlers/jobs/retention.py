@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import structlog
-
+from daemon.logs import get_logger
 from daemon.quarantine import ERROR_SUFFIX
 from daemon.stages import TimerJob
 from handlers import paths
@@ -34,7 +33,7 @@ from handlers.jobs.rollover import STATE_PREFIX as WINDOW_PREFIX
 from handlers.settings import PipelineSettings, RetentionSettings
 
 DATA_DIRS = (Path("data"), paths.DOWNLOADS, paths.ALERTS)
-log = structlog.get_logger()
+log = get_logger()
 
 
 def run_timer(ctx: PipelineContext, now: datetime) -> None:

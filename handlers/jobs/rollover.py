@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.guard import note_work
 from daemon.ledger import FileState
+from daemon.logs import get_logger
 from daemon.stages import TimerJob
 from handlers import paths
 from handlers.adapters.artifacts import build_zip
@@ -48,7 +47,7 @@ from handlers.settings import PipelineSettings
 STATE_PREFIX = "rollover.window."
 SUMMARY_KEY = "app.rollover"
 SENDING, SENT, CLOSED, WAITING = "sending", "sent", "closed", "waiting"
-log = structlog.get_logger()
+log = get_logger()
 
 
 def run_timer(ctx: PipelineContext, now: datetime) -> None:

@@ -13,16 +13,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.errors import RejectedInput
 from daemon.files import write_atomic
+from daemon.logs import get_logger
 from handlers import paths
 from handlers.context import PipelineContext
 from handlers.domain.alerts import alert_instant
 from handlers.domain.windows import aligned_window
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:

@@ -22,10 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.errors import RejectedInput, TransientError
 from daemon.files import write_atomic, write_json_atomic
+from daemon.logs import get_logger
 from daemon.retry import Interrupted
 from handlers import paths
 from handlers.adapters.answers import (
@@ -46,7 +45,7 @@ from handlers.settings import DownloadSettings
 # Politeness towards the exchange: handlers never pause, so few downloads run at once.
 CONCURRENCY = 1
 MISSING_KEY = "download.missing."  # + attachment key: when a 404/410 was first seen
-log = structlog.get_logger()
+log = get_logger()
 
 
 class DownloadPending(TransientError):

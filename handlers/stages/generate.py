@@ -23,9 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.errors import RejectedInput
+from daemon.logs import get_logger
 from handlers import paths
 from handlers.adapters.json_files import write_json, write_scrubbed_json
 from handlers.adapters.sinks import Sink, SinkRefused
@@ -61,7 +60,7 @@ from handlers.stages.generate_alerts import (
 )
 
 SCHEMA = "idxd.filings/1"
-log = structlog.get_logger()
+log = get_logger()
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
 from rapidfuzz import fuzz, process
 
 from daemon.errors import RejectedInput
 from daemon.files import fit_name, input_sha256, sha256_file
+from daemon.logs import get_logger
 from handlers import paths
 from handlers.adapters.json_files import write_json
 from handlers.adapters.pdf_form import read_pdf
@@ -33,7 +33,7 @@ from handlers.domain.filings.identity import is_correction
 from handlers.domain.ksei.form import FormFields
 from handlers.domain.ksei.records import ParsedForm
 
-log = structlog.get_logger()
+log = get_logger()
 
 SUGGESTIONS = 3  # the original's COMPANY_SUGGEST_TOPK
 NAME_MAX_BYTES = 255  # the usual filesystem limit on one name

@@ -15,14 +15,13 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-import structlog
-
 from daemon.files import write_atomic
+from daemon.logs import get_logger
 from daemon.scrub import scrub
 from handlers import paths
 from handlers.settings import MailSettings
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class MailUnavailable(Exception):

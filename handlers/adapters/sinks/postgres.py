@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-import structlog
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from daemon.errors import TransientError
+from daemon.logs import get_logger
 from daemon.scrub import register, secrets_in_url
 from handlers.adapters.sinks.base import (
     COLUMNS,
@@ -44,7 +44,7 @@ from handlers.adapters.sinks.base import (
 CONNECT_TIMEOUT_S = 10
 KEYS_PER_QUERY = 1000
 SCHEMA_LOCK_ID = 0x1D4D  # advisory lock key for applying the schema
-log = structlog.get_logger()
+log = get_logger()
 
 
 class PostgresSink:

@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from daemon.errors import TransientError
+from daemon.logs import get_logger
 from handlers.adapters.sinks.base import (
     COLUMNS,
     DEFAULT_TABLE,
@@ -42,7 +41,7 @@ from handlers.adapters.sinks.base import (
 
 BUSY_TIMEOUT_S = 5.0
 KEYS_PER_QUERY = 500  # below SQLite's host-parameter limit
-log = structlog.get_logger()
+log = get_logger()
 
 
 class SqliteSink:

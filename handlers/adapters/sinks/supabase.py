@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
-import structlog
 from postgrest.exceptions import APIError
 from postgrest.types import CountMethod, ReturnMethod
 from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
 from daemon.errors import TransientError
+from daemon.logs import get_logger
 from daemon.scrub import register, scrub
 from handlers.adapters.sinks.base import (
     COLUMNS,
@@ -54,7 +54,7 @@ KEYS_PER_QUERY = 100  # keeps the `in.(...)` filter well inside URL limits
 TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "PGRST00")
 # "Could not find the 'x' column of 't' in the schema cache" / "Column 'x' of relation 't' ..."
 _UNKNOWN_COLUMN = re.compile(r"PGRST204 .*?(?:the '([^']+)' column|Column '([^']+)' of)")
-log = structlog.get_logger()
+log = get_logger()
 T = TypeVar("T")
 
 
