@@ -24,6 +24,8 @@ from typing import Any
 TEMP_SUFFIXES = (".tmp", ".part", "~")
 OWN_TEMP_SUFFIX = ".idxd.tmp"  # only files with this suffix are ours to clean up after a crash
 ROUTED_SUFFIX = ".routed" + OWN_TEMP_SUFFIX  # a hand-off the dispatcher routes itself
+KEPT_INPUT_BYTES = 1 << 20  # an input up to this size is read once, for its hash and handler
+READ_CHUNK = 1 << 16
 _listener = threading.local()  # per worker thread: who hears of this thread's hand-offs
 _temporary_numbers = itertools.count()
 
@@ -39,10 +41,12 @@ def routing_hand_offs(route: Callable[[Path], None]) -> contextlib.AbstractConte
     return _for_this_thread("route", route)
 
 
-def handling_input(path: Path, sha256: str) -> contextlib.AbstractContextManager[None]:
-    """Inside the block, `input_sha256(path)` in this thread is `sha256`: the engine hashed
-    the file before its handler is given it, and the handler need not read it again for that."""
-    return _for_this_thread("input", (os.fspath(path), sha256))
+def handling_input(path: Path, sha256: str, content: bytes | None = None
+                   ) -> contextlib.AbstractContextManager[None]:
+    """Inside the block, in this thread, `input_sha256(path)` is `sha256` and `input_content(
+    path)` is `content` when given: what the engine read and claimed before the handler was
+    given the file, which the handler need not read again."""
+    return _for_this_thread("input", (os.fspath(path), sha256, content))
 
 
 @contextlib.contextmanager
@@ -61,6 +65,17 @@ def input_sha256(path: Path) -> str | None:
     thread's handler was given; else None (a caller outside a stage run hashes it itself)."""
     given = getattr(_listener, "input", None)
     return given[1] if given is not None and given[0] == os.fspath(path) else None
+
+
+def input_content(path: Path) -> bytes:
+    """The content of `path`: as the engine read it to claim it, if `path` is the input this
+    thread's handler was given and no larger than `KEPT_INPUT_BYTES`; else read now. The kept
+    content is exactly what the ledger's sha256 says, whatever happened to the file since."""
+    given = getattr(_listener, "input", None)
+    kept: bytes | None = given[2] if given is not None and given[0] == os.fspath(path) else None
+    if kept is not None:
+        return kept
+    return Path(path).read_bytes()
 
 
 def is_temporary_name(name: str) -> bool:
@@ -176,6 +191,28 @@ def fsync_directory(directory: Path) -> None:
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def hash_and_keep(path: Path, size: int) -> tuple[str, bytes | None]:
+    """The sha256 of the file at `path`, and its content when it is at most `KEPT_INPUT_BYTES`
+    (`size` is its size at the last look): one read serves the hash and the handler."""
+    if size > KEPT_INPUT_BYTES:
+        return sha256_file(path), None
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        # A regular file's read returns all it has up to the count: one read for all of it,
+        # unless it grew since it was looked at.
+        content = os.read(fd, size + 1)
+        if len(content) > size:
+            chunks = [content]
+            while chunk := os.read(fd, READ_CHUNK):
+                chunks.append(chunk)
+            content = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(content) > KEPT_INPUT_BYTES:
+        return hashlib.sha256(content).hexdigest(), None
+    return hashlib.sha256(content).hexdigest(), content
 
 
 def unique_path(path: Path) -> Path:

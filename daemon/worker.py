@@ -30,7 +30,7 @@ from tenacity import RetryCallState
 
 from daemon.config import Settings
 from daemon.errors import RejectedInput, TransientError
-from daemon.files import handling_input, printable_name, reporting_hand_offs, sha256_file
+from daemon.files import handling_input, hash_and_keep, printable_name, reporting_hand_offs
 from daemon.ledger import Claim, FileState, Ledger
 from daemon.logs import get_logger
 from daemon.outcomes import Outcome, OutcomeState
@@ -86,7 +86,8 @@ class FileProcessor:
             info = os.lstat(path)
         except FileNotFoundError:
             return Outcome(OutcomeState.GONE)
-        sha256 = sha256_file(path) if stat.S_ISREG(info.st_mode) else NOT_REGULAR
+        sha256, content = (hash_and_keep(path, info.st_size) if stat.S_ISREG(info.st_mode)
+                           else (NOT_REGULAR, None))
         shown = printable_name(relative_path)  # what the ledger and the logs can hold
         # Bound and reset by token: structlog's `bound_contextvars` copies the whole context
         # to restore it, a few µs in every stage run.
@@ -96,7 +97,7 @@ class FileProcessor:
             if claim is None:
                 log.debug("file.skipped", reason="already processed")
                 return Outcome(OutcomeState.SKIPPED)
-            with handling_input(path, sha256):
+            with handling_input(path, sha256, content):
                 return self._run(stage, path, shown, sha256, claim, info.st_mode)
         finally:
             reset_contextvars(**bound)

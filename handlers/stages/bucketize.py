@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import RejectedInput
-from daemon.files import write_atomic
+from daemon.files import input_content, write_atomic
 from daemon.logs import get_logger
 from handlers import paths
 from handlers.context import PipelineContext
@@ -25,7 +25,7 @@ log = get_logger()
 
 
 def handle(path: Path, ctx: PipelineContext) -> list[Path]:
-    data = path.read_bytes()  # read once: parsed here, copied as it is below
+    data = input_content(path)  # read once: parsed here, copied as it is below
     alert = read_alert(path.name, data)
     bucket = paths.BUCKETS.get(str(alert.get("category")))
     if bucket is None:

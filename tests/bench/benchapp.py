@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daemon.files import write_atomic
+from daemon.files import input_content, write_atomic
 from daemon.stages import App, Stage
 
 STARTED: dict[str, float] = {}
@@ -31,7 +31,8 @@ class BenchContext:
 
 
 def _hand_on(path: Path, ctx: BenchContext, target: str) -> list[Path]:
-    return [write_atomic(ctx.root / target / path.name, path.read_bytes(), durable=ctx.durable)]
+    return [write_atomic(ctx.root / target / path.name, input_content(path),
+                         durable=ctx.durable)]
 
 
 def handle_a(path: Path, ctx: BenchContext) -> list[Path]:
