@@ -59,6 +59,8 @@ class Ledger(CrashAccounting):
         self._lock = threading.RLock()
         # The file lifecycle's writes, many threads' in one transaction (`daemon.group_commit`).
         self._writes = GroupCommit(self._db, self._lock)
+        self._progress_lock = threading.Lock()
+        self._progressed: set[int] = set()  # running attempts that handed off an output
         self.identity = file_identity(path)  # the file this connection writes to
 
     def replaced(self) -> str | None:
@@ -119,6 +121,7 @@ class Ledger(CrashAccounting):
             (scrub(error), row_id)))
 
     def finish(self, row_id: int, outputs: list[str], duration_ms: float) -> None:
+        self._ended(row_id)
         finished_at, listed = time.time(), json.dumps(outputs)
 
         def write(db: sqlite3.Connection) -> None:
@@ -132,6 +135,7 @@ class Ledger(CrashAccounting):
 
     def fail(self, row_id: int, *, state: FileState, code: str, error: str, duration_ms: float,
              quarantine_path: str | None = None) -> None:
+        self._ended(row_id)
         values = (state, code, scrub(error), time.time(), duration_ms, quarantine_path, row_id)
         self._writes.run(lambda db: db.execute(
             "UPDATE files SET state = ?, error_code = ?, last_error = ?, finished_at = ?, "
@@ -139,6 +143,7 @@ class Ledger(CrashAccounting):
 
     def release(self, row_id: int) -> None:
         """Put a row back to `pending` (shutdown interrupted it)."""
+        self._ended(row_id)
         self._writes.run(lambda db: db.execute("UPDATE files SET state = ? WHERE id = ?",
                                                (FileState.PENDING, row_id)))
 

@@ -179,6 +179,7 @@ class Daemon:
             if not self.space.full:  # a full disk takes no new file
                 self.dispatcher.pump()
             self.heartbeat.beat()
+            self._commit_progress()
             if self.until_idle and self.idle():
                 self.stopping.set()
 
@@ -270,6 +271,14 @@ class Daemon:
             return
         self.outcomes[result.state] += 1
         self.held.note(stage, relative, result)
+
+    def _commit_progress(self) -> None:
+        """The progress notes of handlers still at work (`daemon.crashes`): only a hint for
+        crash blame, so a ledger that cannot take them now does not stop the loop."""
+        try:
+            self.ledger.commit_progress()
+        except Exception:
+            log.debug("ledger.progress_unrecorded", exc_info=True)
 
     def _run_due_jobs(self) -> None:
         for name in self.timer.due(time.monotonic()):

@@ -169,13 +169,9 @@ class FileProcessor:
         noted: list[bool] = []
 
         def note() -> None:
-            if noted:
-                return
-            noted.append(True)
-            try:
+            if not noted:
+                noted.append(True)
                 self.ledger.note_progress(claim.row_id)
-            except Exception:  # only a hint for crash blame: never the handler's failure
-                log.debug("file.progress_unrecorded", exc_info=True)
 
         return note
 

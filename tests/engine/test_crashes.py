@@ -41,6 +41,7 @@ def test_a_death_while_the_file_was_still_handing_off_output_is_not_its_crash(
     claim = ledger.claim("download", "data/announcements/b.json", "b" * 64, 1, 1)
     assert claim is not None
     ledger.note_progress(claim.row_id)  # a long batch, killed from outside mid-way
+    ledger.commit_progress()  # the loop's next turn
     assert ledger.recover() == 1
     [row] = ledger.rows_for("data/announcements/b.json")
     assert (row["crashes"], row["suspect"]) == (0, 1)
@@ -78,3 +79,18 @@ def test_a_ledger_from_before_crash_counting_gains_the_column(tmp_path: Path) ->
     assert ledger.recover() == 1
     [row] = ledger.rows_for("in/a/old.txt")
     assert (row["state"], row["crashes"]) == ("pending", 1)
+
+
+def test_a_progress_note_reaches_the_ledger_only_once_committed_and_only_while_running(
+        tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    running = ledger.claim("download", "data/announcements/a.json", "a" * 64, 1, 1)
+    finished = ledger.claim("download", "data/announcements/b.json", "b" * 64, 1, 1)
+    assert running is not None and finished is not None
+    ledger.note_progress(running.row_id)
+    ledger.note_progress(finished.row_id)
+    ledger.finish(finished.row_id, [], 1.0)  # ended before the note was committed
+    assert [row["progressed"] for row in ledger.rows_for("data/announcements/a.json")] == [0]
+    ledger.commit_progress()
+    assert [row["progressed"] for row in ledger.rows_for("data/announcements/a.json")] == [1]
+    assert [row["progressed"] for row in ledger.rows_for("data/announcements/b.json")] == [0]

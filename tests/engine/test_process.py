@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -218,6 +220,30 @@ def test_files_running_beside_a_deadly_one_are_not_blamed_for_its_deaths(
     assert 2 <= deaths <= 3  # 2 alone, or 1 among others (no blame) and 2 alone
     assert sorted(path.name for path in (root / "quarantine" / "a").iterdir()) == [
         "deadly.txt", "deadly.txt.error.json"]
+
+
+def test_a_file_killed_while_it_works_on_after_a_hand_off_is_not_blamed(
+        spawn, root: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "long.toml", root, workers=1)
+    drop(root, "in/a", "long.txt", "progress:60")
+    process = spawn(config=config)
+    ledger = root / "state" / "ledger.sqlite3"
+
+    def progressed() -> list[tuple[str, int]]:
+        with contextlib.closing(sqlite3.connect(ledger, timeout=5)) as db:
+            return db.execute("SELECT state, progressed FROM files WHERE path = ?",
+                              ("in/a/long.txt",)).fetchall()
+
+    wait_for(lambda: ledger.exists() and progressed() == [("running", 1)], 20,
+             "the hand-off noted while the file still runs", alive=process)
+    process.kill()  # from outside, as the OOM killer or an operator would
+    process.wait(10)
+    survivor = spawn(config=config)
+    wait_for((root / "out" / "long.txt").exists, 30, "the file done", alive=survivor)
+    survivor.send_signal(signal.SIGTERM)
+    assert survivor.wait(20) == 0
+    [row] = Ledger.open(root).rows_for("in/a/long.txt")
+    assert (row["state"], row["crashes"], row["attempts"]) == ("done", 0, 2)
 
 
 def test_the_crash_limit_is_a_setting(spawn, root: Path, tmp_path: Path) -> None:

@@ -113,6 +113,10 @@ def handle_a(path: Path, ctx: TestContext) -> list[Path]:
     if text.startswith("log:"):
         for number in range(int(text.split(":")[1])):
             log.info("test.line", number=number)
+    if text.startswith("progress:") and not _attempts_so_far(ctx, path):
+        # Hands off an output, then works on for a while (a long batch) the first time.
+        write_atomic(ctx.root / "in" / "b" / f"part-{path.name}", b"part", durable=False)
+        time.sleep(float(text.split(":")[1]))
     if text.startswith("slow:"):
         _enter()
         try:
