@@ -69,7 +69,7 @@ class Ran:
     file_since: float = 0.0  # when its file under way started
 
 
-Work = Callable[[Stage[Any], str], Outcome]
+Work = Callable[[Stage[Any], str, "str | None"], Outcome]  # a file, and the run's next one
 DoneCallback = Callable[[Ran, bool], None]  # the run, and whether nothing is left to do
 Route = Callable[[Path], "tuple[Stage[Any], str] | None"]  # a hand-off's stage and path
 
@@ -216,8 +216,10 @@ class Dispatcher:
                     ran.unrun = paths[index:]
                     break
                 ran.file_since = time.monotonic()  # read by the other workers: the hold
+                upcoming = paths[index + 1] if index + 1 < len(paths) else None
                 try:
-                    ran.results.append((relative_path, self._work(stage, relative_path)))
+                    ran.results.append((relative_path,
+                                        self._work(stage, relative_path, upcoming)))
                 except BaseException as error:  # reported as the file's crash, as alone
                     ran.results.append((relative_path, error))
         ran.seconds = time.monotonic() - started

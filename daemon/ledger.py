@@ -122,16 +122,21 @@ class Ledger(CrashAccounting):
 
     def finish(self, row_id: int, outputs: list[str], duration_ms: float) -> None:
         self._ended(row_id)
-        finished_at, listed = time.time(), json.dumps(outputs)
+        now = time.time()
+        self._writes.run(lambda db: _finish(db, row_id, outputs, duration_ms, now))
 
-        def write(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE files SET state = ?, finished_at = ?, "
-                       "duration_ms = ?, outputs = ?, error_code = NULL WHERE id = ?",
-                       (FileState.DONE, finished_at, duration_ms, listed, row_id))
-            db.executemany("INSERT OR IGNORE INTO lineage (parent_id, child_path) VALUES (?, ?)",
-                           [(row_id, output) for output in outputs])
+    def finish_and_claim(self, row_id: int, outputs: list[str], duration_ms: float,
+                         stage: str, path: str, sha256: str, size: int, mtime_ns: int
+                         ) -> Claim | None:
+        """`finish` of one file and `claim` of another, in one transaction."""
+        self._ended(row_id)
+        now = time.time()
 
-        self._writes.run(write)
+        def write(db: sqlite3.Connection) -> Claim | None:
+            _finish(db, row_id, outputs, duration_ms, now)
+            return _claim(db, stage, path, sha256, size, mtime_ns, now)
+
+        return self._writes.run(write)
 
     def fail(self, row_id: int, *, state: FileState, code: str, error: str, duration_ms: float,
              quarantine_path: str | None = None) -> None:
@@ -284,6 +289,15 @@ def unreadable_sentence(path: Path, error: Exception | str) -> str:
     return (f"the ledger {path} is not a usable SQLite database ({error}); run `idxd ledger "
             "check` to see what is wrong and `idxd ledger rebuild` to set it aside and rebuild "
             "it from the files on disk")
+
+
+def _finish(db: sqlite3.Connection, row_id: int, outputs: list[str], duration_ms: float,
+            now: float) -> None:
+    db.execute("UPDATE files SET state = ?, finished_at = ?, duration_ms = ?, outputs = ?, "
+               "error_code = NULL WHERE id = ?",
+               (FileState.DONE, now, duration_ms, json.dumps(outputs), row_id))
+    db.executemany("INSERT OR IGNORE INTO lineage (parent_id, child_path) VALUES (?, ?)",
+                   [(row_id, output) for output in outputs])
 
 
 def _claim(db: sqlite3.Connection, stage: str, path: str, sha256: str, size: int, mtime_ns: int,

@@ -69,10 +69,10 @@ class Metrics:
 
     def timed(self, process: Work) -> Work:
         """Wrap the per-file work: count its outcome and time the handler run."""
-        def measured(stage: Any, relative_path: str) -> Any:
+        def measured(stage: Any, relative_path: str, next_path: str | None) -> Any:
             started = time.monotonic()
             try:
-                outcome = process(stage, relative_path)
+                outcome = process(stage, relative_path, next_path)
             except BaseException:
                 self.failed.labels(stage.name, OutcomeState.CRASHED).inc()
                 raise

@@ -22,6 +22,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +46,61 @@ RETRIES_EXHAUSTED = "retries_exhausted"
 CRASHED_PROCESS = "crashed_process"
 
 
+@dataclass(frozen=True)
+class Found:
+    """A file as the worker found it: what its claim is made of, and its content if kept."""
+
+    relative_path: str  # as the watcher or the run named it
+    shown: str  # as the ledger and the logs can hold it
+    path: Path
+    info: os.stat_result
+    sha256: str
+    content: bytes | None
+
+    def signature(self) -> tuple[str, str, int, int]:
+        """The ledger's claim arguments after the stage: path, sha256, size, mtime."""
+        return self.shown, self.sha256, self.info.st_size, self.info.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class EarlyClaim:
+    """The next file of a run, claimed in the transaction that finished the one before."""
+
+    stage: str
+    found: Found
+    claim: Claim | None  # None: this content was processed already
+
+
+def look_at(root: Path, relative_path: str) -> Found | None:
+    """Stat, hash and (when small) read the file; None when it is gone."""
+    path = root / relative_path
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    sha256, content = (hash_and_keep(path, info.st_size) if stat.S_ISREG(info.st_mode)
+                       else (NOT_REGULAR, None))
+    return Found(relative_path, printable_name(relative_path), path, info, sha256, content)
+
+
 class FileProcessor:
     def __init__(self, app: App[Any, Any], ctx: Any, ledger: Ledger,
                  settings: Callable[[], Settings[Any]], stopping: threading.Event):
         self.app, self.ctx, self.ledger = app, ctx, ledger
         self._settings, self._stopping = settings, stopping
         self.on_retry: Callable[[str], None] | None = None  # the stage's name, per retry
+        self._early = threading.local()  # per worker thread: `claim`, an EarlyClaim or None
 
     @property
     def root(self) -> Path:
         return self._settings().engine.root
 
-    def process(self, stage: Stage[Any], relative_path: str) -> Outcome:
+    def process(self, stage: Stage[Any], relative_path: str, next_path: str | None = None
+                ) -> Outcome:
+        """Process one file; `next_path`, the file its run takes next, is claimed with this
+        one's finish."""
         try:
-            return self._process(stage, relative_path)
+            return self._process(stage, relative_path, next_path)
         except Exception as error:
             # Even recording the result failed: leave the row pending so the next sweep
             # tries again, rather than stuck as running.
@@ -80,35 +122,44 @@ class FileProcessor:
             # The loop releases it before it tries the file again, once there is room.
         return Outcome(OutcomeState.CRASHED, no_space=describe(error))
 
-    def _process(self, stage: Stage[Any], relative_path: str) -> Outcome:
-        path = self.root / relative_path
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
+    def _process(self, stage: Stage[Any], relative_path: str, next_path: str | None
+                 ) -> Outcome:
+        early = self._take_early_claim(stage, relative_path)
+        found = early.found if early is not None else look_at(self.root, relative_path)
+        if found is None:
             return Outcome(OutcomeState.GONE)
-        sha256, content = (hash_and_keep(path, info.st_size) if stat.S_ISREG(info.st_mode)
-                           else (NOT_REGULAR, None))
-        shown = printable_name(relative_path)  # what the ledger and the logs can hold
         # Bound and reset by token: structlog's `bound_contextvars` copies the whole context
         # to restore it, a few µs in every stage run.
-        bound = bind_contextvars(stage=stage.name, path=shown, sha256=sha256[:16])
+        bound = bind_contextvars(stage=stage.name, path=found.shown, sha256=found.sha256[:16])
         try:
-            claim = self.ledger.claim(stage.name, shown, sha256, info.st_size, info.st_mtime_ns)
+            claim = early.claim if early is not None else self.ledger.claim(
+                stage.name, *found.signature())
             if claim is None:
                 log.debug("file.skipped", reason="already processed")
                 return Outcome(OutcomeState.SKIPPED)
-            with handling_input(path, sha256, content):
-                return self._run(stage, path, shown, sha256, claim, info.st_mode)
+            with handling_input(found.path, found.sha256, found.content):
+                return self._run(stage, found, claim, next_path)
         finally:
             reset_contextvars(**bound)
 
-    def _run(self, stage: Stage[Any], path: Path, relative_path: str, sha256: str, claim: Claim,
-             mode: int) -> Outcome:
+    def _take_early_claim(self, stage: Stage[Any], relative_path: str) -> EarlyClaim | None:
+        """The claim made for this file with the last one's finish, if it was made for it."""
+        early, self._early.claim = getattr(self._early, "claim", None), None
+        if early is None or (early.stage, early.found.relative_path) == (stage.name,
+                                                                          relative_path):
+            return early
+        if early.claim is not None:  # not run after all: back to pending
+            self.ledger.release(early.claim.row_id)
+        return None
+
+    def _run(self, stage: Stage[Any], found: Found, claim: Claim, next_path: str | None
+             ) -> Outcome:
+        path, relative_path, sha256 = found.path, found.shown, found.sha256
         started, started_wall = time.monotonic(), time.time()
         log.info("file.received", attempt=claim.attempts + 1)
         try:
             self._check_crashes(claim)
-            _check_acceptable(path, relative_path, mode)
+            _check_acceptable(path, relative_path, found.info.st_mode)
             outputs = self._call(stage, path, claim)
         except Interrupted:
             self.ledger.release(claim.row_id)
@@ -123,9 +174,24 @@ class FileProcessor:
                                     started, started_wall)
         duration_ms = (time.monotonic() - started) * 1000
         relative_outputs = [self._relative(output) for output in outputs]
-        self.ledger.finish(claim.row_id, relative_outputs, duration_ms)
+        self._finish(stage, claim, relative_outputs, duration_ms, next_path)
         log.info("file.processed", duration_ms=round(duration_ms, 2), outputs=relative_outputs)
         return Outcome(OutcomeState.DONE, tuple(relative_outputs))
+
+    def _finish(self, stage: Stage[Any], claim: Claim, outputs: list[str], duration_ms: float,
+                next_path: str | None) -> None:
+        """Record the file done, and claim the next file of the run in the same transaction:
+        a transaction costs a stage run more than its statements. Should the write fail, the
+        next file is claimed again when its turn comes."""
+        upcoming = None
+        if next_path is not None and not self._stopping.is_set():
+            upcoming = look_at(self.root, next_path)
+        if upcoming is None:
+            self.ledger.finish(claim.row_id, outputs, duration_ms)
+            return
+        claimed = self.ledger.finish_and_claim(claim.row_id, outputs, duration_ms, stage.name,
+                                               *upcoming.signature())
+        self._early.claim = EarlyClaim(stage.name, upcoming, claimed)
 
     def _check_crashes(self, claim: Claim) -> None:
         """Refuse to run a file the process has died on too often: it would die again."""

@@ -1,7 +1,8 @@
 """What one stage run costs the engine, in one thread with nothing else running: a ready file
 of the no-op chain's first stage (`benchapp`) through `FileProcessor.process` (identify, hash,
 claim in the ledger, call the handler, which hands the file on, record the progress and the
-result), on tmpfs, no fsync. The floor under every rate the chain can reach: three of these
+result), on tmpfs, no fsync: each file alone, and as the files of one run, where each is claimed
+with the finish of the one before. The floor under every rate the chain can reach: three of these
 per file, plus the watching and the loop.
 
 Run: `python -m tests.bench.bench_stage_run [--files N] [--repeat N]`. Printed, never asserted.
@@ -26,7 +27,7 @@ from tests.bench import benchapp
 TMPFS = "/dev/shm"
 
 
-def stage_run_us(files: int) -> float:
+def stage_run_us(files: int, in_runs: bool) -> float:
     with tempfile.TemporaryDirectory(dir=TMPFS if os.path.isdir(TMPFS) else None) as directory:
         root = Path(directory)
         settings = Settings(engine=EngineSettings(root=root, log_level="warning",
@@ -40,9 +41,11 @@ def stage_run_us(files: int) -> float:
         names = [f"t-{number:05d}.txt" for number in range(files)]
         for name in names:
             (inbox / name).write_bytes(b"x" * 512)
+        upcoming = [f"in/a/{name}" for name in names[1:]] + [None] if in_runs else \
+            [None] * len(names)
         started = time.perf_counter()
-        for name in names:
-            processor.process(stage, f"in/a/{name}")
+        for name, next_path in zip(names, upcoming, strict=True):
+            processor.process(stage, f"in/a/{name}", next_path)
         elapsed = time.perf_counter() - started
         ledger.close()
     return elapsed / files * 1e6
@@ -57,10 +60,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.files, args.repeat = 500, 3
     configure_logging("warning", "json")
-    samples = [stage_run_us(args.files) for _ in range(args.repeat)]
-    print(f"one stage run (no-op hand-off, ledger on, tmpfs, one thread): best "
-          f"{min(samples):.0f} µs, median {statistics.median(samples):.0f} µs over "
-          f"{args.repeat} runs of {args.files} files")
+    for in_runs, how in ((False, "alone"), (True, "in one run, as under a backlog")):
+        samples = [stage_run_us(args.files, in_runs) for _ in range(args.repeat)]
+        print(f"one stage run, {how} (no-op hand-off, ledger on, tmpfs, one thread): best "
+              f"{min(samples):.0f} µs, median {statistics.median(samples):.0f} µs over "
+              f"{args.repeat} runs of {args.files} files")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def drain(dispatch: Dispatcher, reports: Reports) -> list[Ran]:
     return reports.wait_idle()
 
 
-def done(stage: Stage[Any], path: str) -> Outcome:
+def done(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
     return Outcome(OutcomeState.DONE)
 
 
@@ -105,7 +105,7 @@ def test_under_a_backlog_a_worker_takes_a_run_of_files_and_each_is_reported(
 
 
 def test_a_crash_in_one_file_of_a_run_is_that_file_s_alone(made: list[Dispatcher]) -> None:
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         if path.endswith("f-007.txt"):
             raise RuntimeError("boom")
         return Outcome(OutcomeState.DONE)
@@ -121,7 +121,7 @@ def test_a_crash_in_one_file_of_a_run_is_that_file_s_alone(made: list[Dispatcher
 def test_files_a_run_holds_count_as_queued_until_handled(made: list[Dispatcher]) -> None:
     release = threading.Event()
 
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         if "/held-" in path:
             release.wait(10)
         return Outcome(OutcomeState.DONE)
@@ -142,7 +142,7 @@ def test_files_a_run_holds_count_as_queued_until_handled(made: list[Dispatcher])
 def test_a_run_stops_between_files_once_the_daemon_is_stopping(made: list[Dispatcher]) -> None:
     stopping = threading.Event()
 
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         if "/stop-" in path:
             stopping.set()  # the stop arrives while the first file of the run is handled
         return Outcome(OutcomeState.DONE)
@@ -164,7 +164,7 @@ def test_a_file_changed_during_its_run_is_looked_at_again(made: list[Dispatcher]
     release = threading.Event()
     runs: list[str] = []
 
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         runs.append(path)
         release.wait(10)
         return Outcome(OutcomeState.DONE)
@@ -181,7 +181,7 @@ def test_a_file_changed_during_its_run_is_looked_at_again(made: list[Dispatcher]
 
 def test_a_stage_whose_files_take_a_while_never_holds_one_behind_another(
         made: list[Dispatcher]) -> None:
-    def slow(stage: Stage[Any], path: str) -> Outcome:
+    def slow(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         time.sleep(0.02)  # a download, a parse: far longer than a run may last
         return Outcome(OutcomeState.DONE)
 
@@ -207,7 +207,7 @@ def concurrency_meter() -> tuple[Any, list[int]]:
     lock, now, highest = threading.Lock(), [0], [0]
 
     def measured(pause_s: float, working: bool = False) -> Any:
-        def work(stage: Stage[Any], path: str) -> Outcome:
+        def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
             with lock:
                 now[0] += 1
                 highest[0] = max(highest[0], now[0])
@@ -263,7 +263,7 @@ def test_a_quick_run_that_stalls_stops_holding_the_others_back(made: list[Dispat
     release = threading.Event()
     started: dict[str, float] = {}
 
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         started[path] = time.monotonic()
         if path.endswith("stuck.txt"):
             release.wait(10)  # a retry's wait, a database lock
@@ -288,7 +288,7 @@ def test_what_a_run_hands_off_goes_to_the_stage_that_takes_it(
         made: list[Dispatcher], tmp_path: Path) -> None:
     ran: list[str] = []
 
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         ran.append(path)
         if stage is STAGE:
             write_atomic(tmp_path / "in" / "b" / Path(path).name, b"x", durable=False)
@@ -313,7 +313,7 @@ def test_a_stage_allowed_every_worker_does_not_keep_them_from_the_next_stage(
     release = {path: threading.Event() for path in ("in/a/1.txt", "in/a/2.txt")}
     started: list[str] = []
 
-    def work(stage: Stage[Any], path: str) -> Outcome:
+    def work(stage: Stage[Any], path: str, upcoming: str | None = None) -> Outcome:
         started.append(path)
         if path in release:
             release[path].wait(10)
