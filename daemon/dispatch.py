@@ -115,6 +115,7 @@ class Dispatcher:
         self._turn = 0  # the stage whose turn it is to start a run
         self._quick_runs: list[Ran] = []  # runs of quick stages under way
         self._waiting = 0  # workers waiting for a run
+        self._timing_hold = 0  # of them, those waiting until a quick run's hold ends
         self._threads: list[threading.Thread] = []
         self._closed = False
 
@@ -193,9 +194,7 @@ class Dispatcher:
             while not self._closed:
                 taken = self._take_run()
                 if taken is None:
-                    self._waiting += 1
-                    self._lock.wait(self._quick_wait_s() or None)
-                    self._waiting -= 1
+                    self._wait_for_a_run()
                     continue
                 self._wake_one_if_startable()  # more than this worker can take
                 ran, paths = taken
@@ -206,6 +205,18 @@ class Dispatcher:
                     self._lock.acquire()
                 self._finished(ran)
                 self._on_done(ran, not self._queued and not self._running_total())
+
+    def _wait_for_a_run(self) -> None:
+        """Until woken, or until a quick run's hold ends (one waiting worker keeps that time:
+        waking another for it at every start of a quick run would cost a thread switch)."""
+        hold = self._quick_wait_s()
+        self._waiting += 1
+        self._timing_hold += hold > 0
+        try:
+            self._lock.wait(hold or None)
+        finally:
+            self._timing_hold -= hold > 0
+            self._waiting -= 1
 
     def _run(self, ran: Ran, paths: list[str]) -> None:
         """Each file in turn, until the daemon begins to stop."""
@@ -274,8 +285,11 @@ class Dispatcher:
 
     def _wake_one_if_startable(self) -> None:
         """Wake a waiting worker if there is a run to start, or one that waits only for a quick
-        run's hold to end: the worker then waits until that moment (`_serve`)."""
-        if self._waiting and (self._startable() or (self._queued and self._quick_wait_s())):
+        run's hold to end and no worker is waiting for that moment yet (`_wait_for_a_run`)."""
+        if not self._waiting:
+            return
+        if self._startable() or (self._queued and not self._timing_hold
+                                 and self._quick_wait_s()):
             self._lock.notify()
 
     def _can_start(self, stage: Stage[Any]) -> bool:
