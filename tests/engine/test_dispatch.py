@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from daemon import dispatch as dispatch_module
 from daemon.dispatch import MAX_BATCH, QUICK_HOLD_S, RUN_S, Dispatcher, Ran, batch_size
 from daemon.files import write_atomic
 from daemon.outcomes import Outcome, OutcomeState
@@ -227,8 +228,11 @@ def concurrency_meter() -> tuple[Any, list[int]]:
 
 def test_quick_stages_run_one_run_at_a_time_and_slow_ones_on_every_worker(
         made: list[Dispatcher], monkeypatch: pytest.MonkeyPatch) -> None:
-    # A loaded test machine may stall a run past the hold, which then lets a second one start.
+    # A loaded test machine may stall a run past the hold, which then lets a second one start,
+    # or stall it long enough that its stage measures slow and stops holding the others.
     monkeypatch.setattr("daemon.dispatch.QUICK_HOLD_S", 10.0)
+    quick_s = dispatch_module.QUICK_S
+    monkeypatch.setattr("daemon.dispatch.QUICK_S", 1.0)
     measured, highest = concurrency_meter()
     dispatch, reports = dispatcher(made, measured(0.0002), stages=(STAGE, LATER), workers=4)
     for number in range(300):
@@ -237,6 +241,7 @@ def test_quick_stages_run_one_run_at_a_time_and_slow_ones_on_every_worker(
     assert sum(len(ran.results) for ran in runs) == 300
     assert highest[0] == 1  # two quick stages, four workers: never two runs at once
 
+    monkeypatch.setattr("daemon.dispatch.QUICK_S", quick_s)
     slow_measured, slow_highest = concurrency_meter()
     dispatch, reports = dispatcher(made, slow_measured(0.03), stages=(STAGE, LATER), workers=4)
     for number in range(12):
