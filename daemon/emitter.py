@@ -232,8 +232,9 @@ class InboxReader(InotifyFD):
 
     def _forget(self, wd: int) -> None:
         with self._routes_lock:
-            self._direct = {known: callback for known, callback in self._direct.items()
-                            if known != wd}
+            direct = dict(self._direct)
+            direct.pop(wd, None)
+            self._direct = direct
             self._shared.discard(wd)
 
 
