@@ -55,6 +55,10 @@ from daemon.worker import FileProcessor
 log = get_logger()
 MAX_WAIT_S = 0.25  # how long the loop sleeps at most, so signal flags are seen promptly
 RESCAN_JOB = "rescan"
+# A hint that only wakes the loop. A signal handler puts it: Python's SimpleQueue.get, once a
+# signal interrupts its timed wait, waits again with what is left of the timeout, and a
+# deadline passed meanwhile makes that wait endless, so the loop would not see the flag.
+WAKE = "wake"
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,8 @@ class Daemon:
         elif kind == OVERFLOW:
             log.warning("watch.overflowed", action="rescanning every inbox")
             self.timer.run_soon(RESCAN_JOB, time.monotonic())
+        elif kind == WAKE:
+            pass  # the turn of the loop that follows sees the flag the signal set
         elif kind == "done":
             self.count_completed()
         elif kind == "job_done":
@@ -302,7 +308,7 @@ class Daemon:
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
-        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
 
     def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._signals_seen += 1
@@ -310,6 +316,11 @@ class Daemon:
             os.write(2, b"idxd: second signal, exiting now\n")
             os._exit(ExitCode.INTERRUPTED)
         self.stopping.set()
+        self.hints.put((WAKE, None))  # SimpleQueue.put may be called from a signal handler
+
+    def _on_reload_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self.reload_requested.set()
+        self.hints.put((WAKE, None))
 
     def reload(self) -> None:
         self.notifier.reloading()
