@@ -1,9 +1,10 @@
 """One parse child: a process that reads KSEI form PDFs, one at a time, under a memory cap.
 
 `parse_pool` starts it as `python -m handlers.adapters.parse_child MEMORY_LIMIT_BYTES TIME_LIMIT_S
-OCR_OPTIONS_JSON`. It caps its own address space first (before PDFium is even loaded), says it
-is ready, then reads one JSON request per line on stdin (`{"path": …}`) and answers on stdout
-with JSON lines: progress (`{"event": "progress", "done": 1, "pages": 2}`), then exactly one of
+OCR_OPTIONS_JSON PROGRESS_FD`. It caps its own address space first (before PDFium is even
+loaded), says it is ready, then reads one JSON request per line on stdin (`{"path": …}`). It
+keeps the file's progress (pages read, pages in all) on the `parse_progress` board the pool
+handed it, and answers on stdout with one JSON line, exactly one of
 `result` (the form's fields, read whole here: text layer or OCR, labels, table, provenance),
 `rejected` (a `RejectedInput`: code, message, details), `memory` (Python ran out
 of memory; the child exits after saying so) or `error` (anything else). A PDFium crash or a
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 from daemon.errors import RejectedInput
 from handlers.adapters.ocr import OcrOptions
+from handlers.adapters.parse_progress import ProgressBoard
 from handlers.adapters.pdf_form import read_pdf
 from handlers.adapters.pdf_text import Progress
 from handlers.domain.ksei.form import FormFields
@@ -43,6 +45,7 @@ def main(argv: list[str], read: Read = read_pdf) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit_bytes, time_limit_s = int(argv[0]), float(argv[1])
     ocr = OcrOptions(**json.loads(argv[2])) if len(argv) > 2 else OcrOptions()
+    board = ProgressBoard(int(argv[3])) if len(argv) > 3 else None
     # One thread for Tesseract: the children already share the cores between them, and every
     # OpenMP thread's stack would count against the address-space cap.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -59,17 +62,19 @@ def main(argv: list[str], read: Read = read_pdf) -> int:
         # The pool kills a file's child at the time limit; should the daemon itself be gone,
         # SIGALRM (its default action ends the process) still ends the child soon after.
         signal.alarm(math.ceil(time_limit_s) + ALARM_GRACE_S)
-        carry_on = serve(Path(request["path"]), read, ocr, send)
+        carry_on = serve(Path(request["path"]), read, ocr, send, board)
         signal.alarm(0)
         if not carry_on:
             return MEMORY_EXIT
     return 0
 
 
-def serve(path: Path, read: Read, ocr: OcrOptions, send: Send) -> bool:
+def serve(path: Path, read: Read, ocr: OcrOptions, send: Send,
+          board: ProgressBoard | None = None) -> bool:
     """Answer one request; False when the child must end (it ran out of memory)."""
     def progress(done: int, total: int) -> None:
-        send({"event": "progress", "done": done, "pages": total})
+        if board is not None:
+            board.write(done, total)
 
     try:
         fields = read(path, progress, ocr)

@@ -31,6 +31,7 @@ from daemon.errors import RejectedInput, TransientError
 from daemon.logs import get_logger
 from daemon.retry import Interrupted, StopEvent
 from handlers.adapters.ocr import OcrOptions
+from handlers.adapters.parse_progress import ProgressBoard
 from handlers.domain.ksei.form import FormFields
 
 log = get_logger()
@@ -51,24 +52,13 @@ class Limits:
     ocr: OcrOptions = field(default_factory=OcrOptions)  # its own bounds within `time_s`
 
 
-@dataclass
-class Progress:
-    """How far one file got: pages read of pages in all (None before the document opened)."""
-
-    started: float = field(default_factory=time.monotonic)
-    done: int = 0
-    pages: int | None = None
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-
 @dataclass(frozen=True)
 class Death:
     pid: int
     exit_code: int  # negative: killed by that signal
     peak_rss_bytes: int
+    pages_read: int = 0  # of its last file
+    pages: int | None = None  # in its last file; None: the document was not open yet
 
     @property
     def signal_name(self) -> str | None:
@@ -79,11 +69,16 @@ class Child:
     """One running `parse_child` and the reading end of its answers."""
 
     def __init__(self, module: str, limits: Limits):
-        self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", module, str(limits.memory_bytes), str(limits.time_s),
-             json.dumps(limits.ocr.to_json())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(),
-            start_new_session=True)
+        self.board = ProgressBoard.create()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", module, str(limits.memory_bytes),
+                 str(limits.time_s), json.dumps(limits.ocr.to_json()), str(self.board.fd)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(),
+                start_new_session=True, pass_fds=(self.board.fd,))
+        except BaseException:
+            self.board.close()
+            raise
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stdin, self._fd = self.process.stdin, self.process.stdout.fileno()
         self._buffer = bytearray()
@@ -109,6 +104,7 @@ class Child:
         self.inherited_rss_bytes = int(ready.get("inherited_rss_kib", 0)) * 1024
 
     def send(self, request: dict[str, Any]) -> None:
+        self.board.clear()  # what the board says from now on is this request's
         self._stdin.write(json.dumps(request).encode() + b"\n")
         self._stdin.flush()
 
@@ -143,8 +139,11 @@ class Child:
         if self.death is None:
             _, status, usage = os.wait4(self.pid, 0)
             self.process.returncode = os.waitstatus_to_exitcode(status)
+            pages_read, pages = self.board.read()
+            self.board.close()
             # ru_maxrss is in KiB on Linux.
-            self.death = Death(self.pid, self.process.returncode, usage.ru_maxrss * 1024)
+            self.death = Death(self.pid, self.process.returncode, usage.ru_maxrss * 1024,
+                               pages_read, pages)
             for stream in (self.process.stdin, self.process.stdout):
                 if stream is not None:
                     stream.close()
@@ -187,7 +186,7 @@ class ParsePool:
         with self._slots:
             child = self._sent({"path": os.fspath(path)})
             try:
-                return self._answer(child, path, Progress())
+                return self._answer(child, path, time.monotonic())
             finally:
                 self._give_back(child)
 
@@ -234,24 +233,19 @@ class ParsePool:
             self._children.discard(child)
         child.kill()
 
-    def _answer(self, child: Child, path: Path, progress: Progress) -> FormFields:
-        deadline = progress.started + self.limits.time_s
-        while True:
-            try:
-                event = child.next_event(deadline, self._stopping)
-            except TimeoutError:
-                raise self._refusal(path, "time", progress, child.kill()) from None
-            except BaseException:
-                child.kill()  # stopping: the file stays pending, its child goes
-                raise
-            if event is None or event.get("event") == "memory":
-                raise self._died(child, path, progress, reported_memory=event is not None)
-            if event["event"] == "progress":
-                progress.done, progress.pages = event["done"], event["pages"]
-                continue
-            return _outcome(event, path)
+    def _answer(self, child: Child, path: Path, started: float) -> FormFields:
+        try:
+            event = child.next_event(started + self.limits.time_s, self._stopping)
+        except TimeoutError:
+            raise self._refusal(path, "time", started, child.kill()) from None
+        except BaseException:
+            child.kill()  # stopping: the file stays pending, its child goes
+            raise
+        if event is None or event.get("event") == "memory":
+            raise self._died(child, path, started, reported_memory=event is not None)
+        return _outcome(event, path)
 
-    def _died(self, child: Child, path: Path, progress: Progress, *,
+    def _died(self, child: Child, path: Path, started: float, *,
               reported_memory: bool) -> Exception:
         # Its end of the pipe closed (or it said it ran out of memory): it is leaving.
         death = child.reap()
@@ -259,14 +253,13 @@ class ParsePool:
             return Interrupted()  # ended by the daemon's own stop, not by the file
         ran_into_cap = ran_out(death, child.inherited_rss_bytes, self.limits.memory_bytes)
         limit = "memory" if reported_memory or ran_into_cap else "crash"
-        return self._refusal(path, limit, progress, death)
+        return self._refusal(path, limit, started, death)
 
-    def _refusal(self, path: Path, limit: str, progress: Progress, death: Death
-                 ) -> RejectedInput:
+    def _refusal(self, path: Path, limit: str, started: float, death: Death) -> RejectedInput:
         details = {
             "limit": limit, "memory_limit_mb": self.limits.memory_bytes // MIB,
-            "time_limit_s": self.limits.time_s, "pages_read": progress.done,
-            "pages": progress.pages, "elapsed_s": round(progress.elapsed_s, 3),
+            "time_limit_s": self.limits.time_s, "pages_read": death.pages_read,
+            "pages": death.pages, "elapsed_s": round(time.monotonic() - started, 3),
             "peak_rss_mb": round(death.peak_rss_bytes / MIB, 1),
             "signal": death.signal_name, "exit_code": death.exit_code,
         }
