@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from daemon.config import EngineSettings, Settings
+from daemon.logs import configure_logging
 from daemon.retry import StopEvent
 from handlers.adapters.sinks import Sink
 from handlers.context import PipelineContext
@@ -26,6 +27,14 @@ def skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required service missing under CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def daemon_logging() -> None:
+    """Every test starts from the daemon's own log configuration, writing to whatever stdout
+    is at the moment (so `capsys` sees it): a test that sent the logs elsewhere (a StringIO)
+    would otherwise keep the next tests' lines of the same worker."""
+    configure_logging("info", "json")
 
 
 @pytest.fixture
