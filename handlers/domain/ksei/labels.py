@@ -13,6 +13,7 @@ and statements never match: a label row holds a colon, or nothing but labels.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -124,10 +125,19 @@ def _misread_colon(words: Sequence[Word]) -> int | None:
 def match_label(tokens: Sequence[str]) -> tuple[str | None, int]:
     """(the field whose label `tokens` start with, tokens used); (None, 0) when none does.
     Compared without the spaces, which OCR puts in or leaves out ("(ses uai SID)")."""
-    best: tuple[float, int, int, str | None] = (0.0, 0, 0, None)
     joined = "".join(tokens)
     if not joined or joined[0] not in _FIRST_LETTERS:
         return None, 0  # most lines of a form: no label starts so
+    return _scored_match(tuple(tokens))
+
+
+# Forms of one template print the same label lines: a parse child, which reads form after
+# form, scores each distinct line once (a fuzzy ratio against every variant of every label,
+# about 25 µs) and finds the rest here.
+@functools.lru_cache(maxsize=4096)
+def _scored_match(tokens: tuple[str, ...]) -> tuple[str | None, int]:
+    best: tuple[float, int, int, str | None] = (0.0, 0, 0, None)
+    joined = "".join(tokens)
     ends = list(itertools.accumulate(len(token) for token in tokens))
     for field, _, target in _VARIANTS:
         used = bisect.bisect_left(ends, len(target) - 1) + 1
