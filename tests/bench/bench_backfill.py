@@ -3,7 +3,8 @@
 - one year (about 250 trading days, two announcements each, the multi-attachment and error
   cases of `tests/backfill/history.py` mixed in) with the rate limit off: forms per second from
   the command's start to its exit, and the peak resident memory of the process and of its
-  parse children;
+  parse children; beside it, its raw reference: the same year's form attachments fetched from
+  the same local exchange by one HTTP client, one after another, with no pipeline;
 - at the default rate (`[backfill] requests_per_minute` = 20): the time per trading day,
   computed from the requests the rate-off run made per trading day (listing pages and
   attachments) rather than by waiting a year, and checked against a real run over one week at
@@ -12,7 +13,8 @@
   how soon a live announcement's row is in the sink, against the same without a backfill.
 
 Real `python -m daemon` processes, SQLite sink. Run: `python -m tests.bench.bench_backfill
-[--quick]`; `--quick` skips the one-week run at the default rate. Printed, never asserted.
+[--quick]`; `--quick` skips the one-week run at the default rate. Printed, never asserted;
+`main` also returns the summary lines `python -m tests.bench` prints side by side at the end.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+import httpx
 
 from handlers.settings import BackfillSettings
 from tests.backfill.history import History, cached_form, holder
@@ -74,11 +78,13 @@ def run_backfill(history: History, rate: float, work: Path) -> tuple[float, int,
     return elapsed, sum(peaks.values()), int(progress(work / "root").get("forms") or 0), exchange
 
 
-def year_rate_off() -> float:
-    """Prints the rate-off figures; returns the requests per trading day."""
+def year_rate_off() -> tuple[float, str]:
+    """Prints the rate-off figures beside the raw fetch of the same forms; returns the
+    requests per trading day and the summary line."""
     history = History(date(2025, 1, 1), date(2025, 12, 31))
     with tempfile.TemporaryDirectory() as tmp:
         elapsed, peak, forms, exchange = run_backfill(history, 0, Path(tmp))
+    raw = raw_fetch(History(date(2025, 1, 1), date(2025, 12, 31)))  # the same year, anew
     trading = len(history.days)
     listings = len(exchange.listings)
     files = len(exchange.requests) - listings - len(history.busy)  # a busy file is asked twice
@@ -86,21 +92,40 @@ def year_rate_off() -> float:
     print(f"backfill 1 year, rate off: {trading} trading days, {forms} forms in "
           f"{elapsed:6.1f} s = {forms / elapsed:6.1f} forms/s ({365 / elapsed:5.1f} days/s); "
           f"peak RSS {peak / 1024:.0f} MB (the process and its parse children, each at its "
-          "peak)")
-    return per_day
+          f"peak); raw fetch of the same forms, one client: {raw:6.1f} forms/s")
+    return per_day, (f"backfill 1 year, rate off          {forms / elapsed:7.1f} forms/s, peak "
+                     f"RSS {peak / 1024:.0f} MB  |  raw fetch, one client: {raw:7.1f} forms/s")
 
 
-def default_rate(per_trading_day: float) -> None:
+def raw_fetch(history: History) -> float:
+    """Forms per second the local exchange serves the year's form attachments to one HTTP
+    client asking for them one after another: what the exchange alone allows."""
+    with Exchange() as exchange:
+        history.publish(exchange, CACHE)
+        urls = [exchange.origin + path for path in dict.fromkeys(history.files)
+                if isinstance(exchange.files.get(path), bytes)]
+        served, started = 0, time.monotonic()
+        with httpx.Client(timeout=30) as client:
+            for url in urls:
+                served += client.get(url).status_code == 200
+        return served / (time.monotonic() - started)
+
+
+def default_rate(per_trading_day: float) -> str:
+    """Prints the time per trading day at the default rate; returns the summary line."""
     rate = BackfillSettings().requests_per_minute
     interval_s = 60 / rate
     print(f"backfill at the default {rate:g} requests/min: {per_trading_day:.2f} requests per "
           f"trading day (listing + attachments) = {per_trading_day * interval_s:5.1f} s per "
           f"trading day, {interval_s:.0f} s per day without announcements; a year of 250 "
           f"trading days ≈ {(250 * per_trading_day + 115) * interval_s / 3600:.1f} h")
+    return (f"backfill at the default rate       {per_trading_day * interval_s:7.1f} s per "
+            f"trading day  |  the rate's own interval: {interval_s:.0f} s per request")
 
 
-def week_at_default_rate() -> None:
-    """A real run over one week (5 trading days, 2 quiet ones) at the default rate."""
+def week_at_default_rate() -> str:
+    """A real run over one week (5 trading days, 2 quiet ones) at the default rate; returns
+    the summary line."""
     history = History(date(2025, 3, 3), date(2025, 3, 9), offset=20_000)
     with tempfile.TemporaryDirectory() as tmp:
         elapsed, _, _, exchange = run_backfill(history, BackfillSettings().requests_per_minute,
@@ -109,6 +134,8 @@ def week_at_default_rate() -> None:
     print(f"backfill 1 week at the default rate, measured: {elapsed:6.1f} s for {requests} "
           f"requests ({elapsed / requests:.2f} s per request, "
           f"{elapsed / len(history.days):.1f} s per trading day with the quiet days)")
+    return (f"backfill 1 week, default rate      {elapsed / len(history.days):7.1f} s per "
+            f"calendar day, measured  |  {elapsed / requests:.2f} s per request")
 
 
 def live_latency(with_backfill: bool, count: int) -> list[float]:
@@ -162,19 +189,21 @@ def report_latency(label: str, delays: list[float]) -> None:
           f"p99 {percentile(delays, 0.99):5.2f} s   ({len(delays)} forms, a poll every 1 s)")
 
 
-def main() -> None:
+def main() -> list[str]:
+    """Prints every figure; returns the summary lines, each beside its raw reference."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="no run at the default rate")
     quick = parser.parse_args(sys.argv[1:]).quick
-    per_day = year_rate_off()
-    default_rate(per_day)
+    per_day, summary = year_rate_off()
+    summaries = [summary, default_rate(per_day)]
     if quick:
         print("backfill 1 week at the default rate: skipped with --quick")
     else:
-        week_at_default_rate()
+        summaries.append(week_at_default_rate())
     count = 10 if quick else 20
     report_latency("no backfill", live_latency(False, count))
     report_latency("rate-off backfill", live_latency(True, count))
+    return summaries
 
 
 if __name__ == "__main__":
