@@ -11,7 +11,8 @@
   watchdog close events per second of the same burst size.
 
 Both run with their temporary root on tmpfs (`/dev/shm`, what the processing costs) and on the
-disk (`/tmp`, with the pipeline's default fsync of every hand-off).
+disk (`/tmp`): the landed forms with the pipeline's default fsync of every hand-off, the chain
+without, as on tmpfs.
 
 Each figure is taken `--runs` times, alternating with its reference, and printed as best and
 median: the machine may be shared, and one run says little. Run: `python -m tests.bench.
