@@ -45,6 +45,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextlib.contextmanager
+def refused_port(port: int = 0) -> Iterator[int]:
+    """A TCP port on 127.0.0.1 (`port`, or any) that refuses every connection while the block
+    lasts: this process holds it bound and never listens. A port merely found free, or one a
+    test's own server just let go, can be taken meanwhile by another worker's server, which
+    then answers where a test expects a refusal."""
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a server's port just closed
+        holder.bind(("127.0.0.1", port))
+        yield int(holder.getsockname()[1])
+
+
 def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

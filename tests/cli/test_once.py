@@ -9,19 +9,17 @@ import email
 import email.policy
 import json
 import os
-import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from tests.support import refused_port
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW = ["--date", "2026-11-27", "--start", "16:00", "--end", "18:00"]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def once(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -32,14 +30,17 @@ def once(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
                                "IDXD_INGEST_ATTEMPTS": "1", **env})
 
 
-def unreachable() -> dict[str, str]:
-    return {"IDXD_IDX_API_URL": f"http://127.0.0.1:{closed_port()}/api"}
+@pytest.fixture
+def unreachable() -> Iterator[dict[str, str]]:
+    """The exchange at an address that refuses connections for the whole test."""
+    with refused_port() as port:
+        yield {"IDXD_IDX_API_URL": f"http://127.0.0.1:{port}/api"}
 
 
 def test_an_unreachable_exchange_is_the_one_line_reason_and_the_emails_first_news(
-        tmp_path: Path) -> None:
+        tmp_path: Path, unreachable: dict[str, str]) -> None:
     root = tmp_path / "root"
-    result = once(root, *WINDOW, **unreachable())
+    result = once(root, *WINDOW, **unreachable)
     assert result.returncode == 1
     reason = "ingest failed: exchange unreachable (ConnectError), 0 announcements"
     assert result.stderr.splitlines()[-1] == f"idxd once: {reason}."
@@ -59,8 +60,8 @@ def test_an_unreachable_exchange_is_the_one_line_reason_and_the_emails_first_new
         "were not read" in text
 
 
-def test_json_result(tmp_path: Path) -> None:
-    result = once(tmp_path / "root", *WINDOW, "--json", **unreachable())
+def test_json_result(tmp_path: Path, unreachable: dict[str, str]) -> None:
+    result = once(tmp_path / "root", *WINDOW, "--json", **unreachable)
     report = json.loads(result.stdout)
     assert result.returncode == 1 and report["ok"] is False
     assert report["ingest"] == {"ok": False, "announcements": 0, "batch": None,
@@ -72,9 +73,10 @@ def test_json_result(tmp_path: Path) -> None:
 
 
 def test_an_email_the_server_did_not_take_is_not_called_sent(tmp_path: Path) -> None:
-    result = once(tmp_path / "root", *WINDOW, "--no-ingest", SMTP_HOST="127.0.0.1",
-                  SMTP_PORT=str(closed_port()), SMTP_SECURITY="none",
-                  ALERT_TO_EMAIL="desk@example.com", IDXD_EMAIL_SEND_EMPTY="true")
+    with refused_port() as port:
+        result = once(tmp_path / "root", *WINDOW, "--no-ingest", SMTP_HOST="127.0.0.1",
+                      SMTP_PORT=str(port), SMTP_SECURITY="none",
+                      ALERT_TO_EMAIL="desk@example.com", IDXD_EMAIL_SEND_EMPTY="true")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == "idxd once: the email was not delivered."
     line = next(line for line in result.stdout.splitlines() if line.startswith("email:"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from pathlib import Path
 from daemon.ledger import Ledger
 from daemon.lock import RootLock
 from tests.e2e.exchange import Exchange
+from tests.support import refused_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,12 +30,6 @@ def idxd(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
 def report(root: Path, **env: str) -> tuple[int, dict, str]:
     result = idxd(root, "status", "--json", **env)
     return result.returncode, json.loads(result.stdout), result.stderr
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fresh_root(tmp_path: Path) -> Path:
@@ -57,13 +51,13 @@ def test_a_fresh_root_is_healthy(tmp_path: Path) -> None:
 
 def test_failing_ingest_degrades_the_root_until_it_succeeds(tmp_path: Path) -> None:
     root = fresh_root(tmp_path)
-    down = {"IDXD_IDX_API_URL": f"http://127.0.0.1:{closed_port()}/api",
-            "IDXD_INGEST_ATTEMPTS": "1"}
-    for _ in range(2):
-        failed = idxd(root, "ingest", **down)
-        assert failed.returncode == 1
-        assert failed.stderr.splitlines()[-1] == (
-            "idxd ingest: ingest failed: exchange unreachable (ConnectError).")
+    with refused_port() as port:
+        down = {"IDXD_IDX_API_URL": f"http://127.0.0.1:{port}/api", "IDXD_INGEST_ATTEMPTS": "1"}
+        for _ in range(2):
+            failed = idxd(root, "ingest", **down)
+            assert failed.returncode == 1
+            assert failed.stderr.splitlines()[-1] == (
+                "idxd ingest: ingest failed: exchange unreachable (ConnectError).")
     code, status, stderr = report(root)
     ingest = status["app"]["last_ingest"]
     assert code == 1 and ingest["at"] is None and ingest["consecutive_failures"] == 2

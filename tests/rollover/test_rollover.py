@@ -16,6 +16,7 @@ from pathlib import Path
 from handlers.domain.windows import WIB
 from handlers.jobs import rollover
 from tests.rollover.conftest import PASSWORD, STUB, WINDOW_START, alert_for, mail_env
+from tests.support import refused_port
 
 AFTER_GRACE = WINDOW_START + timedelta(hours=2, minutes=20)
 REPO = Path(__file__).resolve().parents[2]
@@ -225,9 +226,10 @@ def test_login_works_and_the_password_is_nowhere(smtp, window_files, capsys):
     assert len(smtp.handler.envelopes) == 1
 
     smtp.stop()  # the next window's email fails: its error is logged
-    files.alert(alert_for("TRJA", "2026-04-24T18:30:24"), "late.json",
-                stub="20260424_1800_20260424_2000")
-    rollover.run_timer(files.ctx, AFTER_GRACE + timedelta(hours=2))
+    with refused_port(smtp.port):  # and no other test's server answers there meanwhile
+        files.alert(alert_for("TRJA", "2026-04-24T18:30:24"), "late.json",
+                    stub="20260424_1800_20260424_2000")
+        rollover.run_timer(files.ctx, AFTER_GRACE + timedelta(hours=2))
     captured = capsys.readouterr()
     assert "email.unavailable" in captured.out + captured.err
     assert PASSWORD not in captured.out + captured.err
