@@ -45,7 +45,7 @@ def main(argv: list[str], read: Read = read_pdf) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit_bytes, time_limit_s = int(argv[0]), float(argv[1])
     ocr = OcrOptions(**json.loads(argv[2])) if len(argv) > 2 else OcrOptions()
-    board = ProgressBoard(int(argv[3])) if len(argv) > 3 else None
+    board = ProgressBoard(int(argv[3]))
     # One thread for Tesseract: the children already share the cores between them, and every
     # OpenMP thread's stack would count against the address-space cap.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -69,15 +69,10 @@ def main(argv: list[str], read: Read = read_pdf) -> int:
     return 0
 
 
-def serve(path: Path, read: Read, ocr: OcrOptions, send: Send,
-          board: ProgressBoard | None = None) -> bool:
+def serve(path: Path, read: Read, ocr: OcrOptions, send: Send, board: ProgressBoard) -> bool:
     """Answer one request; False when the child must end (it ran out of memory)."""
-    def progress(done: int, total: int) -> None:
-        if board is not None:
-            board.write(done, total)
-
     try:
-        fields = read(path, progress, ocr)
+        fields = read(path, board.write, ocr)
     except RejectedInput as error:
         send({"event": "rejected", "code": error.code, "message": error.message,
               "details": error.details})

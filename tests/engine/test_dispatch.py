@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from daemon import dispatch as dispatch_module
-from daemon.dispatch import MAX_BATCH, QUICK_HOLD_S, RUN_S, Dispatcher, Ran, batch_size
+from daemon.dispatch import MAX_BATCH, QUICK_HOLD_S, QUICK_S, RUN_S, Dispatcher, Ran, batch_size
 from daemon.files import write_atomic
 from daemon.outcomes import Outcome, OutcomeState
 from daemon.stages import Stage
@@ -231,7 +230,6 @@ def test_quick_stages_run_one_run_at_a_time_and_slow_ones_on_every_worker(
     # A loaded test machine may stall a run past the hold, which then lets a second one start,
     # or stall it long enough that its stage measures slow and stops holding the others.
     monkeypatch.setattr("daemon.dispatch.QUICK_HOLD_S", 10.0)
-    quick_s = dispatch_module.QUICK_S
     monkeypatch.setattr("daemon.dispatch.QUICK_S", 1.0)
     measured, highest = concurrency_meter()
     dispatch, reports = dispatcher(made, measured(0.0002), stages=(STAGE, LATER), workers=4)
@@ -241,7 +239,7 @@ def test_quick_stages_run_one_run_at_a_time_and_slow_ones_on_every_worker(
     assert sum(len(ran.results) for ran in runs) == 300
     assert highest[0] == 1  # two quick stages, four workers: never two runs at once
 
-    monkeypatch.setattr("daemon.dispatch.QUICK_S", quick_s)
+    monkeypatch.setattr("daemon.dispatch.QUICK_S", QUICK_S)
     slow_measured, slow_highest = concurrency_meter()
     dispatch, reports = dispatcher(made, slow_measured(0.03), stages=(STAGE, LATER), workers=4)
     for number in range(12):

@@ -22,7 +22,7 @@ import pytest
 from daemon import loop
 from daemon.config import load_settings
 from daemon.runner import Daemon, run
-from tests.engine.conftest import write_config
+from tests.engine.conftest import wait_for, write_config
 
 GUARD_S = 20.0
 IDLE_S = 1.0
@@ -85,18 +85,11 @@ def test_a_reload_signal_is_applied_during_a_long_wait(long_waits: None, tmp_pat
         write_config(config, root, testapp={"label": "after"})
         signal.pthread_kill(main_thread, signal.SIGHUP)
         # The reload is seen while the loop would otherwise still sleep; then stop it.
-        if not _wait_for_text(reloaded, "after", GUARD_S / 2):
-            return
+        try:
+            wait_for(lambda: reloaded.exists() and reloaded.read_text() == "after", GUARD_S / 2)
+        except AssertionError:
+            return  # unseen: the guard ends the daemon and the test says so
         signal.pthread_kill(main_thread, signal.SIGTERM)
 
     assert run_with(config, reload_then_stop), "SIGHUP or SIGTERM went unseen"
     assert reloaded.read_text() == "after"
-
-
-def _wait_for_text(path: Path, text: str, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text() == text:
-            return True
-        time.sleep(0.05)
-    return False
