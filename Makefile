@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ROOT ?= ./var
 
-.PHONY: run test bench lint services clean-venv dist
+.PHONY: run test bench lint services ocr-data clean-venv dist
 
 $(BIN)/idxd: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +16,23 @@ $(VENV)/.test-deps: $(BIN)/idxd
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(BIN)/idxd
+run: $(BIN)/idxd ocr-data
 	$(BIN)/idxd run --root $(ROOT)
 
-# Services the suite uses for real: PostgreSQL (throwaway clusters) and systemd-nspawn.
+# What the daemon needs from the system besides Python: Tesseract's language data, for the
+# OCR of scanned forms.
+ocr-data:
+	@bash tests/install-services.sh --ocr
+
+# Services the suite uses for real: PostgreSQL (throwaway clusters), systemd-nspawn, Chromium,
+# and the OCR's language data.
 services:
 	@bash tests/install-services.sh
 
 test: $(VENV)/.test-deps services
 	CI=$${CI:-} $(BIN)/pytest -n 2 -p no:cacheprovider tests
 
-bench: $(VENV)/.test-deps
+bench: $(VENV)/.test-deps services
 	$(BIN)/python -m tests.bench
 
 lint: $(VENV)/.test-deps
