@@ -12,7 +12,10 @@
 
 Both run with their temporary root on tmpfs (`/dev/shm`, what the processing costs) and on the
 disk (`/tmp`): the landed forms with the pipeline's default fsync of every hand-off, the chain
-without, as on tmpfs.
+without, as on tmpfs. On disk the landed forms have a second reference: the durable writes a
+form makes (its parsed record and its filings record, each with fsync of file and directory,
+and one commit of a SQLite file in WAL mode) alone, from four threads, what the disk itself
+allows.
 
 Each figure is taken `--runs` times, alternating with its reference, and printed as best and
 median: the machine may be shared, and one run says little. Run: `python -m tests.bench.
@@ -30,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -52,6 +56,8 @@ from tests.e2e.scenario import form_pdf
 PIPELINE = {"ingest": {"enabled": False}, "rollover": {"enabled": False},
             "sink": {"kind": "sqlite"}}
 FORMS_TARGET, FILES_TARGET = 300, 1000
+# A form's parsed record and filings record, in bytes (as written by the landed run).
+PARSED_BYTES, FILINGS_BYTES = 2_800, 5_500
 T = TypeVar("T")
 TMPFS = "/dev/shm"
 
@@ -174,6 +180,36 @@ def parse_alone(forms: list[bytes]) -> float:
         return len(files) / (time.perf_counter() - started)
 
 
+def durable_writes_alone(count: int, threads: int = 4) -> float:
+    """Forms per second of the durable writes alone: per form its parsed record and its
+    filings record through `write_atomic` (fsync of file and directory) and one commit of a
+    row into a SQLite file in WAL mode (the sink's), from `threads` threads."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        (root / "parsed").mkdir()
+        (root / "filings").mkdir()
+        db = sqlite3.connect(root / "sink.sqlite3", check_same_thread=False,
+                             isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE rows (body TEXT)")
+        lock = threading.Lock()
+
+        def one(number: int) -> None:
+            write_atomic(root / "parsed" / f"{number}.json", b"p" * PARSED_BYTES)
+            with lock:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT INTO rows VALUES (?)", (str(number),))
+                db.execute("COMMIT")
+            write_atomic(root / "filings" / f"{number}.json", b"f" * FILINGS_BYTES)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, range(count)))
+        elapsed = time.perf_counter() - started
+        db.close()
+    return count / elapsed
+
+
 def on(directory: str | None, measure: Callable[[], T]) -> Callable[[], T]:
     """`measure` with its temporary directories in `directory` (None: the system's default)."""
     def measured() -> T:
@@ -238,6 +274,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             args.runs, on(directory, with_cpu(
                 lambda: bench_engine.chain_throughput(args.files, False), args.files)),
             on(directory, lambda: bench_engine.raw_watchdog_burst(args.files)))
+        if label == "disk":  # last: deleting its files keeps the disk busy for a while
+            figures["durable writes disk"] = [on(directory, lambda: durable_writes_alone(
+                args.forms))() for _ in range(args.runs)]
     print(f"\nside by side (best and median of {args.runs} runs; temporary files in "
           "tmpfs and on disk):")
     for label, _directory in places:
@@ -245,6 +284,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         chain, events, chain_cpu = figures[f"chain {label}"]
         print(row(f"landed form -> row, {label}", "forms/s", landed,
                   "parse alone, one process", parsed, FORMS_TARGET, landed_cpu))
+        if f"durable writes {label}" in figures:
+            print(f"{'':<28} and beside it a form's durable writes alone, 4 threads: "
+                  f"{shown(figures[f'durable writes {label}'])}/s")
         if f"hand-dropped {label}" in figures:
             dropped, parsed, dropped_cpu = figures[f"hand-dropped {label}"]
             print(row(f"hand-dropped form, {label}", "forms/s", dropped,
