@@ -44,8 +44,7 @@ def main(argv: list[str], read: Read = read_pdf) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit_bytes, time_limit_s = int(argv[0]), float(argv[1])
-    ocr = OcrOptions(**json.loads(argv[2])) if len(argv) > 2 else OcrOptions()
-    board = ProgressBoard(int(argv[3]))
+    ocr, board = OcrOptions(**json.loads(argv[2])), ProgressBoard(int(argv[3]))
     # One thread for Tesseract: the children already share the cores between them, and every
     # OpenMP thread's stack would count against the address-space cap.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
